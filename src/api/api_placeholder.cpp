@@ -1,0 +1,1 @@
+// api module (implementation in progress)

@@ -1,0 +1,1 @@
+// chunk module (implementation in progress)

@@ -1,0 +1,1 @@
+// generate module (implementation in progress)

@@ -1,0 +1,80 @@
+// Client for OpenAI-compatible chat-completion servers (KAITO vLLM workspaces,
+// vLLM, llama.cpp server, Ollama, Azure OpenAI-style gateways).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace kr::generate {
+
+struct LlmConfig {
+  std::string base_url;       // e.g. http://workspace-phi-3-mini-4k/v1 ("/v1" optional); empty = no model
+  std::string model;          // empty: use the first id from GET /v1/models
+  std::string api_key;        // sent as "Authorization: Bearer <key>" when set
+  double timeout_seconds = 120.0;
+  int max_retries = 2;        // for connect failures, 429 and 5xx before any token was streamed
+  double retry_backoff_seconds = 0.5;  // doubled after each retry
+  int context_window = 0;     // overrides max_model_len when > 0
+};
+
+struct ChatMessage {
+  std::string role;     // system | user | assistant
+  std::string content;
+};
+
+struct ChatRequest {
+  std::vector<ChatMessage> messages;
+  int max_tokens = 512;
+  double temperature = 0.1;
+};
+
+struct ModelInfo {
+  std::string id;
+  int max_model_len = 0;  // 0 when the server does not say
+};
+
+struct Completion {
+  std::string text;
+  std::string finish_reason;
+  int prompt_tokens = 0;      // from usage, 0 when absent
+  int completion_tokens = 0;
+};
+
+// Called for each streamed piece of text; return false to cancel the request.
+using TokenSink = std::function<bool(const std::string& delta)>;
+
+// Thread-safety: all methods may be called concurrently.
+class LlmClient {
+ public:
+  virtual ~LlmClient() = default;
+  // GET {base}/v1/models: the served id and max_model_len. Cached after the first success.
+  virtual Result<ModelInfo> model_info() = 0;
+  // POST {server root}/tokenize in chat form; kUnsupported when the server has no such route.
+  virtual Result<int> count_prompt_tokens(const std::vector<ChatMessage>& messages) = 0;
+  virtual Result<Completion> complete(const ChatRequest& request) = 0;
+  // Streams with "stream": true over SSE. kCancelled when the sink returned false.
+  virtual Result<Completion> stream(const ChatRequest& request, const TokenSink& sink) = 0;
+};
+
+// Errors map to codes: connection refused/timeout -> kUnavailable/kDeadlineExceeded,
+// 401/403 -> kUnauthenticated, 400 -> kInvalidArgument (context overflow included),
+// 404 -> kNotFound (unknown model), 429/5xx after retries -> kUnavailable.
+std::unique_ptr<LlmClient> make_openai_client(const LlmConfig& config);
+
+// Incremental parser for text/event-stream: feed bytes, get complete events'
+// data payloads (multiple data: lines joined with '\n'; one optional space after
+// "data:" stripped; \n\n and \r\n\r\n separators).
+class SseParser {
+ public:
+  std::vector<std::string> feed(std::string_view bytes);
+ private:
+  std::string buffer_;
+};
+
+}  // namespace kr::generate

@@ -1,0 +1,60 @@
+// Prompt assembly within a context window, citation mapping and extractive answers.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "generate/llm_client.h"
+
+namespace kr::generate {
+
+// A retrieved passage offered to the prompt, best first.
+struct Passage {
+  std::string text;
+  std::string document_name;  // shown to the model as the source title
+  int page_start = 0;
+  int page_end = 0;
+};
+
+struct Budget {
+  int context_window = 4096;  // total tokens the model accepts (prompt + answer)
+  int answer_tokens = 512;    // reserved for the answer (max_tokens)
+  int safety_margin = 32;     // chat-template overhead we cannot see
+};
+
+// Counts the tokens of a whole prompt. Implementations: the model server's /tokenize,
+// or estimate_messages_tokens() below.
+using PromptTokenCounter = std::function<Result<int>(const std::vector<ChatMessage>&)>;
+
+// kr::estimate_tokens over every message plus a per-message overhead.
+int estimate_messages_tokens(const std::vector<ChatMessage>& messages);
+
+struct AssembledPrompt {
+  std::vector<ChatMessage> messages;  // system + user (sources + question)
+  std::vector<size_t> used_passages;  // indices into the input, in source-number order ([1] = first)
+  int prompt_tokens = 0;              // as counted by the counter
+};
+
+// Adds passages by rank while prompt_tokens + answer_tokens + safety_margin <=
+// context_window. A passage that does not fit whole is truncated at a sentence or
+// word boundary when at least ~64 tokens of it fit, otherwise skipped. Never returns a
+// prompt over budget: kResourceExhausted when even the question alone does not fit.
+Result<AssembledPrompt> assemble_prompt(const std::string& question, const std::vector<Passage>& passages,
+                                        const Budget& budget, const PromptTokenCounter& count_tokens);
+
+// Source numbers cited in `answer`: [1], [2][3], [1, 2], [1-3]; unique, in first-appearance order.
+std::vector<int> extract_citations(const std::string& answer);
+
+struct ExtractiveSentence {
+  std::string text;
+  size_t passage = 0;  // index into the input passages
+};
+
+// With no model: the sentences of the passages that best match the question
+// (term overlap weighted by rank), at most `max_sentences`, in passage order.
+std::vector<ExtractiveSentence> extractive_answer(const std::string& question, const std::vector<Passage>& passages,
+                                                  size_t max_sentences = 3);
+
+}  // namespace kr::generate

@@ -1,0 +1,1 @@
+// index module (implementation in progress)

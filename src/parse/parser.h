@@ -1,0 +1,34 @@
+// Entry point of the parse module: bytes in, ParsedDocument or a per-file error out.
+// Thread-safety: every function here is safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/status.h"
+#include "parse/document.h"
+
+namespace kr::parse {
+
+// Hard limits that protect the process from hostile or broken input.
+struct Limits {
+  uint64_t max_file_bytes = 256ull << 20;          // larger files are rejected (kTooLarge)
+  uint64_t max_zip_total_bytes = 512ull << 20;     // sum of uncompressed zip members read
+  double max_zip_ratio = 200.0;                    // uncompressed/compressed per member (zip bombs)
+  int max_xml_depth = 256;                         // nesting depth in XML/HTML
+  int max_pages = 5000;                            // PDF pages / slides / sheets
+  double max_seconds_per_file = 60.0;              // checked between pages/members (kDeadlineExceeded)
+};
+
+// Detects the format from the bytes (magic numbers, zip members, markup sniffing);
+// the file name's extension is only a tie-breaker between text-like formats
+// (text vs markdown vs csv).
+Format detect_format(std::string_view bytes, std::string_view file_name);
+
+// Parses one file. Errors carry a code (kEncrypted, kCorruptInput, kUnsupported,
+// kTooLarge, kDeadlineExceeded, kInvalidArgument for empty files) and a message a
+// person can act on, e.g. "PDF is password-protected; remove the password and upload again".
+Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view file_name,
+                                      const Limits& limits = {});
+
+}  // namespace kr::parse

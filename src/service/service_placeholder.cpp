@@ -1,0 +1,1 @@
+// service module (implementation in progress)

@@ -1,0 +1,1 @@
+// store module (implementation in progress)
