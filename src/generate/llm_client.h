@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -65,7 +66,26 @@ class LlmClient {
 // Errors map to codes: connection refused/timeout -> kUnavailable/kDeadlineExceeded,
 // 401/403 -> kUnauthenticated, 400 -> kInvalidArgument (context overflow included),
 // 404 -> kNotFound (unknown model), 429/5xx after retries -> kUnavailable.
+// An invalid base_url does not throw: every call then fails with kInvalidArgument
+// (use parse_llm_url() to validate configuration at start-up).
 std::unique_ptr<LlmClient> make_openai_client(const LlmConfig& config);
+
+// Where an OpenAI-compatible server lives, split from a base URL such as
+// "http://host:port", "http://host/v1" or "https://x.example.com/openai/deployments/d".
+struct LlmEndpoint {
+  std::string scheme;      // http | https
+  std::string host;        // IPv6 literals without brackets
+  int port = 0;            // explicit or the scheme's default
+  std::string api_prefix;  // path ending in "/v1": "/v1", "/openai/deployments/d/v1"
+  std::string root_prefix; // api_prefix without "/v1" ("" at the root); /tokenize lives here
+  // "http://host:port" (brackets around IPv6), as httplib::Client expects it.
+  std::string origin() const;
+  // origin() + api_prefix, for messages.
+  std::string api_url() const;
+};
+
+// kInvalidArgument for an empty URL, an unknown scheme, a bad port, a query or fragment.
+Result<LlmEndpoint> parse_llm_url(std::string_view base_url);
 
 // Incremental parser for text/event-stream: feed bytes, get complete events'
 // data payloads (multiple data: lines joined with '\n'; one optional space after
@@ -74,7 +94,12 @@ class SseParser {
  public:
   std::vector<std::string> feed(std::string_view bytes);
  private:
-  std::string buffer_;
+  void take_line(std::string_view line, std::vector<std::string>& events);
+
+  std::string buffer_;     // an incomplete line
+  std::string data_;       // data lines of the event being read
+  bool has_data_ = false;
+  bool skip_lf_ = false;   // the last chunk ended in '\r'; a leading '\n' belongs to it
 };
 
 }  // namespace kr::generate

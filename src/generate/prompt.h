@@ -41,6 +41,8 @@ struct AssembledPrompt {
 // context_window. A passage that does not fit whole is truncated at a sentence or
 // word boundary when at least ~64 tokens of it fit, otherwise skipped. Never returns a
 // prompt over budget: kResourceExhausted when even the question alone does not fit.
+// Calls count_tokens at most ~log2(passages)+3 times (estimate first, then bisection);
+// if it fails once, the whole assembly is redone on estimate_messages_tokens.
 Result<AssembledPrompt> assemble_prompt(const std::string& question, const std::vector<Passage>& passages,
                                         const Budget& budget, const PromptTokenCounter& count_tokens);
 

@@ -32,12 +32,19 @@ class Analyzer {
   virtual const AnalyzerOptions& options() const = 0;
 };
 
+// libstemmer's algorithm names (sb_stemmer_list()) plus "none", for configuration
+// help and validation messages. create() also accepts libstemmer's ISO 639 aliases.
+std::vector<std::string> available_languages();
+
 // A chunk's terms as (term, frequency) pairs, sorted by term.
 using TermFreqs = std::vector<std::pair<std::string, uint32_t>>;
 TermFreqs count_terms(const std::vector<std::string>& terms);
 
 // Compact, versioned binary form of TermFreqs, stored with each chunk so the
 // in-memory index can be rebuilt at start-up without re-analyzing text.
+// Input that is not strictly sorted is sorted first (duplicate terms are summed)
+// and zero frequencies are dropped, so the output always decodes.
+// decode_term_freqs() fails with kDataCorruption on any malformed input.
 std::string encode_term_freqs(const TermFreqs& tf);
 Result<TermFreqs> decode_term_freqs(std::string_view bytes);
 

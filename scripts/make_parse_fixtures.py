@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Writes the parse-module test fixtures into tests/fixtures/parse/.
+
+Standard library only, deterministic output (fixed zip timestamps), so the
+committed fixtures can be regenerated and diffed:  python3 scripts/make_parse_fixtures.py
+"""
+import os
+import zipfile
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "parse")
+STAMP = (2024, 1, 1, 0, 0, 0)
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+R = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+A = 'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+P = 'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"'
+S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL = 'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"'
+
+
+def write(name, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+
+
+def make_zip(name, members, compress=zipfile.ZIP_DEFLATED):
+    path = os.path.join(OUT, name)
+    with zipfile.ZipFile(path, "w", compress) as z:
+        for member, data in members:
+            info = zipfile.ZipInfo(member, STAMP)
+            info.compress_type = compress
+            z.writestr(info, data.encode("utf-8") if isinstance(data, str) else data)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def rels(*items):
+    body = "".join(f'<Relationship Id="{i}" Type="{REL}/{t}" Target="{target}"/>' for i, t, target in items)
+    return f'<?xml version="1.0" encoding="UTF-8"?><Relationships {PKG_REL}>{body}</Relationships>'
+
+
+def content_types():
+    return ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/></Types>')
+
+
+# ---------------------------------------------------------------- DOCX
+def w_p(text, style=None, num=False):
+    ppr = ""
+    if style or num:
+        ppr = "<w:pPr>"
+        if style:
+            ppr += f'<w:pStyle w:val="{style}"/>'
+        if num:
+            ppr += '<w:numPr><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr>'
+        ppr += "</w:pPr>"
+    return f'<w:p>{ppr}<w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p>'
+
+
+def docx_members(body):
+    document = f'<?xml version="1.0" encoding="UTF-8"?><w:document {W} {R}><w:body>{body}</w:body></w:document>'
+    styles = (f'<?xml version="1.0" encoding="UTF-8"?><w:styles {W}>'
+              '<w:style w:type="paragraph" w:styleId="Title"><w:name w:val="Title"/></w:style>'
+              '<w:style w:type="paragraph" w:styleId="Heading1"><w:name w:val="heading 1"/></w:style>'
+              # A localized id, recognised by its name.
+              '<w:style w:type="paragraph" w:styleId="berschrift2"><w:name w:val="heading 2"/></w:style>'
+              '<w:style w:type="paragraph" w:styleId="ListParagraph"><w:name w:val="List Paragraph"/></w:style>'
+              '</w:styles>')
+    footnotes = (f'<?xml version="1.0" encoding="UTF-8"?><w:footnotes {W}>'
+                 '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+                 '<w:footnote w:id="1"><w:p><w:r><w:t>Source: the 2023 field survey.</w:t></w:r></w:p></w:footnote>'
+                 '</w:footnotes>')
+    return [
+        ("[Content_Types].xml", content_types()),
+        ("_rels/.rels", rels(("rId1", "officeDocument", "word/document.xml"))),
+        ("word/_rels/document.xml.rels", rels(("rId1", "styles", "styles.xml"), ("rId2", "footnotes", "footnotes.xml"))),
+        ("word/document.xml", document),
+        ("word/styles.xml", styles),
+        ("word/footnotes.xml", footnotes),
+    ]
+
+
+DOCX_BODY = "".join([
+    w_p("Quarterly Report", "Title"),
+    w_p("Overview", "Heading1"),
+    '<w:p><w:r><w:t xml:space="preserve">Revenue grew </w:t></w:r><w:r><w:rPr><w:b/></w:rPr>'
+    '<w:t>12%</w:t></w:r><w:r><w:t xml:space="preserve"> in Q3</w:t></w:r>'
+    '<w:r><w:footnoteReference w:id="1"/></w:r><w:r><w:t>.</w:t></w:r></w:p>',
+    w_p("Details", "berschrift2"),
+    w_p("First point &amp; more", "ListParagraph", num=True),
+    w_p("Second point", num=True),
+    '<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Region</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Sales</w:t></w:r></w:p></w:tc></w:tr>'
+    '<w:tr><w:tc><w:p><w:r><w:t>North</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>1,200</w:t></w:r></w:p></w:tc></w:tr></w:tbl>',
+    '<w:p><w:r><w:t>See box.</w:t></w:r><w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml"><v:textbox>'
+    '<w:txbxContent><w:p><w:r><w:t>Text box note</w:t></w:r></w:p></w:txbxContent></v:textbox></v:shape></w:pict></w:r></w:p>',
+    '<w:p><w:pPr><w:outlineLvl w:val="0"/></w:pPr><w:r><w:t>Appendix</w:t></w:r></w:p>',
+    '<w:p><w:r><w:t>Deleted text is </w:t></w:r><w:del><w:r><w:delText>not </w:delText></w:r></w:del><w:r><w:t>hidden.</w:t></w:r></w:p>',
+])
+
+
+# ---------------------------------------------------------------- PPTX
+def sp(text_paras, ph=None):
+    nvpr = f'<p:nvPr><p:ph type="{ph}"/></p:nvPr>' if ph else "<p:nvPr/>"
+    paras = "".join(f"<a:p>{ppr}<a:r><a:t>{t}</a:t></a:r></a:p>" for ppr, t in text_paras)
+    return (f'<p:sp><p:nvSpPr><p:cNvPr id="2" name="s"/><p:cNvSpPr/>{nvpr}</p:nvSpPr><p:spPr/>'
+            f"<p:txBody><a:bodyPr/>{paras}</p:txBody></p:sp>")
+
+
+def slide(shapes):
+    return (f'<?xml version="1.0" encoding="UTF-8"?><p:sld {A} {P} {R}><p:cSld><p:spTree>'
+            f'<p:nvGrpSpPr><p:cNvPr id="1" name=""/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr><p:grpSpPr/>'
+            f"{shapes}</p:spTree></p:cSld></p:sld>")
+
+
+def pptx_members():
+    bullet = '<a:pPr><a:buChar char="•"/></a:pPr>'
+    table = ('<p:graphicFrame><p:nvGraphicFramePr><p:cNvPr id="4" name="t"/><p:cNvGraphicFramePr/><p:nvPr/>'
+             '</p:nvGraphicFramePr><p:xfrm/><a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/table">'
+             '<a:tbl><a:tr h="1"><a:tc><a:txBody><a:bodyPr/><a:p><a:r><a:t>Plan</a:t></a:r></a:p></a:txBody></a:tc>'
+             '<a:tc><a:txBody><a:bodyPr/><a:p><a:r><a:t>Price</a:t></a:r></a:p></a:txBody></a:tc></a:tr>'
+             '<a:tr h="1"><a:tc><a:txBody><a:bodyPr/><a:p><a:r><a:t>Pro</a:t></a:r></a:p></a:txBody></a:tc>'
+             '<a:tc><a:txBody><a:bodyPr/><a:p><a:r><a:t>$20</a:t></a:r></a:p></a:txBody></a:tc></a:tr></a:tbl>'
+             "</a:graphicData></a:graphic></p:graphicFrame>")
+    # The body shape comes before the title in the tree; the title still leads.
+    slide_a = slide(sp([("", "Body before title in tree order")]) + sp([("", "Welcome")], "title"))
+    slide_b = slide(sp([("", "Pricing")], "title") + sp([(bullet, "Cheap"), (bullet, "Fast")], "body") + table)
+    notes = (f'<?xml version="1.0" encoding="UTF-8"?><p:notes {A} {P}><p:cSld><p:spTree>'
+             + sp([("", "Slide image")], "sldImg") + sp([("", "Mention the discount."), ("", "Ask for questions.")], "body")
+             + "</p:spTree></p:cSld></p:notes>")
+    presentation = (f'<?xml version="1.0" encoding="UTF-8"?><p:presentation {A} {P} {R}><p:sldIdLst>'
+                    '<p:sldId id="256" r:id="rId3"/><p:sldId id="257" r:id="rId2"/></p:sldIdLst></p:presentation>')
+    # slide2.xml is shown first: order comes from sldIdLst, not file names.
+    return [
+        ("[Content_Types].xml", content_types()),
+        ("_rels/.rels", rels(("rId1", "officeDocument", "ppt/presentation.xml"))),
+        ("ppt/presentation.xml", presentation),
+        ("ppt/_rels/presentation.xml.rels", rels(("rId2", "slide", "slides/slide1.xml"), ("rId3", "slide", "slides/slide2.xml"))),
+        ("ppt/slides/slide1.xml", slide_b),
+        ("ppt/slides/slide2.xml", slide_a),
+        ("ppt/slides/_rels/slide1.xml.rels", rels(("rId1", "notesSlide", "../notesSlides/notesSlide1.xml"))),
+        ("ppt/notesSlides/notesSlide1.xml", notes),
+    ]
+
+
+# ---------------------------------------------------------------- XLSX
+def xlsx_members():
+    workbook = (f'<?xml version="1.0" encoding="UTF-8"?><workbook {S} {R}><sheets>'
+                '<sheet name="Sales" sheetId="1" r:id="rId1"/><sheet name="Notes &amp; Misc" sheetId="2" r:id="rId2"/>'
+                "</sheets></workbook>")
+    strings = (f'<?xml version="1.0" encoding="UTF-8"?><sst {S} count="4" uniqueCount="4">'
+               "<si><t>Product</t></si><si><t>Units</t></si><si><r><t>Wid</t></r><r><t>get</t></r></si>"
+               "<si><t>Gadget</t></si></sst>")
+    sheet1 = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet {S}><sheetData>'
+              '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>In stock</t></is></c></row>'
+              '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"><v>1.50</v></c><c r="C2" t="b"><v>1</v></c></row>'
+              '<row r="3"><c r="A3" t="s"><v>3</v></c><c r="C3" t="b"><v>0</v></c></row>'
+              '<row r="4"></row>'
+              "</sheetData></worksheet>")
+    sheet2 = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet {S}><sheetData>'
+              '<row r="2"><c r="B2" t="str"><f>CONCAT("a","b")</f><v>ab</v></c></row></sheetData></worksheet>')
+    return [
+        ("[Content_Types].xml", content_types()),
+        ("_rels/.rels", rels(("rId1", "officeDocument", "xl/workbook.xml"))),
+        ("xl/workbook.xml", workbook),
+        ("xl/_rels/workbook.xml.rels", rels(("rId1", "worksheet", "worksheets/sheet1.xml"),
+                                            ("rId2", "worksheet", "worksheets/sheet2.xml"),
+                                            ("rId3", "sharedStrings", "sharedStrings.xml"))),
+        ("xl/sharedStrings.xml", strings),
+        ("xl/worksheets/sheet1.xml", sheet1),
+        ("xl/worksheets/sheet2.xml", sheet2),
+    ]
+
+
+# ---------------------------------------------------------------- PDF
+def pdf_bytes(pages):
+    """A minimal PDF: one Helvetica font, one content stream per page (None = blank page)."""
+    n_pages = len(pages)
+    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>", 3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               4: b"<< /Title (Sample PDF) /Producer (make_parse_fixtures.py) >>"}
+    kids = []
+    next_id = 5
+    for lines in pages:
+        page_id, content_id = next_id, next_id + 1
+        next_id += 2
+        kids.append(f"{page_id} 0 R")
+        ops = ["BT /F1 12 Tf 72 720 Td 14 TL"]
+        for line in lines or []:
+            escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            ops.append(f"({escaped}) Tj T*")
+        ops.append("ET")
+        stream = "\n".join(ops).encode("latin-1") if lines else b""
+        objects[content_id] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+        objects[page_id] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+                            f"/Contents {content_id} 0 R >>").encode()
+    objects[2] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {n_pages} >>".encode()
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for oid in sorted(objects):
+        offsets[oid] = len(out)
+        out += f"{oid} 0 obj\n".encode() + objects[oid] + b"\nendobj\n"
+    xref = len(out)
+    size = max(objects) + 1
+    out += f"xref\n0 {size}\n".encode() + b"0000000000 65535 f \n"
+    for oid in range(1, size):
+        out += f"{offsets[oid]:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {size} /Root 1 0 R /Info 4 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    write("sample.txt", "Plain text title\n\nFirst paragraph line one\nline two.\n\n\n  Second paragraph, caf\u00e9.  \n")
+    write("utf16_bom.txt", "\ufeffUTF-16 text \u00fcber alles\r\n\r\nsecond \u20ac para".encode("utf-16-le"))
+    write("utf16be_nobom.txt", "BOM-less big endian UTF-16\n\nsecond paragraph".encode("utf-16-be"))
+    write("latin1.txt", "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e \u2013 \u20ac5".encode("cp1252"))
+    write("sample.md", "# Guide\n\nIntro paragraph\nwith two lines.\n\n## Install\n\n- step one\n- step two\n  continued\n"
+                       "1. numbered\n\n```sh\nmake install\n```\n\n| Name | Value |\n|------|-------|\n| a | 1 |\n\n"
+                       "Setext Heading\n==============\n\nUnder setext.\n\n### Deep ###\n\n> quoted text\n")
+    write("sample.csv", 'name,city,note\nAda,London,"likes ""quotes"", commas"\nLin,,"multi\nline"\n\n')
+    write("semicolon.csv", "a;b;c\n1;2;3\n4;5;6\n")
+    write("sample.html", "<!DOCTYPE html><html><head><title>Test &amp; Page</title><style>p{color:red}</style>"
+                         "<script>var x = 1;</script></head><body><nav>Home | About</nav>"
+                         "<h1>Main Title</h1><p>First para with <b>bold</b> &amp; entity &eacute;.</p>"
+                         "<h2>Section</h2><div>Div text<br>after break</div><ul><li>Item one</li><li>Item two</li></ul>"
+                         "<table><tr><th>Col A</th><th>Col B</th></tr><tr><td>1</td><td>2</td></tr></table>"
+                         "<pre>code  block\n  indented</pre><noscript>enable js</noscript></body></html>")
+    write("cp1252.html", "<html><body><p>Na\u00efve caf\u00e9 \u2013 ok</p></body></html>".encode("cp1252"))
+    write("sample.pdf", pdf_bytes([
+        ["Annual Summary", "This is the first paragraph of the", "summary page."],
+        None,
+        ["Page three text.", "Closing remark here."],
+    ]))
+    write("blank.pdf", pdf_bytes([None, None]))
+    full = pdf_bytes([["Hello"]])
+    write("truncated.pdf", full[: len(full) // 3])
+    docx = make_zip("sample.docx", docx_members(DOCX_BODY))
+    make_zip("sample.pptx", pptx_members())
+    make_zip("sample.xlsx", xlsx_members())
+    write("docx_named.pdf", docx)  # misnamed: content wins
+    write("truncated.docx", docx[: len(docx) // 2])
+    bomb = docx_members("")
+    bomb[3] = ("word/document.xml", b"\0" * (50 << 20))
+    make_zip("zip_bomb.docx", bomb)
+    deep = f'<w:document {W}><w:body>' + "<w:sdt><w:sdtContent>" * 600 + "</w:sdtContent></w:sdt>" * 600 + "</w:body></w:document>"
+    members = docx_members("")
+    members[3] = ("word/document.xml", deep)
+    make_zip("deep_xml.docx", members)
+    members = docx_members("")
+    members[3] = ("word/document.xml", "<w:document><w:body><w:p>unclosed")
+    make_zip("malformed_xml.docx", members)
+    make_zip("plain.zip", [("readme.txt", "just a zip")])
+    ole_header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+    write("encrypted_ole2.docx", ole_header + "EncryptionInfo".encode("utf-16-le") + b"\0" * 400)
+    write("legacy.doc", ole_header + "WordDocument".encode("utf-16-le") + b"\0" * 400)
+    write("garbage.bin", bytes((i * 97 + 13) % 256 for i in range(4096)))
+    write("image.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    write("doc.rtf", "{\\rtf1\\ansi Hello}")
+    write("empty.txt", b"")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-// api module (implementation in progress)

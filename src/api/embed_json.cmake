@@ -1,0 +1,2 @@
+file(READ ${IN} content)
+file(WRITE ${OUT} "static constexpr const char kOpenApiJson[] = R\"OPENAPI(${content})OPENAPI\";\n")

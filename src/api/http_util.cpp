@@ -1,0 +1,86 @@
+#include "api/http_util.h"
+
+namespace kr::api {
+
+int http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return 200;
+    case ErrorCode::kInvalidArgument: return 400;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAlreadyExists: return 409;
+    case ErrorCode::kFailedPrecondition: return 409;
+    case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kResourceExhausted: return 413;
+    case ErrorCode::kUnsupported: return 415;
+    case ErrorCode::kEncrypted: return 422;
+    case ErrorCode::kCorruptInput: return 422;
+    case ErrorCode::kCancelled: return 499;
+    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kDeadlineExceeded: return 504;
+    case ErrorCode::kDataCorruption: return 500;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, const Status& status) {
+  json body = {{"error", {{"code", std::string(error_code_name(status.code()))}, {"message", status.message()}}}};
+  send_json(res, http_status(status.code()), body);
+  if (status.code() == ErrorCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
+}
+
+Result<json> parse_json_body(const httplib::Request& req, int64_t max_bytes) {
+  if (static_cast<int64_t>(req.body.size()) > max_bytes) {
+    return error(ErrorCode::kTooLarge, "request body is " + std::to_string(req.body.size()) +
+                                           " bytes; JSON requests are limited to " + std::to_string(max_bytes) +
+                                           " bytes (max_json_bytes)");
+  }
+  const std::string type = req.get_header_value("Content-Type");
+  if (!type.empty() && type.find("application/json") == std::string::npos && type.find("+json") == std::string::npos) {
+    return error(ErrorCode::kUnsupported, "expected Content-Type: application/json, got '" + type + "'");
+  }
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    try {
+      json reparsed = json::parse(req.body);  // only for the parser's message
+      (void)reparsed;
+    } catch (const json::parse_error& e) {
+      return error(ErrorCode::kInvalidArgument, std::string("request body is not valid JSON: ") + e.what());
+    }
+    return error(ErrorCode::kInvalidArgument, "request body is not valid JSON");
+  }
+  if (!body.is_object()) return error(ErrorCode::kInvalidArgument, "request body must be a JSON object");
+  return body;
+}
+
+Result<int64_t> query_int(const httplib::Request& req, const char* name, int64_t fallback, int64_t min, int64_t max) {
+  if (!req.has_param(name)) return fallback;
+  const std::string text = req.get_param_value(name);
+  try {
+    size_t used = 0;
+    const long long value = std::stoll(text, &used);
+    if (used != text.size()) throw std::invalid_argument(text);
+    if (value < min || value > max) {
+      return error(ErrorCode::kInvalidArgument, std::string("query parameter '") + name + "' must be between " +
+                                                    std::to_string(min) + " and " + std::to_string(max));
+    }
+    return static_cast<int64_t>(value);
+  } catch (const std::exception&) {
+    return error(ErrorCode::kInvalidArgument, std::string("query parameter '") + name + "' must be an integer");
+  }
+}
+
+std::string sse_event(const std::string& name, const json& data) {
+  std::string out;
+  if (!name.empty()) out += "event: " + name + "\n";
+  out += "data: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+  return out;
+}
+
+}  // namespace kr::api

@@ -1,0 +1,65 @@
+// /v1/collections: create, list, get, delete.
+#include "api/http_util.h"
+#include "api/json_mapping.h"
+
+namespace kr::api {
+
+void add_collection_routes(Router& router, ApiContext& ctx) {
+  service::Engine& engine = ctx.engine;
+
+  router.add("GET", "/v1/collections", "/v1/collections", [&engine](const httplib::Request&, httplib::Response& res) {
+    auto all = engine.list_collections();
+    if (!all) return send_error(res, all.status());
+    json list = json::array();
+    for (const auto& info : *all) list.push_back(to_json(info));
+    send_json(res, 200, {{"collections", list}});
+  });
+
+  router.add("POST", "/v1/collections", "/v1/collections", [&engine](const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_json_body(req, engine.config().max_json_bytes);
+    if (!body) return send_error(res, body.status());
+    auto name = required_string(*body, "name");
+    if (!name) return send_error(res, name.status());
+    service::CollectionSettings settings = engine.default_settings();
+    if (body->contains("language")) {
+      auto language = required_string(*body, "language");
+      if (!language) return send_error(res, language.status());
+      settings.language = *language;
+    }
+    auto k1 = optional_double(*body, "bm25_k1", settings.bm25_k1, 0, 100);
+    auto b = optional_double(*body, "bm25_b", settings.bm25_b, 0, 1);
+    auto size = optional_int(*body, "chunk_max_tokens", settings.chunk_max_tokens, 16, 8192);
+    auto overlap = optional_int(*body, "chunk_overlap_tokens", settings.chunk_overlap_tokens, 0, 4096);
+    for (const Status& s : {k1.status(), b.status(), size.status(), overlap.status()}) {
+      if (!s) return send_error(res, s);
+    }
+    settings.bm25_k1 = *k1;
+    settings.bm25_b = *b;
+    settings.chunk_max_tokens = *size;
+    settings.chunk_overlap_tokens = *overlap;
+    if (body->contains("description") && (*body)["description"].is_string()) {
+      settings.description = (*body)["description"].get<std::string>();
+    }
+    auto created = engine.create_collection(*name, settings);
+    if (!created) return send_error(res, created.status());
+    res.set_header("Location", "/v1/collections/" + *name);
+    send_json(res, 201, to_json(*created));
+  });
+
+  router.add("GET", R"(/v1/collections/([^/]+))", "/v1/collections/{name}",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               auto info = engine.get_collection(req.matches[1]);
+               if (!info) return send_error(res, info.status());
+               send_json(res, 200, to_json(*info));
+             });
+
+  router.add("DELETE", R"(/v1/collections/([^/]+))", "/v1/collections/{name}",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               const std::string name = req.matches[1];
+               Status status = engine.delete_collection(name);
+               if (!status) return send_error(res, status);
+               send_json(res, 200, {{"deleted", name}});
+             });
+}
+
+}  // namespace kr::api

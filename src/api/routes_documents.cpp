@@ -1,0 +1,110 @@
+// /v1/collections/{name}/documents: upload (multipart), list, get, delete.
+#include "api/http_util.h"
+#include "api/json_mapping.h"
+
+namespace kr::api {
+namespace {
+
+constexpr const char* kUploadHelp =
+    "upload files as multipart/form-data, e.g. curl -F file=@report.pdf -F 'metadata={\"team\":\"hr\"}' "
+    "http://HOST/v1/collections/NAME/documents";
+
+// metadata (JSON object) applies to every file of the request.
+Result<Metadata> upload_metadata(const httplib::Request& req) {
+  if (!req.has_file("metadata")) return Metadata{};
+  const auto& field = req.get_file_value("metadata");
+  json value = json::parse(field.content, nullptr, false);
+  if (value.is_discarded()) return error(ErrorCode::kInvalidArgument, "form field 'metadata' is not valid JSON");
+  return metadata_from_json(value);
+}
+
+Result<MetadataFilter> filter_param(const httplib::Request& req) {
+  if (!req.has_param("filter")) return MetadataFilter{};
+  json value = json::parse(req.get_param_value("filter"), nullptr, false);
+  if (value.is_discarded()) return error(ErrorCode::kInvalidArgument, "query parameter 'filter' is not valid JSON");
+  return filter_from_json(value);
+}
+
+}  // namespace
+
+void add_document_routes(Router& router, ApiContext& ctx) {
+  service::Engine& engine = ctx.engine;
+  const std::string documents = R"(/v1/collections/([^/]+)/documents)";
+
+  router.add("POST", documents, "/v1/collections/{name}/documents",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               if (!req.is_multipart_form_data()) {
+                 return send_error(res, error(ErrorCode::kUnsupported, kUploadHelp));
+               }
+               auto metadata = upload_metadata(req);
+               if (!metadata) return send_error(res, metadata.status());
+               const std::string collection = req.matches[1];
+               json results = json::array();
+               size_t failures = 0, files = 0;
+               Status first_failure;
+               for (const auto& [field, part] : req.files) {
+                 if (field == "metadata" || field == "source") continue;
+                 if (part.filename.empty()) continue;
+                 ++files;
+                 service::IngestInput input;
+                 input.name = part.filename;
+                 input.source = part.filename;
+                 input.bytes = part.content;
+                 input.metadata = *metadata;
+                 // "source" overrides the identity when a single file is sent.
+                 if (req.has_file("source") && req.files.count("source") == 1) {
+                   input.source = req.get_file_value("source").content;
+                 }
+                 auto result = engine.ingest(collection, std::move(input));
+                 if (!result) return send_error(res, result.status());
+                 if (result->outcome == service::IngestOutcome::kFailed) {
+                   if (failures++ == 0) first_failure = result->error;
+                 }
+                 results.push_back(to_json(*result));
+               }
+               if (files == 0) {
+                 return send_error(res, error(ErrorCode::kInvalidArgument, std::string("no files in the request; ") + kUploadHelp));
+               }
+               json body = {{"collection", collection}, {"files", files}, {"failed", failures}, {"results", results}};
+               // Partial success is 200 with per-file results; when every file failed the
+               // status says why the first one did.
+               if (failures == files) {
+                 body["error"] = error_json(first_failure)["error"];
+                 return send_json(res, http_status(first_failure.code()), body);
+               }
+               send_json(res, 200, body);
+             });
+
+  router.add("GET", documents, "/v1/collections/{name}/documents",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               auto offset = query_int(req, "offset", 0, 0, INT64_MAX);
+               auto limit = query_int(req, "limit", 50, 1, 1000);
+               auto filter = filter_param(req);
+               if (!offset) return send_error(res, offset.status());
+               if (!limit) return send_error(res, limit.status());
+               if (!filter) return send_error(res, filter.status());
+               int64_t total = 0;
+               auto list = engine.list_documents(req.matches[1], *offset, *limit, *filter, &total);
+               if (!list) return send_error(res, list.status());
+               json items = json::array();
+               for (const auto& d : *list) items.push_back(to_json(d));
+               send_json(res, 200, {{"documents", items}, {"total", total}, {"offset", *offset}, {"limit", *limit}});
+             });
+
+  router.add("GET", R"(/v1/collections/([^/]+)/documents/([^/]+))", "/v1/collections/{name}/documents/{doc_id}",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               auto document = engine.get_document(req.matches[1], req.matches[2]);
+               if (!document) return send_error(res, document.status());
+               send_json(res, 200, to_json(*document));
+             });
+
+  router.add("DELETE", R"(/v1/collections/([^/]+)/documents/([^/]+))", "/v1/collections/{name}/documents/{doc_id}",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               const std::string doc_id = req.matches[2];
+               Status status = engine.delete_document(req.matches[1], doc_id);
+               if (!status) return send_error(res, status);
+               send_json(res, 200, {{"deleted", doc_id}});
+             });
+}
+
+}  // namespace kr::api

@@ -1,0 +1,93 @@
+// /v1/collections/{name}/search and /ask (JSON or Server-Sent Events).
+#include <chrono>
+
+#include "api/http_util.h"
+#include "api/json_mapping.h"
+
+namespace kr::api {
+namespace {
+
+struct QueryFields {
+  std::string text;
+  int top_k = 8;
+  MetadataFilter filter;
+  bool stream = false;
+};
+
+Result<QueryFields> query_fields(const json& body, const char* text_field, int default_top_k) {
+  QueryFields fields;
+  auto text = required_string(body, text_field);
+  if (!text) return text.status();
+  if (text->size() > 16384) return error(ErrorCode::kInvalidArgument, std::string(text_field) + " is longer than 16384 bytes");
+  fields.text = *text;
+  auto top_k = optional_int(body, "top_k", default_top_k, 1, 1000);
+  if (!top_k) return top_k.status();
+  fields.top_k = *top_k;
+  auto filter = filter_from_json(body.contains("filter") ? body["filter"] : json());
+  if (!filter) return filter.status();
+  fields.filter = *filter;
+  auto stream = optional_bool(body, "stream", false);
+  if (!stream) return stream.status();
+  fields.stream = *stream;
+  return fields;
+}
+
+}  // namespace
+
+void add_query_routes(Router& router, ApiContext& ctx) {
+  service::Engine& engine = ctx.engine;
+
+  router.add("POST", R"(/v1/collections/([^/]+)/search)", "/v1/collections/{name}/search",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               auto body = parse_json_body(req, engine.config().max_json_bytes);
+               if (!body) return send_error(res, body.status());
+               auto fields = query_fields(*body, "query", engine.config().default_top_k);
+               if (!fields) return send_error(res, fields.status());
+               auto found = engine.search(req.matches[1], {fields->text, fields->top_k, fields->filter});
+               if (!found) return send_error(res, found.status());
+               json results = json::array();
+               for (const auto& hit : found->hits) results.push_back(to_json(hit));
+               send_json(res, 200, {{"query", fields->text}, {"results", results}, {"took_ms", found->took_ms}});
+             });
+
+  router.add("POST", R"(/v1/collections/([^/]+)/ask)", "/v1/collections/{name}/ask",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               auto body = parse_json_body(req, engine.config().max_json_bytes);
+               if (!body) return send_error(res, body.status());
+               auto fields = query_fields(*body, "question", engine.config().default_top_k);
+               if (!fields) return send_error(res, fields.status());
+               const std::string collection = req.matches[1];
+               const service::AskRequest request{fields->text, fields->top_k, fields->filter};
+               if (!fields->stream) {
+                 auto answer = engine.ask(collection, request);
+                 if (!answer) return send_error(res, answer.status());
+                 return send_json(res, 200, to_json(*answer));
+               }
+               // Errors we can know before the stream starts keep their HTTP status.
+               auto exists = engine.get_collection(collection);
+               if (!exists) return send_error(res, exists.status());
+               if (std::string_view(fields->text).find_first_not_of(" \t\r\n") == std::string_view::npos) {
+                 return send_error(res, error(ErrorCode::kInvalidArgument, "question must not be empty"));
+               }
+               res.set_header("Cache-Control", "no-cache");
+               res.set_header("X-Accel-Buffering", "no");
+               res.set_chunked_content_provider(
+                   "text/event-stream", [&engine, collection, request](size_t, httplib::DataSink& sink) {
+                     auto write = [&sink](const std::string& event) { return sink.write(event.data(), event.size()); };
+                     auto answer = engine.ask(collection, request, [&write](const std::string& delta) {
+                       return write(sse_event("token", {{"delta", delta}}));
+                     });
+                     if (answer) {
+                       write(sse_event("done", to_json(*answer)));
+                     } else if (answer.status().code() != ErrorCode::kCancelled) {
+                       json payload = error_json(answer.status());
+                       payload["error"]["status"] = http_status(answer.status().code());
+                       write(sse_event("error", payload));
+                     }
+                     sink.done();
+                     return true;
+                   });
+             });
+}
+
+}  // namespace kr::api

@@ -1,0 +1,152 @@
+#include "api/server.h"
+
+#include <openssl/crypto.h>
+
+#include <chrono>
+
+#include "api/http_util.h"
+#include "core/log.h"
+#include "core/text.h"
+
+namespace kr::api {
+namespace {
+
+// httplib serves one request per worker thread at a time, so per-request
+// bookkeeping between the pre-routing hook, the handler and the logger can live
+// in thread-locals.
+thread_local std::chrono::steady_clock::time_point t_request_start;
+thread_local std::string t_route_label;
+
+bool is_public_path(const std::string& path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
+}
+
+// Constant-time check of a bearer token against every configured key: both
+// sides are hashed first so lengths never leak either.
+bool key_matches(const std::string& presented, const std::vector<std::string>& keys) {
+  const std::string presented_hash = sha256_hex(presented);
+  bool match = false;
+  for (const auto& key : keys) {
+    const std::string key_hash = sha256_hex(key);
+    match |= CRYPTO_memcmp(presented_hash.data(), key_hash.data(), key_hash.size()) == 0;
+  }
+  return match;
+}
+
+}  // namespace
+
+struct Server::Impl : Router {
+  explicit Impl(service::Engine& e) : engine(e), context{e, metrics} {}
+
+  void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) override {
+    Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+      t_route_label = label;
+      try {
+        handler(req, res);
+      } catch (const std::exception& e) {
+        log::error("unhandled exception in handler", {{"route", label}, {"what", e.what()}});
+        send_error(res, error(ErrorCode::kInternal, "internal error; see the server log"));
+      }
+    };
+    if (method == "GET") http.Get(pattern, wrapped);
+    else if (method == "POST") http.Post(pattern, wrapped);
+    else if (method == "PUT") http.Put(pattern, wrapped);
+    else if (method == "DELETE") http.Delete(pattern, wrapped);
+  }
+
+  void configure() {
+    const Config& config = engine.config();
+    http.new_task_queue = [threads = config.http_threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    http.set_payload_max_length(static_cast<size_t>(config.max_upload_bytes));
+    http.set_read_timeout(config.request_timeout_seconds, 0);
+    http.set_write_timeout(config.request_timeout_seconds, 0);
+    http.set_keep_alive_max_count(1000);
+
+    http.set_pre_routing_handler([this, &config](const httplib::Request& req, httplib::Response& res) {
+      t_request_start = std::chrono::steady_clock::now();
+      t_route_label = "unmatched";
+      if (config.api_keys.empty() || is_public_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
+      const std::string header = req.get_header_value("Authorization");
+      const std::string prefix = "Bearer ";
+      if (header.size() > prefix.size() && header.compare(0, prefix.size(), prefix) == 0 &&
+          key_matches(header.substr(prefix.size()), config.api_keys)) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      t_route_label = "unauthenticated";
+      send_error(res, error(ErrorCode::kUnauthenticated,
+                            header.empty() ? "missing API key: send 'Authorization: Bearer <key>'"
+                                           : "invalid API key"));
+      return httplib::Server::HandlerResponse::Handled;
+    });
+
+    // Errors httplib produces itself (no route, body too large, bad request line).
+    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      switch (res.status) {
+        case 404:
+          send_error(res, error(ErrorCode::kNotFound, "no route for " + req.method + " " + req.path +
+                                                          " (see GET /openapi.json)"));
+          break;
+        case 413:
+          send_error(res, error(ErrorCode::kTooLarge, "request body is larger than the server accepts "
+                                                      "(max_upload_bytes)"));
+          break;
+        default: {
+          Status status(res.status >= 500 ? ErrorCode::kInternal : ErrorCode::kInvalidArgument,
+                        "HTTP error " + std::to_string(res.status));
+          const int code = res.status;
+          send_error(res, status);
+          res.status = code;
+        }
+      }
+    });
+
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      send_error(res, error(ErrorCode::kInternal, "internal error; see the server log"));
+    });
+
+    http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
+      metrics.observe(t_route_label, req.method, res.status, seconds);
+      log::info("request", {{"method", req.method},
+                            {"route", t_route_label},
+                            {"path", req.path},
+                            {"status", std::to_string(res.status)},
+                            {"ms", std::to_string(static_cast<int64_t>(seconds * 1000))}});
+    });
+
+    add_system_routes(*this, context);
+    add_collection_routes(*this, context);
+    add_document_routes(*this, context);
+    add_query_routes(*this, context);
+  }
+
+  service::Engine& engine;
+  RequestMetrics metrics;
+  ApiContext context;
+  httplib::Server http;
+};
+
+Server::Server(service::Engine& engine) : impl_(std::make_unique<Impl>(engine)) { impl_->configure(); }
+
+Server::~Server() = default;
+
+Result<int> Server::bind(const std::string& host, int port) {
+  if (port == 0) {
+    const int bound = impl_->http.bind_to_any_port(host);
+    if (bound <= 0) return error(ErrorCode::kUnavailable, "cannot bind to " + host);
+    return bound;
+  }
+  if (!impl_->http.bind_to_port(host, port)) {
+    return error(ErrorCode::kUnavailable, "cannot listen on " + host + ":" + std::to_string(port) +
+                                              " (in use? choose another with --port)");
+  }
+  return port;
+}
+
+void Server::run() { impl_->http.listen_after_bind(); }
+
+void Server::stop() { impl_->http.stop(); }
+
+}  // namespace kr::api

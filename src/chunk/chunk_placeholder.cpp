@@ -1,1 +1,0 @@
-// chunk module (implementation in progress)

@@ -1,0 +1,114 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/config.h"
+#include "core/log.h"
+
+namespace kr::cli {
+namespace {
+
+std::string flag_name(const std::string& option) {
+  std::string flag = option;
+  for (char& c : flag) c = (c == '_' ? '-' : c);
+  return "--" + flag;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  // The isolated parser (see service/parse_runner.h) re-enters here.
+  if (argc >= 2 && std::string(argv[1]) == "__parse-worker") {
+    return parse_worker(std::vector<std::string>(argv + 2, argv + argc));
+  }
+
+  CLI::App app{"Kaito-RAG: ask questions about your documents, with citations"};
+  app.require_subcommand(0, 1);
+  app.fallthrough();  // common options may come before or after the subcommand
+
+  std::string config_file;
+  bool print_config = false;
+  std::map<std::string, std::string> flags;
+  app.add_option("--config", config_file, "configuration file ('key = value' lines)")->envname("KAITO_RAG_CONFIG");
+  app.add_flag("--print-config", print_config, "print the effective configuration and where each value came from");
+  for (const auto& spec : option_specs()) {
+    app.add_option_function<std::string>(
+           flag_name(spec.name), [&flags, name = spec.name](const std::string& v) { flags[name] = v; },
+           spec.help + " [env " + spec.env + "]")
+        ->type_name(spec.secret ? "SECRET" : "VALUE");
+  }
+
+  auto* serve_cmd = app.add_subcommand("serve", "run the HTTP server");
+
+  IngestArgs ingest_args;
+  auto* ingest_cmd = app.add_subcommand("ingest", "add files and folders (recursively) to a collection");
+  ingest_cmd->add_option("paths", ingest_args.paths, "files or folders")->required();
+  ingest_cmd->add_option("-c,--collection", ingest_args.collection, "collection name")->capture_default_str();
+  ingest_cmd->add_option("--metadata", ingest_args.metadata_json, "JSON object stored with every file");
+  ingest_cmd->add_option("-j,--jobs", ingest_args.jobs, "files parsed in parallel (default: cores)");
+
+  QueryArgs search_args;
+  auto* search_cmd = app.add_subcommand("search", "show the chunks that best match a query");
+  search_cmd->add_option("query", search_args.text, "what to look for")->required();
+  search_cmd->add_option("-c,--collection", search_args.collection, "collection name")->capture_default_str();
+  search_cmd->add_option("-k,--top-k", search_args.top_k, "number of results");
+  search_cmd->add_option("--filter", search_args.filter_json, "JSON metadata filter, e.g. '{\"team\":\"hr\"}'");
+  search_cmd->add_flag("--json", search_args.json, "print JSON");
+
+  QueryArgs ask_args;
+  auto* ask_cmd = app.add_subcommand("ask", "answer a question from a collection, with citations");
+  ask_cmd->add_option("question", ask_args.text, "the question")->required();
+  ask_cmd->add_option("-c,--collection", ask_args.collection, "collection name")->capture_default_str();
+  ask_cmd->add_option("-k,--top-k", ask_args.top_k, "passages to retrieve");
+  ask_cmd->add_option("--filter", ask_args.filter_json, "JSON metadata filter");
+  ask_cmd->add_flag("--json", ask_args.json, "print one JSON object with the answer and its sources");
+
+  bool collections_json = false;
+  auto* collections_cmd = app.add_subcommand("collections", "list collections");
+  collections_cmd->add_flag("--json", collections_json, "print JSON");
+  std::string drop_name;
+  auto* drop_cmd = app.add_subcommand("delete-collection", "delete a collection and all its documents");
+  drop_cmd->add_option("name", drop_name, "collection name")->required();
+  std::string documents_collection = "default";
+  bool documents_json = false;
+  auto* documents_cmd = app.add_subcommand("documents", "list the documents of a collection");
+  documents_cmd->add_option("-c,--collection", documents_collection, "collection name")->capture_default_str();
+  documents_cmd->add_flag("--json", documents_json, "print JSON");
+  auto* check_cmd = app.add_subcommand("check", "verify the integrity of every collection");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  auto config = load_config({config_file, flags, nullptr});
+  if (!config) {
+    std::cerr << "kaito-rag: " << config.status().message() << "\n";
+    return 2;
+  }
+  log::configure(config->log_level, config->log_format == "json");
+  if (print_config) {
+    std::cout << describe_config(*config);
+    if (app.get_subcommands().empty()) return 0;
+  }
+  if (app.get_subcommands().empty()) {
+    std::cerr << app.help();
+    return 2;
+  }
+  const std::string self = self_executable(argv[0]);
+  if (serve_cmd->parsed()) return serve(*config, self);
+  if (ingest_cmd->parsed()) return ingest(*config, self, ingest_args);
+  if (search_cmd->parsed()) return search(*config, self, search_args);
+  if (ask_cmd->parsed()) return ask(*config, self, ask_args);
+  if (collections_cmd->parsed()) return list_collections(*config, self, collections_json);
+  if (drop_cmd->parsed()) return delete_collection(*config, self, drop_name);
+  if (documents_cmd->parsed()) return list_documents(*config, self, documents_collection, documents_json);
+  if (check_cmd->parsed()) return check(*config, self);
+  return 2;
+}
+
+}  // namespace kr::cli

@@ -1,0 +1,314 @@
+// kaito-rag ingest | search | ask | collections | delete-collection | documents | check | __parse-worker
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "api/json_mapping.h"
+#include "cli/commands.h"
+#include "core/log.h"
+#include "service/engine.h"
+#include "service/parse_runner.h"
+
+namespace kr::cli {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Opens the data directory for a one-shot command.
+Result<std::unique_ptr<service::Engine>> open_engine(const Config& config, const std::string& self) {
+  auto engine = std::make_unique<service::Engine>(config, self);
+  KR_RETURN_IF_ERROR(engine->open());
+  return engine;
+}
+
+int fail(const Status& status) {
+  std::cerr << "kaito-rag: " << status.message() << "\n";
+  return 1;
+}
+
+// Files under each path, hidden entries skipped, sorted for a stable order.
+Result<std::vector<std::string>> collect_files(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) return error(ErrorCode::kNotFound, "no such file or folder: " + path);
+    if (fs::is_regular_file(status)) {
+      files.push_back(path);
+      continue;
+    }
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      const std::string name = it->path().filename().string();
+      if (!name.empty() && name[0] == '.') {
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file()) files.push_back(it->path().string());
+    }
+    if (ec) return error(ErrorCode::kUnavailable, "cannot read folder " + path + ": " + ec.message());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// One status line, redrawn on a terminal, printed every few seconds otherwise.
+class Progress {
+ public:
+  explicit Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO)), start_(clock::now()), last_(start_) {}
+  void update(size_t done, size_t failed, const std::string& current) {
+    const auto now = clock::now();
+    if (done != total_ && now - last_ < (tty_ ? std::chrono::milliseconds(100) : std::chrono::seconds(5))) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    const int width = 24;
+    const int filled = total_ ? static_cast<int>(width * done / total_) : width;
+    std::ostringstream line;
+    line << "[" << std::string(static_cast<size_t>(filled), '#') << std::string(static_cast<size_t>(width - filled), '.')
+         << "] " << done << "/" << total_ << " files, " << std::fixed << std::setprecision(1) << rate << " files/s";
+    if (failed) line << ", " << failed << " failed";
+    if (tty_) {
+      std::string name = current.size() > 40 ? "…" + current.substr(current.size() - 39) : current;
+      std::cerr << "\r\033[K" << line.str() << "  " << name << std::flush;
+    } else {
+      std::cerr << line.str() << "\n";
+    }
+  }
+  void finish() {
+    if (tty_) std::cerr << "\n";
+  }
+  double seconds() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  size_t total_;
+  bool tty_;
+  clock::time_point start_, last_;
+};
+
+Result<MetadataFilter> parse_filter(const std::string& text) {
+  if (text.empty()) return MetadataFilter{};
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) return error(ErrorCode::kInvalidArgument, "--filter is not valid JSON");
+  return api::filter_from_json(value);
+}
+
+std::string pages_label(int start, int end) {
+  if (start <= 0) return "";
+  return start == end ? ", page " + std::to_string(start) : ", pages " + std::to_string(start) + "-" + std::to_string(end);
+}
+
+}  // namespace
+
+std::string self_executable(const char* argv0) {
+  std::error_code ec;
+  const auto path = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : path.string();
+}
+
+int ingest(const Config& config, const std::string& self, const IngestArgs& args) {
+  Metadata metadata;
+  if (!args.metadata_json.empty()) {
+    json value = json::parse(args.metadata_json, nullptr, false);
+    if (value.is_discarded()) return fail(error(ErrorCode::kInvalidArgument, "--metadata is not valid JSON"));
+    auto parsed = api::metadata_from_json(value);
+    if (!parsed) return fail(parsed.status());
+    metadata = *parsed;
+  }
+  if (!service::valid_collection_name(args.collection)) {
+    return fail(error(ErrorCode::kInvalidArgument, "invalid collection name '" + args.collection + "'"));
+  }
+  auto files = collect_files(args.paths);
+  if (!files) return fail(files.status());
+  auto engine = open_engine(config, self);
+  if (!engine) return fail(engine.status());
+
+  std::vector<service::IngestResult> results(files->size());
+  std::atomic<size_t> next{0}, done{0}, failed{0};
+  std::mutex progress_mutex;
+  Status fatal;
+  Progress progress(files->size());
+  const int jobs = args.jobs > 0 ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
+  auto worker = [&] {
+    for (size_t i = next++; i < files->size(); i = next++) {
+      service::IngestInput input;
+      input.path = (*files)[i];
+      input.source = fs::absolute((*files)[i]).lexically_normal().string();
+      input.metadata = metadata;
+      auto result = (*engine)->ingest(args.collection, std::move(input));
+      std::lock_guard lock(progress_mutex);
+      if (!result) {
+        if (fatal.is_ok()) fatal = result.status();
+        next = files->size();
+        return;
+      }
+      if (result->outcome == service::IngestOutcome::kFailed) failed++;
+      results[i] = std::move(result.value());
+      progress.update(++done, failed, (*files)[i]);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::min<int>(jobs, static_cast<int>(files->size())); ++t) threads.emplace_back(worker);
+  for (auto& thread : threads) thread.join();
+  progress.finish();
+  if (!fatal.is_ok()) return fail(fatal);
+
+  std::map<std::string, int> by_outcome;
+  int chunks = 0;
+  for (const auto& r : results) {
+    by_outcome[std::string(service::ingest_outcome_name(r.outcome))]++;
+    chunks += r.outcome == service::IngestOutcome::kAdded || r.outcome == service::IngestOutcome::kUpdated ? r.chunks : 0;
+  }
+  std::cerr << "Ingested into '" << args.collection << "' in " << std::fixed << std::setprecision(1)
+            << progress.seconds() << " s: " << by_outcome["added"] << " added, " << by_outcome["updated"]
+            << " updated, " << by_outcome["unchanged"] << " unchanged, " << by_outcome["duplicate"] << " duplicate, "
+            << by_outcome["failed"] << " failed; " << chunks << " chunks written.\n";
+  if (failed) {
+    std::cerr << "Files that could not be ingested:\n";
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].outcome != service::IngestOutcome::kFailed) continue;
+      std::cerr << "  " << (*files)[i] << ": [" << error_code_name(results[i].error.code()) << "] "
+                << results[i].error.message() << "\n";
+    }
+  }
+  return 0;
+}
+
+int search(const Config& config, const std::string& self, const QueryArgs& args) {
+  auto filter = parse_filter(args.filter_json);
+  if (!filter) return fail(filter.status());
+  auto engine = open_engine(config, self);
+  if (!engine) return fail(engine.status());
+  auto found = (*engine)->search(args.collection, {args.text, args.top_k > 0 ? args.top_k : config.default_top_k, *filter});
+  if (!found) return fail(found.status());
+  if (args.json) {
+    json results = json::array();
+    for (const auto& hit : found->hits) results.push_back(api::to_json(hit));
+    std::cout << json{{"query", args.text}, {"results", results}, {"took_ms", found->took_ms}}.dump(2) << "\n";
+    return 0;
+  }
+  if (found->hits.empty()) std::cout << "No matches.\n";
+  int rank = 1;
+  for (const auto& hit : found->hits) {
+    std::cout << rank++ << ". " << hit.document_name << pages_label(hit.page_start, hit.page_end) << "  (score "
+              << std::fixed << std::setprecision(3) << hit.score << ")\n   " << hit.snippet << "\n\n";
+  }
+  return 0;
+}
+
+int ask(const Config& config, const std::string& self, const QueryArgs& args) {
+  auto filter = parse_filter(args.filter_json);
+  if (!filter) return fail(filter.status());
+  auto engine = open_engine(config, self);
+  if (!engine) return fail(engine.status());
+  service::AskRequest request{args.text, args.top_k > 0 ? args.top_k : config.default_top_k, *filter};
+  service::AnswerSink sink;
+  if (!args.json) {
+    sink = [](const std::string& delta) {
+      std::cout << delta << std::flush;
+      return true;
+    };
+  }
+  auto answer = (*engine)->ask(args.collection, request, sink);
+  if (!answer) {
+    if (!args.json) std::cout << "\n";
+    return fail(answer.status());
+  }
+  if (args.json) {
+    std::cout << api::to_json(*answer).dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "\n\n";
+  if (answer->extractive) std::cout << "(extractive answer: no language model configured — set --llm-url)\n";
+  else std::cout << "(answered by " << answer->model << ")\n";
+  std::cout << "Sources:\n";
+  for (const auto& source : answer->sources) {
+    std::cout << "  [" << source.number << "] " << source.hit.document_name
+              << pages_label(source.hit.page_start, source.hit.page_end);
+    if (!source.hit.heading_path.empty()) std::cout << " — " << source.hit.heading_path.back();
+    std::cout << (source.cited ? "" : "  (not cited)") << "\n";
+  }
+  return 0;
+}
+
+int list_collections(const Config& config, const std::string& self, bool as_json) {
+  auto engine = open_engine(config, self);
+  if (!engine) return fail(engine.status());
+  auto all = (*engine)->list_collections();
+  if (!all) return fail(all.status());
+  json list = json::array();
+  for (const auto& c : *all) {
+    if (as_json) list.push_back(api::to_json(c));
+    else std::cout << c.name << "\t" << c.documents << " documents\t" << c.chunks << " chunks\n";
+  }
+  if (as_json) std::cout << list.dump(2) << "\n";
+  return 0;
+}
+
+int delete_collection(const Config& config, const std::string& self, const std::string& name) {
+  auto engine = open_engine(config, self);
+  if (!engine) return fail(engine.status());
+  Status status = (*engine)->delete_collection(name);
+  if (!status) return fail(status);
+  std::cout << "Deleted collection '" << name << "'.\n";
+  return 0;
+}
+
+int list_documents(const Config& config, const std::string& self, const std::string& collection, bool as_json) {
+  auto engine = open_engine(config, self);
+  if (!engine) return fail(engine.status());
+  json list = json::array();
+  for (int64_t offset = 0;; offset += 1000) {
+    int64_t total = 0;
+    auto page = (*engine)->list_documents(collection, offset, 1000, {}, &total);
+    if (!page) return fail(page.status());
+    for (const auto& d : *page) {
+      if (as_json) list.push_back(api::to_json(d));
+      else std::cout << d.doc_id << "\t" << d.format << "\t" << d.chunk_count << " chunks\t" << d.name << "\n";
+    }
+    if (offset + 1000 >= total) break;
+  }
+  if (as_json) std::cout << list.dump(2) << "\n";
+  return 0;
+}
+
+int check(const Config& config, const std::string& self) {
+  auto engine = open_engine(config, self);
+  if (!engine) return fail(engine.status());
+  Status status = (*engine)->check();
+  if (!status) return fail(status);
+  std::cout << "ok\n";
+  return 0;
+}
+
+int parse_worker(const std::vector<std::string>& args) {
+  if (args.size() < 9) {
+    std::cerr << "usage: kaito-rag __parse-worker IN OUT NAME LIMITS... [MEMORY_BYTES]\n";
+    return 2;
+  }
+  const parse::Limits limits = service::limits_from_args(std::vector<std::string>(args.begin() + 3, args.begin() + 9));
+  if (args.size() >= 10) {
+    const rlim_t memory = std::stoull(args[9]);
+    rlimit limit{memory, memory};
+    setrlimit(RLIMIT_AS, &limit);
+  }
+  // Backstop for the CPU time; the parent's wall-clock deadline is the main guard.
+  const rlim_t cpu = static_cast<rlim_t>(limits.max_seconds_per_file * 2 + 5);
+  rlimit cpu_limit{cpu, cpu + 1};
+  setrlimit(RLIMIT_CPU, &cpu_limit);
+  return service::run_parse_worker(args[0], args[1], args[2], limits);
+}
+
+}  // namespace kr::cli

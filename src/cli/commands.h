@@ -1,0 +1,39 @@
+// The subcommands, each a function over a loaded configuration. Internal to cli/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace kr::cli {
+
+struct IngestArgs {
+  std::vector<std::string> paths;
+  std::string collection = "default";
+  std::string metadata_json;  // applied to every file
+  int jobs = 0;               // 0 = number of cores
+};
+
+struct QueryArgs {
+  std::string text;
+  std::string collection = "default";
+  int top_k = 0;              // 0 = config default
+  std::string filter_json;
+  bool json = false;
+};
+
+int serve(const Config& config, const std::string& self);
+int ingest(const Config& config, const std::string& self, const IngestArgs& args);
+int search(const Config& config, const std::string& self, const QueryArgs& args);
+int ask(const Config& config, const std::string& self, const QueryArgs& args);
+int list_collections(const Config& config, const std::string& self, bool json);
+int delete_collection(const Config& config, const std::string& self, const std::string& name);
+int list_documents(const Config& config, const std::string& self, const std::string& collection, bool json);
+int check(const Config& config, const std::string& self);
+int parse_worker(const std::vector<std::string>& args);
+
+// Path of the running binary (for parse workers).
+std::string self_executable(const char* argv0);
+
+}  // namespace kr::cli

@@ -1,0 +1,251 @@
+#include "core/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/text.h"
+
+namespace kr {
+namespace {
+
+Status bad_value(const std::string& name, const std::string& value, const std::string& expected) {
+  return error(ErrorCode::kInvalidArgument, "option " + name + ": '" + value + "' is not " + expected);
+}
+
+template <typename Int>
+Status parse_int(const std::string& name, const std::string& text, Int& out) {
+  const std::string_view value = trim(text);
+  Int parsed{};
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size()) return bad_value(name, text, "an integer");
+  out = parsed;
+  return Status::ok();
+}
+
+Status parse_double(const std::string& name, const std::string& text, double& out) {
+  const std::string value(trim(text));
+  char* end = nullptr;
+  const double parsed = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size()) return bad_value(name, text, "a number");
+  out = parsed;
+  return Status::ok();
+}
+
+std::vector<std::string> split_csv(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    const std::string_view trimmed = trim(item);
+    if (!trimmed.empty()) out.emplace_back(trimmed);
+  }
+  return out;
+}
+
+std::string join_csv(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+  return out;
+}
+
+std::string format_double(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// Declarative helpers: one line per option below.
+OptionSpec string_option(std::string name, std::string env, std::string help, std::string Config::*field,
+                         bool secret = false) {
+  return {name, env, help, secret,
+          [field](Config& c, const std::string& v) { c.*field = std::string(trim(v)); return Status::ok(); },
+          [field](const Config& c) { return c.*field; }};
+}
+
+template <typename Int>
+OptionSpec int_option(std::string name, std::string env, std::string help, Int Config::*field) {
+  return {name, env, help, false,
+          [name, field](Config& c, const std::string& v) { return parse_int(name, v, c.*field); },
+          [field](const Config& c) { return std::to_string(c.*field); }};
+}
+
+OptionSpec double_option(std::string name, std::string env, std::string help, double Config::*field) {
+  return {name, env, help, false,
+          [name, field](Config& c, const std::string& v) { return parse_double(name, v, c.*field); },
+          [field](const Config& c) { return format_double(c.*field); }};
+}
+
+std::vector<OptionSpec> make_specs() {
+  return {
+      string_option("data_dir", "KAITO_RAG_DATA_DIR", "directory holding all collections", &Config::data_dir),
+      string_option("host", "KAITO_RAG_HOST", "address the HTTP server binds to", &Config::host),
+      int_option("port", "KAITO_RAG_PORT", "HTTP port", &Config::port),
+      int_option("http_threads", "KAITO_RAG_HTTP_THREADS", "HTTP worker threads", &Config::http_threads),
+      int_option("max_upload_bytes", "KAITO_RAG_MAX_UPLOAD_BYTES", "largest accepted upload request in bytes",
+                 &Config::max_upload_bytes),
+      int_option("max_json_bytes", "KAITO_RAG_MAX_JSON_BYTES", "largest accepted JSON request body in bytes",
+                 &Config::max_json_bytes),
+      int_option("request_timeout_seconds", "KAITO_RAG_REQUEST_TIMEOUT_SECONDS",
+                 "socket read/write timeout for HTTP requests", &Config::request_timeout_seconds),
+      {"api_keys", "KAITO_RAG_API_KEYS", "comma-separated API keys; when set every route but /healthz, /readyz "
+       "and /metrics needs 'Authorization: Bearer <key>'", true,
+       [](Config& c, const std::string& v) { c.api_keys = split_csv(v); return Status::ok(); },
+       [](const Config& c) { return join_csv(c.api_keys); }},
+      string_option("llm_url", "KAITO_RAG_LLM_URL",
+                    "OpenAI-compatible model server, e.g. http://workspace-phi-3-mini-4k/v1 (empty: extractive answers)",
+                    &Config::llm_url),
+      string_option("llm_model", "KAITO_RAG_LLM_MODEL", "model name (empty: the server's first model)",
+                    &Config::llm_model),
+      string_option("llm_api_key", "KAITO_RAG_LLM_API_KEY", "bearer token for the model server", &Config::llm_api_key,
+                    true),
+      double_option("llm_timeout_seconds", "KAITO_RAG_LLM_TIMEOUT_SECONDS", "model request timeout",
+                    &Config::llm_timeout_seconds),
+      int_option("llm_max_retries", "KAITO_RAG_LLM_MAX_RETRIES", "retries on connection errors, 429 and 5xx",
+                 &Config::llm_max_retries),
+      int_option("llm_context_window", "KAITO_RAG_LLM_CONTEXT_WINDOW",
+                 "model context window in tokens (0: ask the server, 4096 if it does not say)",
+                 &Config::llm_context_window),
+      int_option("answer_max_tokens", "KAITO_RAG_ANSWER_MAX_TOKENS", "tokens reserved for the answer",
+                 &Config::answer_max_tokens),
+      double_option("llm_temperature", "KAITO_RAG_LLM_TEMPERATURE", "sampling temperature", &Config::llm_temperature),
+      int_option("chunk_max_tokens", "KAITO_RAG_CHUNK_MAX_TOKENS", "chunk size in estimated tokens",
+                 &Config::chunk_max_tokens),
+      int_option("chunk_overlap_tokens", "KAITO_RAG_CHUNK_OVERLAP_TOKENS", "overlap between chunks of a section",
+                 &Config::chunk_overlap_tokens),
+      int_option("parse_max_file_bytes", "KAITO_RAG_PARSE_MAX_FILE_BYTES", "largest file the parsers accept",
+                 &Config::parse_max_file_bytes),
+      double_option("parse_max_seconds", "KAITO_RAG_PARSE_MAX_SECONDS", "time limit per file",
+                    &Config::parse_max_seconds),
+      int_option("parse_max_pages", "KAITO_RAG_PARSE_MAX_PAGES", "page/slide/sheet limit per file",
+                 &Config::parse_max_pages),
+      string_option("parse_isolation", "KAITO_RAG_PARSE_ISOLATION",
+                    "process (parse each file in a child process: a crash or hang cannot take the server down) "
+                    "or inline",
+                    &Config::parse_isolation),
+      string_option("language", "KAITO_RAG_LANGUAGE", "analyzer language of new collections (Snowball name)",
+                    &Config::language),
+      double_option("bm25_k1", "KAITO_RAG_BM25_K1", "BM25 k1 of new collections", &Config::bm25_k1),
+      double_option("bm25_b", "KAITO_RAG_BM25_B", "BM25 b of new collections", &Config::bm25_b),
+      int_option("default_top_k", "KAITO_RAG_TOP_K", "chunks returned by search when top_k is not given",
+                 &Config::default_top_k),
+      string_option("log_level", "KAITO_RAG_LOG_LEVEL", "debug, info, warn or error", &Config::log_level),
+      string_option("log_format", "KAITO_RAG_LOG_FORMAT", "text or json (one JSON object per line)",
+                    &Config::log_format),
+  };
+}
+
+const OptionSpec* find_spec(const std::string& name) {
+  for (const auto& spec : option_specs()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+Status apply_config_file(const std::string& path, Config& config, std::map<std::string, std::string>& origin) {
+  std::ifstream in(path);
+  if (!in) return error(ErrorCode::kInvalidArgument, "cannot read config file " + path);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string_view content = trim(line);
+    if (content.empty() || content.front() == '#') continue;
+    const size_t equals = content.find('=');
+    if (equals == std::string_view::npos) {
+      return error(ErrorCode::kInvalidArgument, path + ":" + std::to_string(number) + ": expected 'key = value'");
+    }
+    std::string key(trim(content.substr(0, equals)));
+    std::string value(trim(content.substr(equals + 1)));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    const OptionSpec* spec = find_spec(key);
+    if (!spec) return error(ErrorCode::kInvalidArgument, path + ":" + std::to_string(number) + ": unknown option '" + key + "'");
+    Status status = spec->set(config, value);
+    if (!status) return error(status.code(), path + ":" + std::to_string(number) + ": " + status.message());
+    origin[key] = "file";
+  }
+  return Status::ok();
+}
+
+// Where each value came from, for --print-config.
+thread_local std::map<std::string, std::string> g_last_origin;
+
+}  // namespace
+
+const std::vector<OptionSpec>& option_specs() {
+  static const std::vector<OptionSpec> specs = make_specs();
+  return specs;
+}
+
+Result<Config> load_config(const ConfigSources& sources) {
+  Config config;
+  std::map<std::string, std::string> origin;
+  if (!sources.config_file.empty()) KR_RETURN_IF_ERROR(apply_config_file(sources.config_file, config, origin));
+  const auto getenv = sources.getenv ? sources.getenv : [](const char* name) -> const char* { return std::getenv(name); };
+  for (const auto& spec : option_specs()) {
+    const char* value = getenv(spec.env.c_str());
+    if (value && *value) {
+      Status status = spec.set(config, value);
+      if (!status) return error(status.code(), "environment " + spec.env + ": " + status.message());
+      origin[spec.name] = "env " + spec.env;
+    }
+  }
+  for (const auto& [name, value] : sources.flags) {
+    const OptionSpec* spec = find_spec(name);
+    if (!spec) return error(ErrorCode::kInvalidArgument, "unknown option --" + name);
+    KR_RETURN_IF_ERROR(spec->set(config, value));
+    origin[name] = "flag";
+  }
+  KR_RETURN_IF_ERROR(validate_config(config));
+  g_last_origin = origin;
+  return config;
+}
+
+Status validate_config(const Config& c) {
+  auto invalid = [](const std::string& message) { return error(ErrorCode::kInvalidArgument, message); };
+  if (c.data_dir.empty()) return invalid("data_dir must not be empty");
+  if (c.port < 0 || c.port > 65535) return invalid("port must be between 0 and 65535");
+  if (c.http_threads < 1 || c.http_threads > 256) return invalid("http_threads must be between 1 and 256");
+  if (c.max_upload_bytes < 1024) return invalid("max_upload_bytes must be at least 1024");
+  if (c.max_json_bytes < 1024) return invalid("max_json_bytes must be at least 1024");
+  if (c.request_timeout_seconds < 1) return invalid("request_timeout_seconds must be at least 1");
+  if (c.llm_timeout_seconds <= 0) return invalid("llm_timeout_seconds must be positive");
+  if (c.llm_max_retries < 0 || c.llm_max_retries > 10) return invalid("llm_max_retries must be between 0 and 10");
+  if (c.llm_context_window < 0) return invalid("llm_context_window must be 0 (ask the server) or positive");
+  if (c.answer_max_tokens < 16) return invalid("answer_max_tokens must be at least 16");
+  if (c.llm_context_window > 0 && c.answer_max_tokens >= c.llm_context_window) {
+    return invalid("answer_max_tokens must be smaller than llm_context_window");
+  }
+  if (c.chunk_max_tokens < 16 || c.chunk_max_tokens > 8192) return invalid("chunk_max_tokens must be between 16 and 8192");
+  if (c.chunk_overlap_tokens < 0 || c.chunk_overlap_tokens * 2 >= c.chunk_max_tokens) {
+    return invalid("chunk_overlap_tokens must be at least 0 and less than half of chunk_max_tokens");
+  }
+  if (c.parse_max_file_bytes < 1) return invalid("parse_max_file_bytes must be positive");
+  if (c.parse_max_seconds <= 0) return invalid("parse_max_seconds must be positive");
+  if (c.parse_max_pages < 1) return invalid("parse_max_pages must be positive");
+  if (c.parse_isolation != "process" && c.parse_isolation != "inline") {
+    return invalid("parse_isolation must be 'process' or 'inline'");
+  }
+  if (c.bm25_k1 < 0 || c.bm25_b < 0 || c.bm25_b > 1) return invalid("bm25_k1 must be >= 0 and bm25_b in [0, 1]");
+  if (c.default_top_k < 1 || c.default_top_k > 1000) return invalid("default_top_k must be between 1 and 1000");
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
+    return invalid("log_level must be debug, info, warn or error");
+  }
+  if (c.log_format != "text" && c.log_format != "json") return invalid("log_format must be text or json");
+  return Status::ok();
+}
+
+std::string describe_config(const Config& config) {
+  std::string out;
+  for (const auto& spec : option_specs()) {
+    std::string value = spec.get(config);
+    if (spec.secret && !value.empty()) value = "********";
+    out += spec.name + " = " + value;
+    auto it = g_last_origin.find(spec.name);
+    out += "  # " + (it == g_last_origin.end() ? std::string("default") : it->second) + "\n";
+  }
+  return out;
+}
+
+}  // namespace kr

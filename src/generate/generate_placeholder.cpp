@@ -1,1 +1,0 @@
-// generate module (implementation in progress)

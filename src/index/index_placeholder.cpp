@@ -1,1 +1,0 @@
-// index module (implementation in progress)

@@ -1,0 +1,156 @@
+// Format detection from content: magic numbers first, then zip member names,
+// then markup sniffing; the extension only separates text-like formats.
+#include <algorithm>
+#include <cstring>
+
+#include "parse/parse_internal.h"
+#include "parse/zip_reader.h"
+
+namespace kr::parse::internal {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string extension_of(std::string_view file_name) {
+  const size_t slash = file_name.find_last_of("/\\");
+  if (slash != std::string_view::npos) file_name = file_name.substr(slash + 1);
+  const size_t dot = file_name.rfind('.');
+  return dot == std::string_view::npos ? std::string() : lower(file_name.substr(dot + 1));
+}
+
+uint32_t read_u32(std::string_view b, size_t at) {
+  uint32_t v = 0;
+  for (int k = 3; k >= 0; --k) v = (v << 8) | static_cast<unsigned char>(b[at + k]);
+  return v;
+}
+
+// Legacy Word encrypts in place and sets a bit in the FIB of the "WordDocument"
+// stream instead of adding an EncryptionInfo stream. This walks just enough of
+// the compound-file directory to find that stream's first sector.
+bool legacy_word_encrypted(std::string_view b) {
+  if (b.size() < 512) return false;
+  const unsigned shift = static_cast<unsigned char>(b[0x1E]) | (static_cast<unsigned char>(b[0x1F]) << 8);
+  if (shift != 9 && shift != 12) return false;
+  const size_t sector = size_t{1} << shift;
+  const auto sector_offset = [&](uint32_t id) { return (static_cast<size_t>(id) + 1) * sector; };
+  std::vector<uint32_t> fat;  // from the header's DIFAT only; enough to walk the directory
+  for (size_t i = 0; i < 109; ++i) {
+    const uint32_t fat_sector = read_u32(b, 0x4C + i * 4);
+    if (fat_sector >= 0xFFFFFFFA) break;
+    const size_t at = sector_offset(fat_sector);
+    if (at + sector > b.size()) break;
+    for (size_t k = 0; k < sector; k += 4) fat.push_back(read_u32(b, at + k));
+  }
+  static const std::u16string_view kName = u"WordDocument";
+  uint32_t dir = read_u32(b, 0x30);
+  for (int hops = 0; dir < 0xFFFFFFFA && hops < 4096; ++hops) {
+    const size_t at = sector_offset(dir);
+    if (at + sector > b.size()) return false;
+    for (size_t e = at; e + 128 <= at + sector; e += 128) {
+      const size_t name_bytes = static_cast<unsigned char>(b[e + 0x40]) | (static_cast<unsigned char>(b[e + 0x41]) << 8);
+      if (name_bytes != (kName.size() + 1) * 2) continue;
+      bool match = true;
+      for (size_t k = 0; k < kName.size() && match; ++k) {
+        match = static_cast<unsigned char>(b[e + 2 * k]) == kName[k] && b[e + 2 * k + 1] == '\0';
+      }
+      if (!match) continue;
+      const size_t fib = sector_offset(read_u32(b, e + 0x74));
+      if (fib + 12 > b.size()) return false;
+      const bool word_magic = static_cast<unsigned char>(b[fib]) == 0xEC && static_cast<unsigned char>(b[fib + 1]) == 0xA5;
+      return word_magic && (static_cast<unsigned char>(b[fib + 0x0B]) & 0x01) != 0;  // fEncrypted
+    }
+    dir = dir < fat.size() ? fat[dir] : 0xFFFFFFFE;
+  }
+  return false;
+}
+
+Sniffed unsupported(std::string message) { return {Format::kUnknown, error(ErrorCode::kUnsupported, std::move(message))}; }
+
+Sniffed sniff_zip(std::string_view bytes) {
+  const ZipListing listing = list_zip_names(bytes);
+  if (!listing.intact) {
+    // Guess the package type from surviving member names, so the parser
+    // reports the damage in terms of the document the user uploaded.
+    for (const auto& raw : listing.names) {
+      const std::string name = normalize_zip_name(raw);
+      if (name.rfind("word/", 0) == 0) return {Format::kDocx, {}};
+      if (name.rfind("ppt/", 0) == 0) return {Format::kPptx, {}};
+      if (name.rfind("xl/", 0) == 0) return {Format::kXlsx, {}};
+    }
+    const bool office = !listing.names.empty() && normalize_zip_name(listing.names[0]) == "[content_types].xml";
+    return {Format::kUnknown,
+            error(ErrorCode::kCorruptInput, office ? "Office document is damaged or truncated (incomplete zip archive)"
+                                                   : "zip archive is damaged, truncated or empty")};
+  }
+  bool odf = false;
+  for (const auto& raw : listing.names) {
+    const std::string name = normalize_zip_name(raw);
+    if (name == "word/document.xml") return {Format::kDocx, {}};
+    if (name == "ppt/presentation.xml") return {Format::kPptx, {}};
+    if (name == "xl/workbook.xml") return {Format::kXlsx, {}};
+    if (name == "xl/workbook.bin") {
+      return unsupported("binary Excel workbook (.xlsb) is not supported; save it as .xlsx");
+    }
+    if (name == "content.xml" || name == "mimetype") odf = true;
+  }
+  std::string message = "zip archive that is not a Word, PowerPoint or Excel document";
+  if (odf) message += " (OpenDocument and EPUB files are not supported; save it as .docx, .xlsx or .pptx)";
+  return unsupported(std::move(message));
+}
+
+Sniffed sniff_ole2(std::string_view bytes) {
+  static constexpr char kEncryptionInfo[] = "E\0n\0c\0r\0y\0p\0t\0i\0o\0n\0I\0n\0f\0o\0";
+  const std::string_view needle(kEncryptionInfo, sizeof(kEncryptionInfo) - 1);
+  if (bytes.find(needle) != std::string_view::npos || legacy_word_encrypted(bytes)) {
+    return {Format::kUnknown,
+            error(ErrorCode::kEncrypted,
+                  "password-protected Office document; open it in Office, remove the password "
+                  "(File > Info > Protect > Encrypt with Password) and upload again")};
+  }
+  return unsupported("legacy binary Office format (.doc/.xls/.ppt) is not supported; save it as .docx/.xlsx/.pptx");
+}
+
+// 2 = definitely HTML (doctype/html tag), 1 = starts with HTML-ish markup, 0 = not markup.
+int html_signal(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  const std::string head = lower(text.substr(start, 1024));
+  if (head.find("<!doctype html") != std::string::npos || head.find("<html") != std::string::npos) return 2;
+  if (head.empty() || head[0] != '<') return 0;
+  for (const char* tag : {"<head", "<body", "<p>", "<p ", "<div", "<table", "<h1", "<meta", "<title"}) {
+    if (head.find(tag) != std::string::npos) return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Sniffed sniff(std::string_view bytes, std::string_view file_name) {
+  if (bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos) return {Format::kPdf, {}};
+  if (starts_with(bytes, "PK\x03\x04") || starts_with(bytes, "PK\x05\x06")) return sniff_zip(bytes);
+  if (starts_with(bytes, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")) return sniff_ole2(bytes);
+  if (starts_with(bytes, "\x89PNG") || starts_with(bytes, "\xFF\xD8\xFF") || starts_with(bytes, "GIF87a") ||
+      starts_with(bytes, "GIF89a") || starts_with(bytes, std::string_view("II*\0", 4)) ||
+      starts_with(bytes, std::string_view("MM\0*", 4))) {
+    return unsupported("image file; OCR is not supported yet");
+  }
+  if (starts_with(bytes, "{\\rtf")) {
+    return unsupported("RTF documents are not supported; save it as .docx or PDF");
+  }
+  if (looks_binary(bytes)) return unsupported("binary file of unknown type");
+
+  const std::string ext = extension_of(file_name);
+  if (ext == "csv" || ext == "tsv") return {Format::kCsv, {}};
+  const DecodedText head = decode_text(bytes.substr(0, 4096));
+  const int html = html_signal(head.utf8);
+  if (ext == "md" || ext == "markdown") return {html == 2 ? Format::kHtml : Format::kMarkdown, {}};
+  return {html > 0 ? Format::kHtml : Format::kText, {}};
+}
+
+}  // namespace kr::parse::internal

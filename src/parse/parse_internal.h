@@ -1,0 +1,88 @@
+// Private to src/parse: the per-file context and one entry point per format.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "parse/document.h"
+#include "parse/parser.h"
+
+namespace kr::parse::internal {
+
+// Limits plus the clock for one parse_document call.
+class ParseContext {
+ public:
+  explicit ParseContext(const Limits& limits)
+      : limits_(limits), start_(std::chrono::steady_clock::now()) {}
+
+  const Limits& limits() const { return limits_; }
+
+  // kDeadlineExceeded once max_seconds_per_file has passed; `where` names the step.
+  Status check_deadline(std::string_view where) const;
+
+ private:
+  Limits limits_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Builds a document's block list; drops empty text and keeps every block
+// sanitized and trimmed so parsers need not care.
+class BlockSink {
+ public:
+  explicit BlockSink(ParsedDocument& doc) : doc_(doc) {}
+
+  // Adds a block under the current heading path. Returns false if `text` was empty.
+  bool add(std::string_view text, BlockKind kind, int page = 0);
+  // Adds a heading block at `level` (1 = outermost) and makes it the current
+  // path for following blocks. Empty headings are ignored.
+  void heading(std::string_view text, int level, int page = 0);
+  void reset_headings() { path_.clear(); }
+  // Replaces the heading path (e.g. the sheet name for spreadsheets).
+  void set_path(std::vector<std::string> path);
+
+ private:
+  struct Level {
+    int level;
+    std::string text;
+  };
+  ParsedDocument& doc_;
+  std::vector<Level> path_;
+};
+
+// Collapses runs of whitespace (incl. newlines) into one space.
+std::string collapse_whitespace(std::string_view s);
+
+// Decoded text of a text-like file plus what was detected.
+struct DecodedText {
+  std::string utf8;
+  std::string encoding;  // "utf-8", "utf-16le", "cp1252", ...
+};
+// BOMs (UTF-8/16/32), BOM-less UTF-16 by NUL pattern, UTF-8, else cp1252.
+DecodedText decode_text(std::string_view bytes);
+// True when the bytes look like binary data rather than text in any encoding we decode.
+bool looks_binary(std::string_view bytes);
+// cp1252 (a superset of Latin-1's printable range) to UTF-8.
+std::string cp1252_to_utf8(std::string_view bytes);
+
+// Format parsers. `bytes` is the whole file; all return a filled document or an error.
+Result<ParsedDocument> parse_text(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_markdown(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_csv(std::string_view bytes, std::string_view file_name,
+                                 const ParseContext& ctx);
+Result<ParsedDocument> parse_html(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_docx(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_pptx(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_xlsx(std::string_view bytes, const ParseContext& ctx);
+
+// What the bytes are: a format to parse, or an error explaining why not.
+struct Sniffed {
+  Format format = Format::kUnknown;
+  Status status;  // non-ok when the file is recognised but cannot be parsed
+};
+Sniffed sniff(std::string_view bytes, std::string_view file_name);
+
+}  // namespace kr::parse::internal

@@ -1,0 +1,65 @@
+// parse_document: limits, detection, dispatch, and the module's exception edge.
+#include "parse/parser.h"
+
+#include <exception>
+#include <new>
+
+#include "parse/parse_internal.h"
+
+namespace kr::parse {
+
+Format detect_format(std::string_view bytes, std::string_view file_name) {
+  try {
+    return internal::sniff(bytes, file_name).format;
+  } catch (...) {
+    return Format::kUnknown;
+  }
+}
+
+namespace {
+
+Result<ParsedDocument> dispatch(Format format, std::string_view bytes, std::string_view file_name,
+                                const internal::ParseContext& ctx) {
+  switch (format) {
+    case Format::kText: return internal::parse_text(bytes, ctx);
+    case Format::kMarkdown: return internal::parse_markdown(bytes, ctx);
+    case Format::kCsv: return internal::parse_csv(bytes, file_name, ctx);
+    case Format::kHtml: return internal::parse_html(bytes, ctx);
+    case Format::kPdf: return internal::parse_pdf(bytes, ctx);
+    case Format::kDocx: return internal::parse_docx(bytes, ctx);
+    case Format::kPptx: return internal::parse_pptx(bytes, ctx);
+    case Format::kXlsx: return internal::parse_xlsx(bytes, ctx);
+    case Format::kUnknown: break;
+  }
+  return error(ErrorCode::kUnsupported, "file of unknown type");
+}
+
+}  // namespace
+
+Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view file_name, const Limits& limits) {
+  if (bytes.empty()) return error(ErrorCode::kInvalidArgument, "file is empty");
+  if (bytes.size() > limits.max_file_bytes) {
+    return error(ErrorCode::kTooLarge, "file is " + std::to_string(bytes.size() >> 20) +
+                                           " MiB, larger than the limit of " +
+                                           std::to_string(limits.max_file_bytes >> 20) + " MiB");
+  }
+  try {
+    const internal::ParseContext ctx(limits);
+    const internal::Sniffed sniffed = internal::sniff(bytes, file_name);
+    if (!sniffed.status.is_ok()) return sniffed.status;
+    Result<ParsedDocument> result = dispatch(sniffed.format, bytes, file_name, ctx);
+    if (!result.is_ok()) return result;
+    ParsedDocument& doc = result.value();
+    doc.format = sniffed.format;
+    finalize_offsets(doc);
+    return result;
+  } catch (const std::bad_alloc&) {
+    return error(ErrorCode::kResourceExhausted, "ran out of memory while parsing the file");
+  } catch (const std::exception& e) {
+    return error(ErrorCode::kCorruptInput, std::string("the file could not be parsed: ") + e.what());
+  } catch (...) {
+    return error(ErrorCode::kInternal, "unexpected failure while parsing the file");
+  }
+}
+
+}  // namespace kr::parse

@@ -1,0 +1,529 @@
+#include "service/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <regex>
+
+#include "core/log.h"
+#include "core/text.h"
+#include "generate/prompt.h"
+
+namespace kr::service {
+namespace fs = std::filesystem;
+
+namespace {
+
+parse::Limits limits_from(const Config& c) {
+  parse::Limits limits;
+  limits.max_file_bytes = static_cast<uint64_t>(c.parse_max_file_bytes);
+  limits.max_pages = c.parse_max_pages;
+  limits.max_seconds_per_file = c.parse_max_seconds;
+  return limits;
+}
+
+ParseRunnerOptions parse_options(const Config& c, const std::string& self) {
+  ParseRunnerOptions options;
+  options.limits = limits_from(c);
+  if (c.parse_isolation == "process") options.worker_executable = self;
+  options.scratch_dir = c.data_dir + "/tmp";
+  return options;
+}
+
+std::unique_ptr<generate::LlmClient> make_llm(const Config& c) {
+  if (c.llm_url.empty()) return nullptr;
+  generate::LlmConfig llm;
+  llm.base_url = c.llm_url;
+  llm.model = c.llm_model;
+  llm.api_key = c.llm_api_key;
+  llm.timeout_seconds = c.llm_timeout_seconds;
+  llm.max_retries = c.llm_max_retries;
+  llm.context_window = c.llm_context_window;
+  return generate::make_openai_client(llm);
+}
+
+// Stable public id of a file document: derived from its source, so an updated
+// file keeps its id (and its URLs).
+std::string doc_id_for_source(const std::string& source) { return sha256_hex("source:" + source).substr(0, 32); }
+
+DocumentInfo to_info(const store::DocumentRecord& d) {
+  DocumentInfo info;
+  info.doc_id = d.doc_id;
+  info.name = d.name;
+  info.source = d.source;
+  info.content_hash = d.content_hash;
+  info.format = d.format;
+  info.size_bytes = d.size_bytes;
+  info.page_count = d.page_count;
+  info.chunk_count = d.chunk_count;
+  info.metadata = d.metadata;
+  info.warnings = d.warnings;
+  info.pages_needing_ocr = d.pages_needing_ocr;
+  info.created_at = d.created_at;
+  info.updated_at = d.updated_at;
+  return info;
+}
+
+IngestResult failed(const std::string& name, Status status) {
+  IngestResult result;
+  result.name = name;
+  result.outcome = IngestOutcome::kFailed;
+  result.error = std::move(status);
+  return result;
+}
+
+Result<std::string> read_file(const std::string& path, int64_t max_bytes) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return error(ErrorCode::kNotFound, "cannot read " + path + ": " + ec.message());
+  if (static_cast<int64_t>(size) > max_bytes) {
+    return error(ErrorCode::kTooLarge, "file is " + std::to_string(size) + " bytes, over the limit of " +
+                                           std::to_string(max_bytes) + " (parse_max_file_bytes)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return error(ErrorCode::kNotFound, "cannot open " + path);
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (!in) return error(ErrorCode::kInternal, "short read from " + path);
+  return bytes;
+}
+
+// With `with_sections`, each passage starts with its section path, which helps
+// the model place a chunk that does not repeat its heading.
+std::vector<generate::Passage> to_passages(const std::vector<SearchHit>& hits, bool with_sections) {
+  std::vector<generate::Passage> passages;
+  for (const auto& hit : hits) {
+    std::string text = hit.text;
+    if (with_sections && !hit.heading_path.empty()) {
+      std::string path;
+      for (const auto& h : hit.heading_path) path += (path.empty() ? "" : " > ") + h;
+      text = "(section: " + path + ")\n" + text;
+    }
+    passages.push_back({text, hit.document_name, hit.page_start, hit.page_end});
+  }
+  return passages;
+}
+
+constexpr const char* kNoSourcesAnswer =
+    "I could not find anything about this in the documents of this collection.";
+
+}  // namespace
+
+std::string_view ingest_outcome_name(IngestOutcome outcome) {
+  switch (outcome) {
+    case IngestOutcome::kAdded: return "added";
+    case IngestOutcome::kUpdated: return "updated";
+    case IngestOutcome::kUnchanged: return "unchanged";
+    case IngestOutcome::kDuplicate: return "duplicate";
+    case IngestOutcome::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+bool valid_collection_name(const std::string& name) {
+  static const std::regex pattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
+  return std::regex_match(name, pattern);
+}
+
+Engine::Engine(Config config, std::string self_executable)
+    : config_(std::move(config)), parser_(parse_options(config_, self_executable)), llm_(make_llm(config_)) {}
+
+Engine::~Engine() = default;
+
+std::string Engine::collections_dir() const { return config_.data_dir + "/collections"; }
+
+CollectionSettings Engine::default_settings() const {
+  CollectionSettings s;
+  s.language = config_.language;
+  s.bm25_k1 = config_.bm25_k1;
+  s.bm25_b = config_.bm25_b;
+  s.chunk_max_tokens = config_.chunk_max_tokens;
+  s.chunk_overlap_tokens = config_.chunk_overlap_tokens;
+  return s;
+}
+
+Status Engine::open() {
+  std::error_code ec;
+  fs::create_directories(collections_dir(), ec);
+  if (ec) return error(ErrorCode::kUnavailable, "cannot create data directory " + collections_dir() + ": " + ec.message());
+  fs::create_directories(config_.data_dir + "/tmp", ec);
+  // Leftovers of an interrupted create or delete (see DESIGN.md, "Collections on disk").
+  for (const auto& entry : fs::directory_iterator(collections_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0 || name.rfind(".trash-", 0) == 0) fs::remove_all(entry.path(), ec);
+  }
+  for (const auto& entry : fs::directory_iterator(config_.data_dir + "/tmp", ec)) fs::remove_all(entry.path(), ec);
+
+  std::map<std::string, std::shared_ptr<Collection>> opened;
+  for (const auto& entry : fs::directory_iterator(collections_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !valid_collection_name(name)) continue;
+    const auto started = std::chrono::steady_clock::now();
+    auto collection = Collection::open(name, entry.path().string());
+    if (!collection) {
+      return error(collection.status().code(), "cannot open collection '" + name + "': " + collection.status().message());
+    }
+    auto info = (*collection)->info();
+    log::info("collection opened",
+              {{"collection", name},
+               {"documents", info ? std::to_string(info->documents) : "?"},
+               {"chunks", info ? std::to_string(info->chunks) : "?"},
+               {"ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - started).count())}});
+    opened[name] = std::move(collection.value());
+  }
+  if (ec) return error(ErrorCode::kUnavailable, "cannot list " + collections_dir() + ": " + ec.message());
+  {
+    std::unique_lock lock(collections_mutex_);
+    collections_ = std::move(opened);
+  }
+  ready_ = true;
+  return Status::ok();
+}
+
+Result<std::shared_ptr<Collection>> Engine::find(const std::string& name) const {
+  if (!ready_) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
+  std::shared_lock lock(collections_mutex_);
+  auto it = collections_.find(name);
+  if (it == collections_.end()) return error(ErrorCode::kNotFound, "collection '" + name + "' does not exist");
+  return it->second;
+}
+
+Result<std::shared_ptr<Collection>> Engine::find_or_create(const std::string& name, bool create) {
+  auto found = find(name);
+  if (found || !create || found.status().code() != ErrorCode::kNotFound) return found;
+  auto created = create_collection(name, default_settings());
+  if (!created && created.status().code() != ErrorCode::kAlreadyExists) return created.status();
+  return find(name);
+}
+
+Result<CollectionInfo> Engine::create_collection(const std::string& name, const CollectionSettings& settings) {
+  if (!ready_) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
+  if (!valid_collection_name(name)) {
+    return error(ErrorCode::kInvalidArgument, "invalid collection name '" + name +
+                                                  "': use 1-64 letters, digits, '_', '.' or '-', starting with a "
+                                                  "letter or digit");
+  }
+  if (settings.bm25_k1 < 0 || settings.bm25_b < 0 || settings.bm25_b > 1) {
+    return error(ErrorCode::kInvalidArgument, "bm25_k1 must be >= 0 and bm25_b between 0 and 1");
+  }
+  if (settings.chunk_max_tokens < 16 || settings.chunk_max_tokens > 8192 || settings.chunk_overlap_tokens < 0 ||
+      settings.chunk_overlap_tokens * 2 >= settings.chunk_max_tokens) {
+    return error(ErrorCode::kInvalidArgument,
+                 "chunk_max_tokens must be 16-8192 and chunk_overlap_tokens below half of it");
+  }
+  std::lock_guard create_lock(create_mutex_);
+  {
+    std::shared_lock lock(collections_mutex_);
+    if (collections_.count(name)) return error(ErrorCode::kAlreadyExists, "collection '" + name + "' already exists");
+  }
+  // Build in a temporary directory, then rename: a crash never leaves a half-made collection.
+  const std::string final_dir = collections_dir() + "/" + name;
+  const std::string tmp_dir = collections_dir() + "/.tmp-" + name + "-" + std::to_string(std::random_device()());
+  std::error_code ec;
+  fs::create_directories(tmp_dir, ec);
+  if (ec) return error(ErrorCode::kUnavailable, "cannot create " + tmp_dir + ": " + ec.message());
+  {
+    auto made = Collection::create(name, tmp_dir, settings);
+    if (!made) {
+      fs::remove_all(tmp_dir, ec);
+      return made.status();
+    }
+  }  // closed before the rename
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) {
+    fs::remove_all(tmp_dir, ec);
+    return error(ErrorCode::kUnavailable, "cannot create collection directory " + final_dir + ": " + ec.message());
+  }
+  auto collection = Collection::open(name, final_dir);
+  if (!collection) return collection.status();
+  {
+    std::unique_lock lock(collections_mutex_);
+    collections_[name] = *collection;
+  }
+  log::info("collection created", {{"collection", name}});
+  return (*collection)->info();
+}
+
+Result<std::vector<CollectionInfo>> Engine::list_collections() const {
+  if (!ready_) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
+  std::vector<std::shared_ptr<Collection>> all;
+  {
+    std::shared_lock lock(collections_mutex_);
+    for (const auto& [name, c] : collections_) all.push_back(c);
+  }
+  std::vector<CollectionInfo> out;
+  for (const auto& c : all) {
+    auto info = c->info();
+    if (!info) return info.status();
+    out.push_back(std::move(info.value()));
+  }
+  return out;
+}
+
+Result<CollectionInfo> Engine::get_collection(const std::string& name) const {
+  auto collection = find(name);
+  if (!collection) return collection.status();
+  return (*collection)->info();
+}
+
+Status Engine::delete_collection(const std::string& name) {
+  std::lock_guard create_lock(create_mutex_);
+  auto collection = find(name);
+  if (!collection) return collection.status();
+  {
+    std::unique_lock lock(collections_mutex_);
+    collections_.erase(name);
+  }
+  // Wait for an ingest in flight, then move the directory aside atomically.
+  std::lock_guard write_lock((*collection)->write_mutex());
+  const std::string trash = collections_dir() + "/.trash-" + name + "-" + std::to_string(std::random_device()());
+  std::error_code ec;
+  fs::rename((*collection)->directory(), trash, ec);
+  if (ec) return error(ErrorCode::kUnavailable, "cannot delete collection '" + name + "': " + ec.message());
+  fs::remove_all(trash, ec);  // open readers keep their file handles; removal is safe on POSIX
+  log::info("collection deleted", {{"collection", name}});
+  return Status::ok();
+}
+
+Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestInput input, bool create_collection) {
+  auto collection = find_or_create(collection_name, create_collection);
+  if (!collection) return collection.status();
+  Collection& c = **collection;
+  if (input.name.empty()) input.name = input.path.empty() ? "untitled" : fs::path(input.path).filename().string();
+  if (input.source.empty()) input.source = input.path.empty() ? input.name : input.path;
+  input.name = sanitize_utf8(input.name);
+  input.source = sanitize_utf8(input.source);
+
+  if (input.bytes.empty() && !input.path.empty()) {
+    auto bytes = read_file(input.path, config_.parse_max_file_bytes);
+    if (!bytes) {
+      counters_.files_failed++;
+      return failed(input.name, bytes.status());
+    }
+    input.bytes = std::move(bytes.value());
+  }
+  if (static_cast<int64_t>(input.bytes.size()) > config_.parse_max_file_bytes) {
+    counters_.files_failed++;
+    return failed(input.name, error(ErrorCode::kTooLarge, "file is " + std::to_string(input.bytes.size()) +
+                                                              " bytes, over the limit of " +
+                                                              std::to_string(config_.parse_max_file_bytes)));
+  }
+
+  const std::string content_hash = sha256_hex(input.bytes);
+  const std::string doc_id = doc_id_for_source(input.source);
+  IngestResult result;
+  result.name = input.name;
+  result.doc_id = doc_id;
+
+  // Cheap checks before parsing; repeated under the write lock before committing.
+  auto same_source = c.store().find_by_doc_id(doc_id);
+  if (!same_source) return same_source.status();
+  if (same_source->has_value() && (*same_source)->content_hash == content_hash &&
+      (*same_source)->metadata == input.metadata) {
+    counters_.files_unchanged++;
+    result.outcome = IngestOutcome::kUnchanged;
+    result.format = (*same_source)->format;
+    result.chunks = (*same_source)->chunk_count;
+    result.pages = (*same_source)->page_count;
+    return result;
+  }
+
+  auto parsed = parser_.parse(input.bytes, input.name);
+  if (!parsed) {
+    counters_.files_failed++;
+    log::info("file rejected", {{"collection", collection_name}, {"file", input.name},
+                                {"reason", parsed.status().to_string()}});
+    return failed(input.name, parsed.status());
+  }
+  chunk::Options chunk_options;
+  chunk_options.max_tokens = c.settings().chunk_max_tokens;
+  chunk_options.overlap_tokens = c.settings().chunk_overlap_tokens;
+  const auto chunks = chunk::chunk_document(*parsed, chunk_options);
+  auto records = c.to_store_chunks(chunks);
+
+  store::DocumentRecord document;
+  document.doc_id = doc_id;
+  document.name = input.name;
+  document.source = input.source;
+  document.content_hash = content_hash;
+  document.format = std::string(parse::format_name(parsed->format));
+  document.size_bytes = static_cast<int64_t>(input.bytes.size());
+  document.page_count = parsed->page_count;
+  document.metadata = input.metadata;
+  document.warnings = parsed->warnings;
+  document.pages_needing_ocr = parsed->pages_needing_ocr;
+  if (chunks.empty()) document.warnings.push_back("no text could be extracted; the document cannot be found by search");
+
+  result.format = document.format;
+  result.pages = document.page_count;
+  result.warnings = document.warnings;
+  result.chunks = static_cast<int>(records.size());
+
+  std::lock_guard write_lock(c.write_mutex());
+  auto previous = c.store().find_by_doc_id(doc_id);
+  if (!previous) return previous.status();
+  auto duplicate = c.store().find_by_hash(content_hash);
+  if (!duplicate) return duplicate.status();
+  if (duplicate->has_value() && (*duplicate)->doc_id != doc_id) {
+    counters_.files_duplicate++;
+    result.outcome = IngestOutcome::kDuplicate;
+    result.duplicate_of = (*duplicate)->doc_id;
+    result.doc_id = (*duplicate)->doc_id;
+    return result;
+  }
+  auto stored = c.put(std::move(document), std::move(records));
+  if (!stored) return stored.status();
+  result.outcome = previous->has_value() ? IngestOutcome::kUpdated : IngestOutcome::kAdded;
+  (result.outcome == IngestOutcome::kAdded ? counters_.files_added : counters_.files_updated)++;
+  counters_.chunks_added += static_cast<uint64_t>(result.chunks);
+  counters_.bytes_ingested += input.bytes.size();
+  return result;
+}
+
+Result<std::vector<DocumentInfo>> Engine::list_documents(const std::string& collection, int64_t offset, int64_t limit,
+                                                         const MetadataFilter& filter, int64_t* total) const {
+  auto c = find(collection);
+  if (!c) return c.status();
+  if (offset < 0) return error(ErrorCode::kInvalidArgument, "offset must be >= 0");
+  if (limit < 1 || limit > 1000) return error(ErrorCode::kInvalidArgument, "limit must be between 1 and 1000");
+  auto page = (*c)->store().list_documents(offset, limit, filter);
+  if (!page) return page.status();
+  if (total) *total = page->total;
+  std::vector<DocumentInfo> out;
+  for (const auto& d : page->documents) out.push_back(to_info(d));
+  return out;
+}
+
+Result<DocumentInfo> Engine::get_document(const std::string& collection, const std::string& doc_id) const {
+  auto c = find(collection);
+  if (!c) return c.status();
+  auto d = (*c)->store().find_by_doc_id(doc_id);
+  if (!d) return d.status();
+  if (!d->has_value()) {
+    return error(ErrorCode::kNotFound, "document '" + doc_id + "' does not exist in collection '" + collection + "'");
+  }
+  return to_info(**d);
+}
+
+Status Engine::delete_document(const std::string& collection, const std::string& doc_id) {
+  auto c = find(collection);
+  if (!c) return c.status();
+  std::lock_guard write_lock((*c)->write_mutex());
+  Status status = (*c)->remove(doc_id);
+  if (status.code() == ErrorCode::kNotFound) {
+    return error(ErrorCode::kNotFound, "document '" + doc_id + "' does not exist in collection '" + collection + "'");
+  }
+  return status;
+}
+
+Result<SearchResponse> Engine::search(const std::string& collection, const SearchRequest& request) const {
+  auto c = find(collection);
+  if (!c) return c.status();
+  return (*c)->search(request);
+}
+
+Result<Answer> Engine::ask(const std::string& collection, const AskRequest& request, const AnswerSink& sink) {
+  if (trim(request.question).empty()) return error(ErrorCode::kInvalidArgument, "question must not be empty");
+  SearchRequest search_request{request.question, request.top_k, request.filter};
+  auto retrieved = search(collection, search_request);
+  if (!retrieved) return retrieved.status();
+  Result<Answer> answer = llm_ ? answer_with_model(*retrieved, request, sink) : answer_extractively(*retrieved, request);
+  (answer ? counters_.answers : counters_.answer_failures)++;
+  if (answer && !llm_ && sink) sink(answer->text);  // one piece: the extractive answer is not generated
+  return answer;
+}
+
+Answer Engine::answer_extractively(const SearchResponse& retrieved, const AskRequest& request) const {
+  Answer answer;
+  answer.extractive = true;
+  answer.finish_reason = "stop";
+  if (retrieved.hits.empty()) {
+    answer.text = kNoSourcesAnswer;
+    return answer;
+  }
+  const auto sentences = generate::extractive_answer(request.question, to_passages(retrieved.hits, false), 3);
+  // Number sources in the order the answer first uses them.
+  std::map<size_t, int> number_of_passage;
+  for (const auto& sentence : sentences) {
+    auto [it, inserted] = number_of_passage.try_emplace(sentence.passage, static_cast<int>(answer.sources.size() + 1));
+    if (inserted) {
+      AnswerSource source;
+      source.number = it->second;
+      source.cited = true;
+      source.hit = retrieved.hits[sentence.passage];
+      answer.sources.push_back(std::move(source));
+      answer.citations.push_back(it->second);
+    }
+    if (!answer.text.empty()) answer.text += " ";
+    answer.text += std::string(trim(sentence.text)) + " [" + std::to_string(it->second) + "]";
+  }
+  if (answer.text.empty()) answer.text = kNoSourcesAnswer;
+  return answer;
+}
+
+Result<Answer> Engine::answer_with_model(const SearchResponse& retrieved, const AskRequest& request,
+                                         const AnswerSink& sink) {
+  Answer answer;
+  auto info = llm_->model_info();
+  if (!info) {
+    return error(ErrorCode::kUnavailable, "the language model is unavailable: " + info.status().message() +
+                                              " (search still works: use the search endpoint)");
+  }
+  answer.model = info->id;
+  int window = config_.llm_context_window > 0 ? config_.llm_context_window : info->max_model_len;
+  if (window <= 0) window = 4096;
+  answer.context_window = window;
+  generate::Budget budget;
+  budget.context_window = window;
+  budget.answer_tokens = std::min(config_.answer_max_tokens, window / 4);
+  const auto passages = to_passages(retrieved.hits, true);
+  auto prompt = generate::assemble_prompt(
+      request.question, passages, budget,
+      [this](const std::vector<generate::ChatMessage>& m) { return llm_->count_prompt_tokens(m); });
+  if (!prompt) return prompt.status();
+  answer.prompt_tokens = prompt->prompt_tokens;
+  for (size_t n = 0; n < prompt->used_passages.size(); ++n) {
+    AnswerSource source;
+    source.number = static_cast<int>(n + 1);
+    source.hit = retrieved.hits[prompt->used_passages[n]];
+    answer.sources.push_back(std::move(source));
+  }
+  generate::ChatRequest chat;
+  chat.messages = prompt->messages;
+  chat.max_tokens = budget.answer_tokens;
+  chat.temperature = config_.llm_temperature;
+  auto completion = sink ? llm_->stream(chat, sink) : llm_->complete(chat);
+  if (!completion) {
+    const Status& s = completion.status();
+    if (s.code() == ErrorCode::kCancelled) return s;
+    return error(s.code() == ErrorCode::kInvalidArgument ? ErrorCode::kInternal : ErrorCode::kUnavailable,
+                 "the language model failed to answer: " + s.message());
+  }
+  answer.text = completion->text;
+  answer.finish_reason = completion->finish_reason;
+  answer.completion_tokens = completion->completion_tokens;
+  if (completion->prompt_tokens > 0) answer.prompt_tokens = completion->prompt_tokens;
+  answer.citations = generate::extract_citations(answer.text);
+  for (int number : answer.citations) {
+    if (number >= 1 && number <= static_cast<int>(answer.sources.size())) answer.sources[number - 1].cited = true;
+  }
+  return answer;
+}
+
+Status Engine::check() const {
+  std::vector<std::shared_ptr<Collection>> all;
+  {
+    std::shared_lock lock(collections_mutex_);
+    for (const auto& [name, c] : collections_) all.push_back(c);
+  }
+  for (const auto& c : all) {
+    Status status = c->store().check_integrity();
+    if (!status) return error(status.code(), "collection '" + c->name() + "': " + status.message());
+  }
+  return Status::ok();
+}
+
+}  // namespace kr::service

@@ -1,0 +1,99 @@
+// The service: collections on one data directory, ingest, search and answers.
+// Everything the HTTP API and the CLI do goes through here.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "generate/llm_client.h"
+#include "service/collection.h"
+#include "service/parse_runner.h"
+#include "service/types.h"
+
+namespace kr::service {
+
+// Counters for /metrics. Plain atomics: read without locks.
+struct EngineCounters {
+  std::atomic<uint64_t> files_added{0};
+  std::atomic<uint64_t> files_updated{0};
+  std::atomic<uint64_t> files_unchanged{0};
+  std::atomic<uint64_t> files_duplicate{0};
+  std::atomic<uint64_t> files_failed{0};
+  std::atomic<uint64_t> chunks_added{0};
+  std::atomic<uint64_t> bytes_ingested{0};
+  std::atomic<uint64_t> answers{0};
+  std::atomic<uint64_t> answer_failures{0};
+};
+
+// Called with each streamed piece of the answer; return false to stop (client gone).
+using AnswerSink = std::function<bool(const std::string& delta)>;
+
+// Thread-safety: all public methods may be called concurrently.
+class Engine {
+ public:
+  // `self_executable` is the path of this binary, used to run isolated parse
+  // workers when config.parse_isolation == "process".
+  Engine(Config config, std::string self_executable);
+  ~Engine();
+
+  // Opens every collection in the data directory (rebuilding in-memory indexes).
+  // Until it returns, ready() is false. Fails on an unreadable data directory.
+  Status open();
+  bool ready() const { return ready_.load(); }
+  const Config& config() const { return config_; }
+  const EngineCounters& counters() const { return counters_; }
+  bool has_llm() const { return llm_ != nullptr; }
+
+  // Collections. Names: 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit.
+  Result<CollectionInfo> create_collection(const std::string& name, const CollectionSettings& settings);
+  Result<std::vector<CollectionInfo>> list_collections() const;
+  Result<CollectionInfo> get_collection(const std::string& name) const;
+  Status delete_collection(const std::string& name);
+  // Settings for a new collection from the configuration defaults.
+  CollectionSettings default_settings() const;
+
+  // Ingests one file; a per-file failure is an IngestResult with outcome kFailed,
+  // not an error. Errors are for the request as a whole (e.g. bad collection name).
+  // Creates the collection with default settings when `create_collection` and it is missing.
+  Result<IngestResult> ingest(const std::string& collection, IngestInput input, bool create_collection = true);
+
+  Result<std::vector<DocumentInfo>> list_documents(const std::string& collection, int64_t offset, int64_t limit,
+                                                   const MetadataFilter& filter, int64_t* total) const;
+  Result<DocumentInfo> get_document(const std::string& collection, const std::string& doc_id) const;
+  Status delete_document(const std::string& collection, const std::string& doc_id);
+
+  Result<SearchResponse> search(const std::string& collection, const SearchRequest& request) const;
+
+  // Answers from the collection: with the configured model (streaming through
+  // `sink` when given), or extractively when no model is configured.
+  Result<Answer> ask(const std::string& collection, const AskRequest& request, const AnswerSink& sink = {});
+
+  // Integrity of every collection's store plus index/store agreement (for tests and `kaito-rag check`).
+  Status check() const;
+
+ private:
+  Result<std::shared_ptr<Collection>> find(const std::string& name) const;
+  Result<std::shared_ptr<Collection>> find_or_create(const std::string& name, bool create);
+  Result<Answer> answer_with_model(const SearchResponse& retrieved, const AskRequest& request, const AnswerSink& sink);
+  Answer answer_extractively(const SearchResponse& retrieved, const AskRequest& request) const;
+  std::string collections_dir() const;
+
+  Config config_;
+  ParseRunner parser_;
+  std::unique_ptr<generate::LlmClient> llm_;
+  std::atomic<bool> ready_{false};
+  EngineCounters counters_;
+  mutable std::shared_mutex collections_mutex_;
+  std::map<std::string, std::shared_ptr<Collection>> collections_;
+  std::mutex create_mutex_;  // serializes collection creation and deletion
+};
+
+bool valid_collection_name(const std::string& name);
+
+}  // namespace kr::service

@@ -1,1 +1,0 @@
-// service module (implementation in progress)

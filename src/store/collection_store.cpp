@@ -1,0 +1,530 @@
+#include "store/collection_store.h"
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+namespace kr::store {
+namespace {
+
+// Schema version 1. Migrations add a new block and bump user_version.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents(
+  id INTEGER PRIMARY KEY,
+  doc_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  source TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  format TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  page_count INTEGER NOT NULL,
+  chunk_count INTEGER NOT NULL,
+  warnings TEXT NOT NULL,
+  pages_needing_ocr TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE TABLE IF NOT EXISTS document_metadata(
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(document_id, key));
+CREATE INDEX IF NOT EXISTS document_metadata_kv ON document_metadata(key, value);
+CREATE TABLE IF NOT EXISTS chunks(
+  id INTEGER PRIMARY KEY,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  page_start INTEGER NOT NULL,
+  page_end INTEGER NOT NULL,
+  heading_path TEXT NOT NULL,
+  char_begin INTEGER NOT NULL,
+  char_end INTEGER NOT NULL,
+  token_estimate INTEGER NOT NULL,
+  terms BLOB NOT NULL,
+  term_count INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id, ordinal);
+PRAGMA user_version = 1;
+)sql";
+
+constexpr char kListSeparator = '\x1f';  // ASCII unit separator: never in sanitized text we keep
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += kListSeparator;
+    for (char c : items[i]) out += (c == kListSeparator ? ' ' : c);
+  }
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  std::string current;
+  for (char c : text) {
+    if (c == kListSeparator) {
+      out.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  out.push_back(std::move(current));
+  return out;
+}
+
+std::string join_ints(const std::vector<int>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+  return out;
+}
+
+std::vector<int> split_ints(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (!item.empty()) out.push_back(std::atoi(item.c_str()));
+  }
+  return out;
+}
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+constexpr const char* kDocumentColumns =
+    "id, doc_id, name, source, content_hash, format, size_bytes, page_count, chunk_count, warnings, "
+    "pages_needing_ocr, created_at, updated_at";
+
+DocumentRecord read_document_row(const Statement& row) {
+  DocumentRecord d;
+  d.key = row.column_int(0);
+  d.doc_id = row.column_text(1);
+  d.name = row.column_text(2);
+  d.source = row.column_text(3);
+  d.content_hash = row.column_text(4);
+  d.format = row.column_text(5);
+  d.size_bytes = row.column_int(6);
+  d.page_count = static_cast<int>(row.column_int(7));
+  d.chunk_count = static_cast<int>(row.column_int(8));
+  d.warnings = split_list(row.column_text(9));
+  d.pages_needing_ocr = split_ints(row.column_text(10));
+  d.created_at = row.column_int(11);
+  d.updated_at = row.column_int(12);
+  return d;
+}
+
+constexpr const char* kChunkColumns =
+    "id, document_id, ordinal, text, page_start, page_end, heading_path, char_begin, char_end, token_estimate, "
+    "terms, term_count";
+
+ChunkRecord read_chunk_row(const Statement& row) {
+  ChunkRecord c;
+  c.id = row.column_int(0);
+  c.document_key = row.column_int(1);
+  c.ordinal = static_cast<int>(row.column_int(2));
+  c.text = row.column_text(3);
+  c.page_start = static_cast<int>(row.column_int(4));
+  c.page_end = static_cast<int>(row.column_int(5));
+  c.heading_path = split_list(row.column_text(6));
+  c.char_begin = row.column_int(7);
+  c.char_end = row.column_int(8);
+  c.token_estimate = static_cast<int>(row.column_int(9));
+  c.terms = std::string(row.column_blob(10));
+  c.term_count = static_cast<uint32_t>(row.column_int(11));
+  return c;
+}
+
+Status load_metadata(const Connection& db, DocumentRecord& document) {
+  Statement select(db, "SELECT key, value FROM document_metadata WHERE document_id = ?");
+  KR_RETURN_IF_ERROR(select.status());
+  select.bind(1, document.key);
+  while (select.step()) document.metadata[select.column_text(0)] = select.column_text(1);
+  return select.status();
+}
+
+// SQL fragment + bindings for a metadata filter on documents.id.
+struct FilterSql {
+  std::string where;
+  std::vector<std::string> params;
+};
+
+FilterSql filter_sql(const MetadataFilter& filter) {
+  FilterSql out;
+  for (const auto& [key, values] : filter.any_of) {
+    out.where += " AND id IN (SELECT document_id FROM document_metadata WHERE key = ? AND value IN (";
+    out.params.push_back(key);
+    for (size_t i = 0; i < values.size(); ++i) {
+      out.where += i ? ", ?" : "?";
+      out.params.push_back(values[i]);
+    }
+    if (values.empty()) out.where += "NULL";
+    out.where += "))";
+  }
+  return out;
+}
+
+}  // namespace
+
+// A read connection borrowed from the pool for the duration of one call.
+class CollectionStore::ReadLease {
+ public:
+  explicit ReadLease(const CollectionStore& store) : store_(store) {
+    {
+      std::lock_guard lock(store_.pool_mutex_);
+      if (!store_.readers_.empty()) {
+        connection_ = std::move(store_.readers_.back());
+        store_.readers_.pop_back();
+        return;
+      }
+    }
+    auto opened = store_.open_reader();
+    if (opened) connection_ = std::move(opened.value());
+    else status_ = opened.status();
+  }
+  ~ReadLease() {
+    if (!connection_.get()) return;
+    std::lock_guard lock(store_.pool_mutex_);
+    if (store_.readers_.size() < 8) store_.readers_.push_back(std::move(connection_));
+  }
+  const Connection& db() const { return connection_; }
+  Status status() const { return status_; }
+
+ private:
+  const CollectionStore& store_;
+  Connection connection_;
+  Status status_;
+};
+
+Result<std::unique_ptr<CollectionStore>> CollectionStore::open(const std::string& directory, bool create) {
+  const std::string path = directory + "/collection.db";
+  std::error_code ec;
+  if (!create && !std::filesystem::exists(path, ec)) {
+    return error(ErrorCode::kNotFound, "no collection database at " + path);
+  }
+  auto writer = Connection::open(path, create, /*read_only=*/false);
+  if (!writer) return writer.status();
+  // WAL lets readers proceed during a write; synchronous=FULL makes a commit
+  // durable before we acknowledge it (a kill -9 never loses an acknowledged ingest;
+  // FULL also survives power loss).
+  KR_RETURN_IF_ERROR(writer->exec("PRAGMA journal_mode=WAL"));
+  KR_RETURN_IF_ERROR(writer->exec("PRAGMA synchronous=FULL"));
+  KR_RETURN_IF_ERROR(writer->exec("PRAGMA foreign_keys=ON"));
+  {
+    Statement version(*writer, "PRAGMA user_version");
+    KR_RETURN_IF_ERROR(version.status());
+    const int64_t schema_version = version.step() ? version.column_int(0) : 0;
+    if (schema_version > 1) {
+      return error(ErrorCode::kFailedPrecondition,
+                   "collection database " + path + " was written by a newer kaito-rag (schema " +
+                       std::to_string(schema_version) + ")");
+    }
+  }
+  KR_RETURN_IF_ERROR(writer->exec(kSchema));
+  return std::unique_ptr<CollectionStore>(new CollectionStore(path, std::move(writer.value())));
+}
+
+CollectionStore::CollectionStore(std::string path, Connection writer)
+    : path_(std::move(path)), writer_(std::move(writer)) {}
+
+CollectionStore::~CollectionStore() = default;
+
+Result<Connection> CollectionStore::open_reader() const {
+  auto reader = Connection::open(path_, /*create=*/false, /*read_only=*/false);
+  if (!reader) return reader.status();
+  KR_RETURN_IF_ERROR(reader->exec("PRAGMA query_only=ON"));
+  return reader;
+}
+
+namespace {
+Result<std::optional<DocumentRecord>> find_document(const Connection& db, const std::string& column,
+                                                    const std::string& value, int64_t int_value = 0) {
+  Statement select(db, std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE " + column +
+                           " = ? ORDER BY id LIMIT 1");
+  KR_RETURN_IF_ERROR(select.status());
+  if (column == "id") select.bind(1, int_value);
+  else select.bind(1, value);
+  if (!select.step()) {
+    KR_RETURN_IF_ERROR(select.status());
+    return std::optional<DocumentRecord>();
+  }
+  DocumentRecord document = read_document_row(select);
+  KR_RETURN_IF_ERROR(load_metadata(db, document));
+  return std::optional<DocumentRecord>(std::move(document));
+}
+}  // namespace
+
+Result<std::optional<DocumentRecord>> CollectionStore::find_by_doc_id(const std::string& doc_id) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  return find_document(lease.db(), "doc_id", doc_id);
+}
+
+Result<std::optional<DocumentRecord>> CollectionStore::find_by_source(const std::string& source) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  return find_document(lease.db(), "source", source);
+}
+
+Result<std::optional<DocumentRecord>> CollectionStore::find_by_hash(const std::string& content_hash) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  return find_document(lease.db(), "content_hash", content_hash);
+}
+
+Result<std::optional<DocumentRecord>> CollectionStore::find_by_key(int64_t key) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  return find_document(lease.db(), "id", "", key);
+}
+
+Result<PutOutcome> CollectionStore::put_document(DocumentRecord document, std::vector<ChunkRecord> chunks) {
+  std::lock_guard lock(write_mutex_);
+  PutOutcome outcome;
+  Transaction transaction(writer_);
+  KR_RETURN_IF_ERROR(transaction.begin_status());
+
+  const int64_t now = now_seconds();
+  int64_t created_at = now;
+  {
+    auto previous = find_document(writer_, "doc_id", document.doc_id);
+    if (!previous) return previous.status();
+    if (previous->has_value()) {
+      const int64_t old_key = (*previous)->key;
+      created_at = (*previous)->created_at;
+      Statement old_chunks(writer_, "SELECT id FROM chunks WHERE document_id = ?");
+      KR_RETURN_IF_ERROR(old_chunks.status());
+      old_chunks.bind(1, old_key);
+      while (old_chunks.step()) outcome.removed_chunks.push_back(old_chunks.column_int(0));
+      KR_RETURN_IF_ERROR(old_chunks.status());
+      Statement remove(writer_, "DELETE FROM documents WHERE id = ?");
+      KR_RETURN_IF_ERROR(remove.status());
+      remove.bind(1, old_key);
+      remove.step();
+      KR_RETURN_IF_ERROR(remove.status());
+    }
+  }
+
+  document.created_at = created_at;
+  document.updated_at = now;
+  document.chunk_count = static_cast<int>(chunks.size());
+  {
+    Statement insert(writer_,
+                     "INSERT INTO documents(doc_id, name, source, content_hash, format, size_bytes, page_count, "
+                     "chunk_count, warnings, pages_needing_ocr, created_at, updated_at) "
+                     "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    KR_RETURN_IF_ERROR(insert.status());
+    insert.bind(1, document.doc_id).bind(2, document.name).bind(3, document.source).bind(4, document.content_hash);
+    insert.bind(5, document.format).bind(6, document.size_bytes).bind(7, int64_t{document.page_count});
+    insert.bind(8, int64_t{document.chunk_count}).bind(9, join_list(document.warnings));
+    insert.bind(10, join_ints(document.pages_needing_ocr)).bind(11, document.created_at).bind(12, document.updated_at);
+    insert.step();
+    KR_RETURN_IF_ERROR(insert.status());
+    document.key = sqlite3_last_insert_rowid(writer_.get());
+  }
+  {
+    Statement insert(writer_, "INSERT INTO document_metadata(document_id, key, value) VALUES(?,?,?)");
+    KR_RETURN_IF_ERROR(insert.status());
+    for (const auto& [key, value] : document.metadata) {
+      insert.reset();
+      insert.bind(1, document.key).bind(2, key).bind(3, value);
+      insert.step();
+      KR_RETURN_IF_ERROR(insert.status());
+    }
+  }
+  {
+    Statement insert(writer_,
+                     "INSERT INTO chunks(document_id, ordinal, text, page_start, page_end, heading_path, char_begin, "
+                     "char_end, token_estimate, terms, term_count) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    KR_RETURN_IF_ERROR(insert.status());
+    for (auto& chunk : chunks) {
+      insert.reset();
+      chunk.document_key = document.key;
+      insert.bind(1, document.key).bind(2, int64_t{chunk.ordinal}).bind(3, chunk.text);
+      insert.bind(4, int64_t{chunk.page_start}).bind(5, int64_t{chunk.page_end}).bind(6, join_list(chunk.heading_path));
+      insert.bind(7, chunk.char_begin).bind(8, chunk.char_end).bind(9, int64_t{chunk.token_estimate});
+      insert.bind_blob(10, chunk.terms).bind(11, int64_t{chunk.term_count});
+      insert.step();
+      KR_RETURN_IF_ERROR(insert.status());
+      chunk.id = sqlite3_last_insert_rowid(writer_.get());
+    }
+  }
+  KR_RETURN_IF_ERROR(transaction.commit());
+  outcome.document = std::move(document);
+  outcome.added_chunks = std::move(chunks);
+  return outcome;
+}
+
+Result<std::vector<int64_t>> CollectionStore::delete_document(const std::string& doc_id) {
+  std::lock_guard lock(write_mutex_);
+  Transaction transaction(writer_);
+  KR_RETURN_IF_ERROR(transaction.begin_status());
+  auto existing = find_document(writer_, "doc_id", doc_id);
+  if (!existing) return existing.status();
+  if (!existing->has_value()) return error(ErrorCode::kNotFound, "document '" + doc_id + "' does not exist");
+  std::vector<int64_t> removed;
+  {
+    Statement select(writer_, "SELECT id FROM chunks WHERE document_id = ?");
+    KR_RETURN_IF_ERROR(select.status());
+    select.bind(1, (*existing)->key);
+    while (select.step()) removed.push_back(select.column_int(0));
+    KR_RETURN_IF_ERROR(select.status());
+  }
+  Statement remove(writer_, "DELETE FROM documents WHERE id = ?");
+  KR_RETURN_IF_ERROR(remove.status());
+  remove.bind(1, (*existing)->key);
+  remove.step();
+  KR_RETURN_IF_ERROR(remove.status());
+  KR_RETURN_IF_ERROR(transaction.commit());
+  return removed;
+}
+
+Result<DocumentPage> CollectionStore::list_documents(int64_t offset, int64_t limit,
+                                                     const MetadataFilter& filter) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  const FilterSql where = filter_sql(filter);
+  DocumentPage page;
+  {
+    Statement count(lease.db(), "SELECT COUNT(*) FROM documents WHERE 1=1" + where.where);
+    KR_RETURN_IF_ERROR(count.status());
+    for (size_t i = 0; i < where.params.size(); ++i) count.bind(static_cast<int>(i + 1), where.params[i]);
+    if (count.step()) page.total = count.column_int(0);
+    KR_RETURN_IF_ERROR(count.status());
+  }
+  Statement select(lease.db(), std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE 1=1" + where.where +
+                                   " ORDER BY id LIMIT ? OFFSET ?");
+  KR_RETURN_IF_ERROR(select.status());
+  int index = 1;
+  for (const auto& param : where.params) select.bind(index++, param);
+  select.bind(index, limit);
+  select.bind(index + 1, offset);
+  while (select.step()) page.documents.push_back(read_document_row(select));
+  KR_RETURN_IF_ERROR(select.status());
+  for (auto& document : page.documents) KR_RETURN_IF_ERROR(load_metadata(lease.db(), document));
+  return page;
+}
+
+Result<std::vector<ChunkRecord>> CollectionStore::get_chunks(const std::vector<int64_t>& ids) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  std::vector<ChunkRecord> out;
+  out.reserve(ids.size());
+  Statement select(lease.db(), std::string("SELECT ") + kChunkColumns + " FROM chunks WHERE id = ?");
+  KR_RETURN_IF_ERROR(select.status());
+  for (int64_t id : ids) {
+    select.reset();
+    select.bind(1, id);
+    if (select.step()) out.push_back(read_chunk_row(select));
+    KR_RETURN_IF_ERROR(select.status());
+  }
+  return out;
+}
+
+Result<std::vector<ChunkRecord>> CollectionStore::document_chunks(int64_t document_key) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  std::vector<ChunkRecord> out;
+  Statement select(lease.db(),
+                   std::string("SELECT ") + kChunkColumns + " FROM chunks WHERE document_id = ? ORDER BY ordinal");
+  KR_RETURN_IF_ERROR(select.status());
+  select.bind(1, document_key);
+  while (select.step()) out.push_back(read_chunk_row(select));
+  KR_RETURN_IF_ERROR(select.status());
+  return out;
+}
+
+Status CollectionStore::for_each_chunk_terms(
+    const std::function<void(int64_t, int64_t, std::string_view, uint32_t)>& visit) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  // One read transaction: a consistent snapshot even while an ingest commits.
+  Statement select(lease.db(), "SELECT id, document_id, terms, term_count FROM chunks ORDER BY id");
+  KR_RETURN_IF_ERROR(select.status());
+  while (select.step()) {
+    visit(select.column_int(0), select.column_int(1), select.column_blob(2),
+          static_cast<uint32_t>(select.column_int(3)));
+  }
+  return select.status();
+}
+
+Status CollectionStore::for_each_document(const std::function<void(const DocumentRecord&)>& visit) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  Statement select(lease.db(), std::string("SELECT ") + kDocumentColumns + " FROM documents ORDER BY id");
+  KR_RETURN_IF_ERROR(select.status());
+  while (select.step()) {
+    DocumentRecord document = read_document_row(select);
+    KR_RETURN_IF_ERROR(load_metadata(lease.db(), document));
+    visit(document);
+  }
+  return select.status();
+}
+
+Result<std::optional<std::string>> CollectionStore::get_setting(const std::string& key) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  Statement select(lease.db(), "SELECT value FROM settings WHERE key = ?");
+  KR_RETURN_IF_ERROR(select.status());
+  select.bind(1, key);
+  if (select.step()) return std::optional<std::string>(select.column_text(0));
+  KR_RETURN_IF_ERROR(select.status());
+  return std::optional<std::string>();
+}
+
+Status CollectionStore::set_setting(const std::string& key, const std::string& value) {
+  std::lock_guard lock(write_mutex_);
+  Statement upsert(writer_, "INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  KR_RETURN_IF_ERROR(upsert.status());
+  upsert.bind(1, key).bind(2, value);
+  upsert.step();
+  return upsert.status();
+}
+
+Result<CollectionStats> CollectionStore::stats() const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  CollectionStats stats;
+  Statement documents(lease.db(), "SELECT COUNT(*) FROM documents");
+  KR_RETURN_IF_ERROR(documents.status());
+  if (documents.step()) stats.documents = documents.column_int(0);
+  Statement chunks(lease.db(), "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM chunks");
+  KR_RETURN_IF_ERROR(chunks.status());
+  if (chunks.step()) {
+    stats.chunks = chunks.column_int(0);
+    stats.text_bytes = chunks.column_int(1);
+  }
+  return stats;
+}
+
+Status CollectionStore::check_integrity() const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  Statement check(lease.db(), "PRAGMA integrity_check");
+  KR_RETURN_IF_ERROR(check.status());
+  std::string result;
+  while (check.step()) result += check.column_text(0);
+  KR_RETURN_IF_ERROR(check.status());
+  if (result != "ok") return error(ErrorCode::kDataCorruption, "integrity check failed: " + result);
+  Statement orphans(lease.db(),
+                    "SELECT COUNT(*) FROM chunks WHERE document_id NOT IN (SELECT id FROM documents)");
+  KR_RETURN_IF_ERROR(orphans.status());
+  if (orphans.step() && orphans.column_int(0) > 0) {
+    return error(ErrorCode::kDataCorruption, "chunks without a document: " + std::to_string(orphans.column_int(0)));
+  }
+  Statement counts(lease.db(),
+                   "SELECT COUNT(*) FROM documents d WHERE chunk_count != (SELECT COUNT(*) FROM chunks c WHERE "
+                   "c.document_id = d.id)");
+  KR_RETURN_IF_ERROR(counts.status());
+  if (counts.step() && counts.column_int(0) > 0) {
+    return error(ErrorCode::kDataCorruption,
+                 "documents whose chunk count disagrees with their chunks: " + std::to_string(counts.column_int(0)));
+  }
+  return Status::ok();
+}
+
+}  // namespace kr::store

@@ -1,0 +1,126 @@
+// Durable storage of one collection: documents, their chunks and each chunk's
+// term frequencies, in one SQLite database in WAL mode.
+//
+// Every mutation of a document is one transaction, so a reader (or a restart
+// after kill -9) sees a document either entirely or not at all. The in-memory
+// indexes are derived from what this store has committed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/metadata.h"
+#include "core/status.h"
+#include "store/sqlite.h"
+
+namespace kr::store {
+
+struct DocumentRecord {
+  int64_t key = 0;             // internal row id (doc_key in the indexes)
+  std::string doc_id;          // public, stable id
+  std::string name;            // display name (file name)
+  std::string source;          // identity of the document's origin (path, upload name, URL)
+  std::string content_hash;    // SHA-256 of the raw bytes
+  std::string format;          // parse::format_name
+  int64_t size_bytes = 0;
+  int page_count = 0;
+  int chunk_count = 0;
+  Metadata metadata;
+  std::vector<std::string> warnings;
+  std::vector<int> pages_needing_ocr;
+  int64_t created_at = 0;      // unix seconds
+  int64_t updated_at = 0;
+};
+
+struct ChunkRecord {
+  int64_t id = 0;              // chunk_id in the indexes; assigned by the store
+  int64_t document_key = 0;
+  int ordinal = 0;
+  std::string text;
+  int page_start = 0;
+  int page_end = 0;
+  std::vector<std::string> heading_path;
+  int64_t char_begin = 0;
+  int64_t char_end = 0;
+  int token_estimate = 0;
+  std::string terms;           // index::encode_term_freqs() bytes
+  uint32_t term_count = 0;     // BM25 length
+};
+
+struct PutOutcome {
+  DocumentRecord document;              // as stored (key, timestamps filled)
+  std::vector<int64_t> removed_chunks;  // chunks of the previous version
+  std::vector<ChunkRecord> added_chunks;  // with ids; text and terms kept for the caller's indexes
+};
+
+struct DocumentPage {
+  std::vector<DocumentRecord> documents;
+  int64_t total = 0;  // all documents matching the filter
+};
+
+struct CollectionStats {
+  int64_t documents = 0;
+  int64_t chunks = 0;
+  int64_t text_bytes = 0;
+};
+
+// Thread-safety: all methods are safe to call concurrently. Writes are
+// serialized on one connection; reads use a pool of read-only connections and
+// never wait for a write to finish (WAL).
+class CollectionStore {
+ public:
+  // Opens (and with create=true creates) <directory>/collection.db.
+  static Result<std::unique_ptr<CollectionStore>> open(const std::string& directory, bool create);
+  ~CollectionStore();
+
+  Result<std::optional<DocumentRecord>> find_by_doc_id(const std::string& doc_id) const;
+  Result<std::optional<DocumentRecord>> find_by_source(const std::string& source) const;
+  Result<std::optional<DocumentRecord>> find_by_hash(const std::string& content_hash) const;
+  Result<std::optional<DocumentRecord>> find_by_key(int64_t key) const;
+
+  // Inserts a document, or replaces the one with the same doc_id, with all of its
+  // chunks, in one transaction. The returned chunks carry their new ids.
+  Result<PutOutcome> put_document(DocumentRecord document, std::vector<ChunkRecord> chunks);
+
+  // Removes a document and its chunks; returns the removed chunk ids (kNotFound when absent).
+  Result<std::vector<int64_t>> delete_document(const std::string& doc_id);
+
+  // Documents in insertion order, filtered by metadata inside SQL.
+  Result<DocumentPage> list_documents(int64_t offset, int64_t limit, const MetadataFilter& filter) const;
+
+  // The chunks with these ids that still exist, in the order asked.
+  Result<std::vector<ChunkRecord>> get_chunks(const std::vector<int64_t>& ids) const;
+  Result<std::vector<ChunkRecord>> document_chunks(int64_t document_key) const;
+
+  // Streams every committed chunk's index input, for rebuilding in-memory indexes.
+  Status for_each_chunk_terms(
+      const std::function<void(int64_t chunk_id, int64_t document_key, std::string_view terms, uint32_t term_count)>&
+          visit) const;
+  // Every document's key, doc_id, name and metadata (for the in-memory filter table).
+  Status for_each_document(const std::function<void(const DocumentRecord&)>& visit) const;
+
+  Result<std::optional<std::string>> get_setting(const std::string& key) const;
+  Status set_setting(const std::string& key, const std::string& value);
+
+  Result<CollectionStats> stats() const;
+  // Runs SQLite's integrity check (used by tests and `kaito-rag check`).
+  Status check_integrity() const;
+
+ private:
+  class ReadLease;
+  CollectionStore(std::string path, Connection writer);
+  Result<Connection> open_reader() const;
+
+  std::string path_;
+  std::mutex write_mutex_;
+  Connection writer_;
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<Connection> readers_;
+};
+
+}  // namespace kr::store
