@@ -90,7 +90,9 @@ int run(int argc, char** argv) {
     std::cerr << "kaito-rag: " << config.status().message() << "\n";
     return 2;
   }
-  log::configure(config->log_level, config->log_format == "json");
+  // One-shot commands report through their own output; the info log is for the server.
+  const bool quiet = !serve_cmd->parsed() && config->log_level == "info";
+  log::configure(quiet ? "warn" : config->log_level, config->log_format == "json");
   if (print_config) {
     std::cout << describe_config(*config);
     if (app.get_subcommands().empty()) return 0;

@@ -157,6 +157,9 @@ std::vector<std::string_view> split_sentences(std::string_view text) {
   return out;
 }
 
+// Sentences scoring below this fraction of the best one are left out.
+constexpr double kMinRelativeScore = 0.6;
+
 struct Candidate {
   size_t passage = 0;
   size_t order = 0;  // position among all sentences, for stable passage/sentence order
@@ -192,6 +195,11 @@ std::vector<ExtractiveSentence> extractive_answer(const std::string& question, c
   }
   std::stable_sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
   if (picked.size() > max_sentences) picked.resize(max_sentences);
+  // A sentence that shares far fewer question words than the best one is noise, not support.
+  if (!picked.empty()) {
+    const double floor = picked.front().score * kMinRelativeScore;
+    while (picked.size() > 1 && picked.back().score < floor) picked.pop_back();
+  }
   std::sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) { return a.order < b.order; });
 
   if (picked.empty() && !candidates.empty()) picked.push_back(candidates.front());  // the best-ranked passage's lead

@@ -25,7 +25,6 @@
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
-#include <string_view>
 #include <unordered_map>
 
 #include "index/bm25.h"
@@ -53,6 +52,11 @@ struct Scratch {
   std::vector<double> scores;
   std::vector<uint32_t> touched;
   bool in_use = false;
+};
+
+struct TermTf {
+  uint32_t term;
+  uint32_t tf;
 };
 
 struct Candidate {
@@ -85,7 +89,7 @@ struct Bm25Index::Impl {
     uint64_t chunk_id;
     uint64_t doc_key;
     uint32_t length;
-    std::vector<Posting> terms;  // {term id, tf}, unique ids
+    std::vector<TermTf> terms;  // unique term ids
   };
 
   explicit Impl(Bm25Params p) : params(p) {}
@@ -128,11 +132,12 @@ struct Bm25Index::Impl {
       }
       // TermFreqs should hold unique terms; merge duplicates so df stays right.
       std::sort(p.terms.begin(), p.terms.end(),
-                [](const Posting& a, const Posting& b) { return a.slot < b.slot; });
+                [](const TermTf& a, const TermTf& b) { return a.term < b.term; });
       size_t out = 0;
       for (size_t i = 0; i < p.terms.size(); ++i) {
-        if (out > 0 && p.terms[out - 1].slot == p.terms[i].slot) {
-          p.terms[out - 1].tf += p.terms[i].tf;
+        if (out > 0 && p.terms[out - 1].term == p.terms[i].term) {
+          const uint64_t sum = uint64_t{p.terms[out - 1].tf} + p.terms[i].tf;
+          p.terms[out - 1].tf = static_cast<uint32_t>(std::min<uint64_t>(sum, UINT32_MAX));
         } else {
           p.terms[out++] = p.terms[i];
         }
@@ -185,10 +190,10 @@ struct Bm25Index::Impl {
     slot_doc_key[slot] = chunk.doc_key;
     std::vector<uint32_t>& terms = slot_terms[slot];
     terms.reserve(chunk.terms.size());
-    for (const Posting& t : chunk.terms) {
-      postings[t.slot].push_back({slot, t.tf});
-      if (df[t.slot]++ == 0) ++live_terms;
-      terms.push_back(t.slot);
+    for (const TermTf& t : chunk.terms) {
+      postings[t.term].push_back({slot, t.tf});
+      if (df[t.term]++ == 0) ++live_terms;
+      terms.push_back(t.term);
     }
     live_postings += chunk.terms.size();
     total_length += chunk.length;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sets up Kaito-RAG, ingests the sample handbook, starts the server and asks a
+# question through the HTTP API. The server keeps running; Ctrl-C stops it.
+#   KAITO_RAG_PORT=8080  KAITO_RAG_DATA_DIR=./data  KAITO_RAG_LLM_URL=...  (all optional)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+BIN=build/release/src/kaito-rag
+PORT="${KAITO_RAG_PORT:-8080}"
+export KAITO_RAG_DATA_DIR="${KAITO_RAG_DATA_DIR:-$PWD/data}"
+URL="http://127.0.0.1:$PORT"
+QUESTION="How many days of paid vacation do new employees get?"
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+log "ingesting the sample documents (samples/handbook) into $KAITO_RAG_DATA_DIR"
+"$BIN" ingest samples/handbook --collection default
+
+log "starting the server on $URL"
+"$BIN" serve --host 127.0.0.1 --port "$PORT" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 100); do
+  curl -sf "$URL/readyz" >/dev/null 2>&1 && break
+  kill -0 $SERVER 2>/dev/null || { echo "the server did not start (port $PORT in use? set KAITO_RAG_PORT)" >&2; exit 1; }
+  sleep 0.1
+done
+
+log "asking: $QUESTION"
+curl -sf "$URL/v1/collections/default/ask" -H 'Content-Type: application/json' \
+  -d "{\"question\": \"$QUESTION\"}" | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+print("\n" + a["answer"] + "\n")
+print("(" + ("answered by " + a.get("model", "") if a["mode"] == "generative" else a.get("note", "extractive")) + ")")
+print("Sources:")
+for s in a["sources"]:
+    c = s["citation"]
+    page = "" if not c["page_start"] else (", page %d" % c["page_start"] if c["page_start"] == c["page_end"] else ", pages %d-%d" % (c["page_start"], c["page_end"]))
+    section = " — " + " > ".join(c["heading_path"]) if c["heading_path"] else ""
+    print("  [%d] %s%s%s" % (s["number"], c["document"], page, section))
+'
+
+cat <<EOM
+
+Kaito-RAG is running at $URL  (Ctrl-C to stop)
+  Ask:     curl -s $URL/v1/collections/default/ask -H 'Content-Type: application/json' -d '{"question": "How long is paid parental leave?"}'
+  Search:  curl -s $URL/v1/collections/default/search -H 'Content-Type: application/json' -d '{"query": "password length"}'
+  Upload:  curl -s -F file=@your.pdf $URL/v1/collections/default/documents
+  API:     $URL/openapi.json
+EOM
+wait $SERVER

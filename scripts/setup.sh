@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs everything Kaito-RAG needs on Debian 12 and builds it (idempotent).
+#   scripts/setup.sh            system packages + release build + Python test env
+#   KR_BUILD_PRESET=asan scripts/setup.sh   another CMake preset
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  libpoppler-cpp-dev libsqlite3-dev libstemmer-dev libcpp-httplib-dev nlohmann-json3-dev
+  libgumbo-dev libpugixml-dev libminizip-dev libutf8proc-dev libssl-dev zlib1g-dev
+  libcli11-dev libgtest-dev libgmock-dev
+  python3 python3-venv python3-pip
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "system packages: all present"
+    return
+  fi
+  log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  local preset="${1:-release}"
+  log "building (CMake preset '$preset')"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+}
+
+python_env() {
+  # The end-to-end tests drive the server from Python; a venv keeps them off the system Python.
+  if [ ! -x .venv/bin/python ]; then
+    log "creating Python venv in .venv"
+    python3 -m venv .venv
+  fi
+  if ! .venv/bin/python -c "import pytest, requests" 2>/dev/null ||
+     [ tests/e2e/requirements.txt -nt .venv/.requirements-installed ]; then
+    log "installing Python test requirements"
+    .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+    touch .venv/.requirements-installed
+  fi
+}
+
+install_packages
+build "${KR_BUILD_PRESET:-release}"
+python_env
+log "setup done: build/${KR_BUILD_PRESET:-release}/src/kaito-rag"
