@@ -1,5 +1,7 @@
 #include "api/http_util.h"
 
+#include <cctype>
+
 namespace kr::api {
 
 int http_status(ErrorCode code) {
@@ -41,7 +43,8 @@ Result<json> parse_json_body(const httplib::Request& req, int64_t max_bytes) {
                                            " bytes; JSON requests are limited to " + std::to_string(max_bytes) +
                                            " bytes (max_json_bytes)");
   }
-  const std::string type = req.get_header_value("Content-Type");
+  std::string type = req.get_header_value("Content-Type");
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // media types ignore case
   if (!type.empty() && type.find("application/json") == std::string::npos && type.find("+json") == std::string::npos) {
     return error(ErrorCode::kUnsupported, "expected Content-Type: application/json, got '" + type + "'");
   }

@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -28,7 +29,9 @@ Status parse_double(const std::string& name, const std::string& text, double& ou
   const std::string value(trim(text));
   char* end = nullptr;
   const double parsed = std::strtod(value.c_str(), &end);
-  if (value.empty() || end != value.c_str() + value.size()) return bad_value(name, text, "a number");
+  if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(parsed)) {
+    return bad_value(name, text, "a finite number");
+  }
   out = parsed;
   return Status::ok();
 }
@@ -168,8 +171,8 @@ Status apply_config_file(const std::string& path, Config& config, std::map<std::
   return Status::ok();
 }
 
-// Where each value came from, for --print-config.
-thread_local std::map<std::string, std::string> g_last_origin;
+// Where each value came from, for --print-config (written once at start-up).
+std::map<std::string, std::string> g_last_origin;
 
 }  // namespace
 
@@ -228,6 +231,7 @@ Status validate_config(const Config& c) {
     return invalid("parse_isolation must be 'process' or 'inline'");
   }
   if (c.bm25_k1 < 0 || c.bm25_b < 0 || c.bm25_b > 1) return invalid("bm25_k1 must be >= 0 and bm25_b in [0, 1]");
+  if (c.llm_temperature < 0 || c.llm_temperature > 2) return invalid("llm_temperature must be between 0 and 2");
   if (c.default_top_k < 1 || c.default_top_k > 1000) return invalid("default_top_k must be between 1 and 1000");
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
     return invalid("log_level must be debug, info, warn or error");

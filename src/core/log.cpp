@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/text.h"
+
 namespace kr::log {
 namespace {
 
@@ -23,7 +25,8 @@ const char* level_name(Level level) {
   return "info";
 }
 
-void append_json_string(std::string& out, const std::string& s) {
+void append_json_string(std::string& out, const std::string& raw) {
+  const std::string s = sanitize_utf8(raw);  // a JSON line must stay valid whatever a request path held
   out += '"';
   for (unsigned char c : s) {
     switch (c) {

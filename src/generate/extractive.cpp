@@ -157,14 +157,16 @@ std::vector<std::string_view> split_sentences(std::string_view text) {
   return out;
 }
 
-// Sentences scoring below this fraction of the best one are left out.
-constexpr double kMinRelativeScore = 0.6;
+// Sentences sharing fewer than this fraction of the best sentence's question
+// words are left out: they match the topic, not the question.
+constexpr double kMinRelativeOverlap = 0.75;
 
 struct Candidate {
   size_t passage = 0;
   size_t order = 0;  // position among all sentences, for stable passage/sentence order
   std::string_view text;
   double score = 0;
+  size_t overlap = 0;  // question stems the sentence shares
 };
 
 }  // namespace
@@ -185,7 +187,7 @@ std::vector<ExtractiveSentence> extractive_answer(const std::string& question, c
       if (!query.empty()) {
         for (const std::string& s : stems(sentence)) overlap += query.count(s);
       }
-      candidates.push_back({p, candidates.size(), sentence, static_cast<double>(overlap) * weight});
+      candidates.push_back({p, candidates.size(), sentence, static_cast<double>(overlap) * weight, overlap});
     }
   }
 
@@ -195,10 +197,11 @@ std::vector<ExtractiveSentence> extractive_answer(const std::string& question, c
   }
   std::stable_sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
   if (picked.size() > max_sentences) picked.resize(max_sentences);
-  // A sentence that shares far fewer question words than the best one is noise, not support.
   if (!picked.empty()) {
-    const double floor = picked.front().score * kMinRelativeScore;
-    while (picked.size() > 1 && picked.back().score < floor) picked.pop_back();
+    size_t best = 0;
+    for (const Candidate& c : picked) best = std::max(best, c.overlap);
+    const double floor = static_cast<double>(best) * kMinRelativeOverlap;
+    std::erase_if(picked, [floor](const Candidate& c) { return static_cast<double>(c.overlap) < floor; });
   }
   std::sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) { return a.order < b.order; });
 

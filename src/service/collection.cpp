@@ -92,8 +92,13 @@ std::string make_snippet(const std::string& text, const std::vector<std::string>
   if (hit != std::string::npos && hit > max_bytes / 3) begin = hit - max_bytes / 3;
   // Move to a UTF-8 boundary and, when close, to the start of a word.
   while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
-  for (size_t k = 0; k < 20 && begin > 0 && text[begin - 1] != ' ' && text[begin - 1] != '\n'; ++k) --begin;
-  while (begin > 0 && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80) --begin;
+  for (size_t back = 1; back <= 20 && back <= begin; ++back) {
+    const char c = text[begin - back];
+    if (c == ' ' || c == '\n') {
+      begin -= back - 1;
+      break;
+    }
+  }
   std::string snippet(utf8_prefix(std::string_view(text).substr(begin), max_bytes));
   std::string out = (begin > 0 ? "…" : "") + std::string(trim(snippet));
   if (begin + snippet.size() < text.size()) out += "…";
@@ -282,6 +287,23 @@ Result<SearchResponse> Collection::search(const SearchRequest& request) const {
   }
   response.took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return response;
+}
+
+Status Collection::check() const {
+  KR_RETURN_IF_ERROR(store_->check_integrity());
+  auto stats = store_->stats();
+  if (!stats) return stats.status();
+  const auto index_stats = bm25_.stats();
+  if (index_stats.chunks != static_cast<uint64_t>(stats->chunks)) {
+    return error(ErrorCode::kDataCorruption, "the lexical index holds " + std::to_string(index_stats.chunks) +
+                                                 " chunks but the store " + std::to_string(stats->chunks));
+  }
+  std::shared_lock lock(docs_mutex_);
+  if (docs_.size() != static_cast<size_t>(stats->documents)) {
+    return error(ErrorCode::kDataCorruption, "the document table holds " + std::to_string(docs_.size()) +
+                                                 " documents but the store " + std::to_string(stats->documents));
+  }
+  return Status::ok();
 }
 
 Result<CollectionInfo> Collection::info() const {

@@ -47,6 +47,9 @@ class Collection {
 
   Result<SearchResponse> search(const SearchRequest& request) const;
   Result<CollectionInfo> info() const;
+  // The store's integrity check, then the in-memory indexes against the store
+  // (same chunks and documents). Hold write_mutex() to exclude concurrent ingests.
+  Status check() const;
 
  private:
   struct DocEntry {

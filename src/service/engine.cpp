@@ -520,7 +520,8 @@ Status Engine::check() const {
     for (const auto& [name, c] : collections_) all.push_back(c);
   }
   for (const auto& c : all) {
-    Status status = c->store().check_integrity();
+    std::lock_guard write_lock(c->write_mutex());
+    Status status = c->check();
     if (!status) return error(status.code(), "collection '" + c->name() + "': " + status.message());
   }
   return Status::ok();

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -88,9 +90,14 @@ constexpr bool kUnderSanitizer = false;
 }  // namespace
 
 std::vector<std::string> limits_to_args(const parse::Limits& limits) {
+  const auto exact = [](double value) {
+    std::ostringstream out;
+    out << std::setprecision(17) << value;
+    return out.str();
+  };
   return {std::to_string(limits.max_file_bytes), std::to_string(limits.max_zip_total_bytes),
-          std::to_string(limits.max_zip_ratio),  std::to_string(limits.max_xml_depth),
-          std::to_string(limits.max_pages),      std::to_string(limits.max_seconds_per_file)};
+          exact(limits.max_zip_ratio),           std::to_string(limits.max_xml_depth),
+          std::to_string(limits.max_pages),      exact(limits.max_seconds_per_file)};
 }
 
 parse::Limits limits_from_args(const std::vector<std::string>& args) {

@@ -388,6 +388,8 @@ Result<DocumentPage> CollectionStore::list_documents(int64_t offset, int64_t lim
   ReadLease lease(*this);
   KR_RETURN_IF_ERROR(lease.status());
   const FilterSql where = filter_sql(filter);
+  ReadTransaction snapshot(lease.db());  // the total and the page describe the same state
+  KR_RETURN_IF_ERROR(snapshot.begin_status());
   DocumentPage page;
   {
     Statement count(lease.db(), "SELECT COUNT(*) FROM documents WHERE 1=1" + where.where);
@@ -488,6 +490,8 @@ Status CollectionStore::set_setting(const std::string& key, const std::string& v
 Result<CollectionStats> CollectionStore::stats() const {
   ReadLease lease(*this);
   KR_RETURN_IF_ERROR(lease.status());
+  ReadTransaction snapshot(lease.db());
+  KR_RETURN_IF_ERROR(snapshot.begin_status());
   CollectionStats stats;
   Statement documents(lease.db(), "SELECT COUNT(*) FROM documents");
   KR_RETURN_IF_ERROR(documents.status());

@@ -44,7 +44,7 @@ Connection::~Connection() {
   if (db_) sqlite3_close(db_);
 }
 
-Status Connection::exec(const char* sql) {
+Status Connection::exec(const char* sql) const {
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
   if (rc == SQLITE_OK) return Status::ok();

@@ -23,7 +23,7 @@ class Connection {
   ~Connection();
 
   sqlite3* get() const { return db_; }
-  Status exec(const char* sql);
+  Status exec(const char* sql) const;
   std::string last_error() const;
 
  private:
@@ -73,6 +73,25 @@ class Transaction {
   Connection& connection_;
   Status begin_status_;
   bool done_ = false;
+};
+
+// A read snapshot: every statement between construction and destruction sees
+// the same committed state (BEGIN DEFERRED ... COMMIT on a read connection).
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(const Connection& connection) : connection_(connection) {
+    begin_status_ = connection_.exec("BEGIN");
+  }
+  ~ReadTransaction() {
+    if (begin_status_.is_ok()) (void)connection_.exec("COMMIT");
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  Status begin_status() const { return begin_status_; }
+
+ private:
+  const Connection& connection_;
+  Status begin_status_;
 };
 
 }  // namespace kr::store

@@ -29,14 +29,28 @@ SAMPLES = REPO / "samples" / "handbook"
 FIXTURES = REPO / "tests" / "fixtures" / "parse"
 CORPUS = REPO.parent / "shared" / "corpus"
 
+# Metadata the shared handbook collection is uploaded with (see handbook_server).
+HANDBOOK_TEAMS = {
+    "benefits-guide.pdf": "hr",
+    "employee-handbook.md": "hr",
+    "it-security-policy.html": "it",
+    "office-locations.csv": "facilities",
+    "travel-policy.docx": "finance",
+}
+
+# samples/README.md: (question, expected answer text, file holding it, PDF page or None)
+SAMPLE_QUESTIONS = [
+    ("How many days of paid vacation do new employees get?", "25 days", "employee-handbook.md", None),
+    ("How long is paid parental leave?", "20 weeks", "benefits-guide.pdf", 2),
+    ("What is the minimum password length?", "14 characters", "it-security-policy.html", None),
+    ("What is the daily meal per diem in Tokyo?", "9,000", "travel-policy.docx", None),
+    ("How many people work at the Munich office?", "185", "office-locations.csv", None),
+    ("How much does Contoso match in the retirement plan?", "6%", "benefits-guide.pdf", 3),
+    ("How many days a week may I work remotely?", "three days", "employee-handbook.md", None),
+]
+
 READY_TIMEOUT = float(os.environ.get("KAITO_RAG_E2E_READY_TIMEOUT", "30"))
 HTTP_TIMEOUT = 60
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "corpus: ingests the shared corpus (<repo>/../shared/corpus)")
-    config.addinivalue_line("markers", "kill9: kill -9 crash-recovery repeats")
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
 def pytest_report_header(config):
@@ -79,6 +93,10 @@ class Server:
         self.log_path: Path | None = None
         self.starts = 0
         self.session = requests.Session()
+        # One connection per request: an idle keep-alive connection (or one a client gave up on after an
+        # early 413) keeps an httplib worker waiting for its keep-alive timeout (5 s) on SIGTERM.
+        # test_durability.py::test_sigterm_with_idle_keep_alive_client covers keep-alive shutdown.
+        self.session.headers["Connection"] = "close"
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
 
@@ -119,7 +137,9 @@ class Server:
                 raise ServerFailed(f"kaito-rag serve exited with {self.proc.returncode} before it was ready; "
                                    f"command {self.command()}\n--- server log ---\n{tail(self.log_path)}")
             try:
-                r = requests.get(self.url + "/readyz", timeout=2)
+                # Connection: close: an idle keep-alive connection would delay a later SIGTERM
+                # by httplib's keep-alive timeout (5 s).
+                r = requests.get(self.url + "/readyz", timeout=2, headers={"Connection": "close"})
                 if r.status_code == 200:
                     return
                 last = f"{r.status_code} {r.text[:200]}"
@@ -134,6 +154,7 @@ class Server:
         """SIGTERM and wait; returns the exit code."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
+        self.session.close()  # idle keep-alive connections hold up httplib's shutdown
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
@@ -324,8 +345,9 @@ def handbook_server(tmp_path_factory):
     """One server per test module with the sample handbook in collection 'handbook' (read-only use)."""
     tmp = tmp_path_factory.mktemp("handbook")
     s = Server(tmp).start()
-    body = s.upload_ok("handbook", sorted(SAMPLES.iterdir()))
-    assert body["failed"] == 0, body
+    for path in sorted(SAMPLES.iterdir()):
+        body = s.upload_ok("handbook", [path], metadata={"team": HANDBOOK_TEAMS[path.name]})
+        assert body["failed"] == 0, body
     yield s
     s.stop()
 

@@ -355,6 +355,34 @@ TEST(ValidateConfig, AcceptsBoundaryValues) {
   }
 }
 
+TEST_F(ConfigTest, ConfigFileWithCrlfLineEndings) {
+  const std::string file = write_file("# windows file\r\nport = 7070\r\nllm_model = \"m\"\r\n");
+  auto config = load_config(sources(file));
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->port, 7070);
+  EXPECT_EQ(config->llm_model, "m");
+}
+
+TEST_F(ConfigTest, LaterLinesOfTheFileWin) {
+  const std::string file = write_file("port = 1\nport = 2\n");
+  auto config = load_config(sources(file));
+  ASSERT_TRUE(config.is_ok());
+  EXPECT_EQ(config->port, 2);
+}
+
+TEST_F(ConfigTest, NotANumberIsRejected) {
+  // strtod accepts "nan"; every range check of validate_config is false for NaN.
+  std::vector<std::string> accepted;
+  for (const char* option : {"bm25_k1", "bm25_b", "llm_timeout_seconds", "parse_max_seconds"}) {
+    ConfigSources s = sources();
+    s.flags[option] = "nan";
+    auto config = load_config(s);
+    if (config.is_ok()) accepted.push_back(option);
+    else EXPECT_EQ(config.status().code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(accepted.empty()) << "NaN accepted for " << accepted.size() << " options";
+}
+
 TEST_F(ConfigTest, DescribeConfigMasksSecretsAndShowsOrigins) {
   const std::string file = write_file("host = 10.1.2.3\n");
   env_.vars["KAITO_RAG_LLM_API_KEY"] = "sk-very-secret";

@@ -30,14 +30,22 @@ TEST(ExtractiveAnswer, ReturnsPassageThenSentenceOrder) {
   const std::vector<Passage> passages = {
       passage("Unrelated opening. GPU nodes are provisioned by the workspace controller."),
       passage("Workspace GPU nodes use the preset instance type. Nothing else here."),
-      passage("Node provisioning of GPU instances takes minutes.")};
+      passage("Provisioned GPU nodes of a workspace take minutes.")};
   auto answer = extractive_answer("How are GPU nodes provisioned for a workspace?", passages, 3);
   EXPECT_EQ(texts(answer), (std::vector<std::string>{"GPU nodes are provisioned by the workspace controller.",
                                                      "Workspace GPU nodes use the preset instance type.",
-                                                     "Node provisioning of GPU instances takes minutes."}));
+                                                     "Provisioned GPU nodes of a workspace take minutes."}));
   EXPECT_EQ(answer[0].passage, 0u);
   EXPECT_EQ(answer[1].passage, 1u);
   EXPECT_EQ(answer[2].passage, 2u);
+}
+
+TEST(ExtractiveAnswer, KeepsOnlySentencesCloseToTheBest) {
+  const std::vector<Passage> passages = {
+      passage("New employees receive 25 days of paid vacation per year."),
+      passage("Employees receive up to 10 paid sick days per year in offices where local law does not provide more.")};
+  auto answer = extractive_answer("How many days of paid vacation do new employees get?", passages, 3);
+  EXPECT_EQ(texts(answer), (std::vector<std::string>{"New employees receive 25 days of paid vacation per year."}));
 }
 
 TEST(ExtractiveAnswer, RankBreaksTies) {

@@ -1,0 +1,289 @@
+// ParseRunner: the inline path, the worker's result file, the limits' round trip,
+// and the isolated path driven with stand-in worker scripts.
+#include "service/parse_runner.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+
+namespace kr::service {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char* kMarkdown = "# Guide\n\nIntro text here.\n\n## Install\n\nRun make install.\n";
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ParseRunnerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { log::configure("error", false); }
+  static void TearDownTestSuite() { log::configure("info", false); }
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = (fs::path(::testing::TempDir()) /
+            ("kr_parse_runner_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
+               .string();
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string write(const std::string& name, const std::string& bytes) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  // A stand-in for "kaito-rag __parse-worker IN OUT NAME limits..." as a shell script.
+  std::string script(const std::string& name, const std::string& body) {
+    const std::string path = write(name, "#!/bin/sh\n" + body + "\n");
+    ::chmod(path.c_str(), 0755);
+    return path;
+  }
+
+  ParseRunner runner(const std::string& worker) const {
+    ParseRunnerOptions options;
+    options.worker_executable = worker;
+    options.scratch_dir = dir_ + "/scratch";
+    options.limits.max_seconds_per_file = 5;
+    return ParseRunner(options);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ParseRunnerTest, InlineParse) {
+  const ParseRunner inline_runner(ParseRunnerOptions{});
+  EXPECT_TRUE(inline_runner.options().worker_executable.empty());
+  auto doc = inline_runner.parse(kMarkdown, "guide.md");
+  ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
+  EXPECT_EQ(doc->format, parse::Format::kMarkdown);
+  ASSERT_FALSE(doc->blocks.empty());
+  bool found_install = false;
+  for (const auto& block : doc->blocks) {
+    if (block.text == "Run make install.") {
+      found_install = true;
+      EXPECT_EQ(block.heading_path, (std::vector<std::string>{"Guide", "Install"}));
+    }
+  }
+  EXPECT_TRUE(found_install);
+}
+
+TEST_F(ParseRunnerTest, InlineErrors) {
+  const ParseRunner inline_runner(ParseRunnerOptions{});
+  auto empty = inline_runner.parse("", "empty.txt");
+  ASSERT_FALSE(empty.is_ok());
+  EXPECT_EQ(empty.status().code(), ErrorCode::kInvalidArgument);
+
+  std::mt19937 random(5);
+  std::string garbage(2048, '\0');
+  for (char& c : garbage) c = static_cast<char>(random() & 0xFF);
+  auto bad = inline_runner.parse(garbage, "blob.bin");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kUnsupported);
+
+  ParseRunnerOptions small;
+  small.limits.max_file_bytes = 10;
+  auto too_large = ParseRunner(small).parse(kMarkdown, "guide.md");
+  ASSERT_FALSE(too_large.is_ok());
+  EXPECT_EQ(too_large.status().code(), ErrorCode::kTooLarge);
+}
+
+TEST(LimitsArgs, RoundTrip) {
+  parse::Limits limits;
+  limits.max_file_bytes = 123456789012ull;
+  limits.max_zip_total_bytes = 987654321ull;
+  limits.max_zip_ratio = 123.5;
+  limits.max_xml_depth = 77;
+  limits.max_pages = 9;
+  limits.max_seconds_per_file = 2.25;
+  const auto args = limits_to_args(limits);
+  ASSERT_EQ(args.size(), 6u);
+  const parse::Limits back = limits_from_args(args);
+  EXPECT_EQ(back.max_file_bytes, limits.max_file_bytes);
+  EXPECT_EQ(back.max_zip_total_bytes, limits.max_zip_total_bytes);
+  EXPECT_DOUBLE_EQ(back.max_zip_ratio, limits.max_zip_ratio);
+  EXPECT_EQ(back.max_xml_depth, limits.max_xml_depth);
+  EXPECT_EQ(back.max_pages, limits.max_pages);
+  EXPECT_DOUBLE_EQ(back.max_seconds_per_file, limits.max_seconds_per_file);
+}
+
+TEST(LimitsArgs, DefaultsRoundTrip) {
+  const parse::Limits defaults;
+  const parse::Limits back = limits_from_args(limits_to_args(defaults));
+  EXPECT_EQ(back.max_file_bytes, defaults.max_file_bytes);
+  EXPECT_EQ(back.max_zip_total_bytes, defaults.max_zip_total_bytes);
+  EXPECT_DOUBLE_EQ(back.max_zip_ratio, defaults.max_zip_ratio);
+  EXPECT_EQ(back.max_xml_depth, defaults.max_xml_depth);
+  EXPECT_EQ(back.max_pages, defaults.max_pages);
+  EXPECT_DOUBLE_EQ(back.max_seconds_per_file, defaults.max_seconds_per_file);
+}
+
+TEST(LimitsArgs, TooFewArgumentsGiveDefaults) {
+  const parse::Limits defaults;
+  const parse::Limits back = limits_from_args({"1", "2"});
+  EXPECT_EQ(back.max_file_bytes, defaults.max_file_bytes);
+  EXPECT_EQ(back.max_pages, defaults.max_pages);
+  const parse::Limits none = limits_from_args({});
+  EXPECT_EQ(none.max_xml_depth, defaults.max_xml_depth);
+}
+
+TEST_F(ParseRunnerTest, WorkerWritesADocumentResult) {
+  const std::string in = write("in.md", kMarkdown);
+  const std::string out = dir_ + "/out.json";
+  ASSERT_EQ(run_parse_worker(in, out, "guide.md", parse::Limits{}), 0);
+  EXPECT_FALSE(fs::exists(out + ".tmp"));
+  const json result = json::parse(read_all(out), nullptr, false);
+  ASSERT_FALSE(result.is_discarded());
+  ASSERT_TRUE(result.contains("document")) << result.dump();
+  EXPECT_FALSE(result.contains("error"));
+  const json& doc = result["document"];
+  EXPECT_EQ(doc.at("format").get<int>(), static_cast<int>(parse::Format::kMarkdown));
+  EXPECT_TRUE(doc.at("title").is_string());
+  EXPECT_TRUE(doc.at("page_count").is_number_integer());
+  EXPECT_TRUE(doc.at("ocr").is_array());
+  EXPECT_TRUE(doc.at("warnings").is_array());
+  ASSERT_TRUE(doc.at("blocks").is_array());
+  ASSERT_FALSE(doc["blocks"].empty());
+  for (const auto& block : doc["blocks"]) {
+    EXPECT_TRUE(block.at("t").is_string());
+    EXPECT_TRUE(block.at("k").is_number_integer());
+    EXPECT_TRUE(block.at("p").is_number_integer());
+    EXPECT_TRUE(block.at("h").is_array());
+  }
+  // Same blocks as an inline parse.
+  auto inline_doc = parse::parse_document(kMarkdown, "guide.md");
+  ASSERT_TRUE(inline_doc.is_ok());
+  ASSERT_EQ(doc["blocks"].size(), inline_doc->blocks.size());
+  for (size_t i = 0; i < inline_doc->blocks.size(); ++i) {
+    EXPECT_EQ(doc["blocks"][i]["t"], inline_doc->blocks[i].text);
+    EXPECT_EQ(doc["blocks"][i]["h"].get<std::vector<std::string>>(), inline_doc->blocks[i].heading_path);
+  }
+}
+
+TEST_F(ParseRunnerTest, WorkerWritesAnErrorResult) {
+  std::mt19937 random(9);
+  std::string garbage(2048, '\0');
+  for (char& c : garbage) c = static_cast<char>(random() & 0xFF);
+  const std::string in = write("in.bin", garbage);
+  const std::string out = dir_ + "/out.json";
+  ASSERT_EQ(run_parse_worker(in, out, "blob.bin", parse::Limits{}), 0);
+  const json result = json::parse(read_all(out), nullptr, false);
+  ASSERT_FALSE(result.is_discarded());
+  ASSERT_TRUE(result.contains("error")) << result.dump();
+  EXPECT_FALSE(result.contains("document"));
+  EXPECT_EQ(result["error"].at("code").get<int>(), static_cast<int>(ErrorCode::kUnsupported));
+  EXPECT_FALSE(result["error"].at("message").get<std::string>().empty());
+}
+
+TEST_F(ParseRunnerTest, WorkerHonoursLimitsAndReportsMissingInput) {
+  const std::string in = write("in.md", kMarkdown);
+  const std::string out = dir_ + "/out.json";
+  parse::Limits limits;
+  limits.max_file_bytes = 8;
+  ASSERT_EQ(run_parse_worker(in, out, "guide.md", limits), 0);
+  const json result = json::parse(read_all(out), nullptr, false);
+  ASSERT_TRUE(result.contains("error"));
+  EXPECT_EQ(result["error"]["code"].get<int>(), static_cast<int>(ErrorCode::kTooLarge));
+
+  EXPECT_NE(run_parse_worker(dir_ + "/missing", dir_ + "/out2.json", "x.md", parse::Limits{}), 0);
+  EXPECT_FALSE(fs::exists(dir_ + "/out2.json"));
+}
+
+TEST_F(ParseRunnerTest, IsolatedPathReadsTheWorkersDocument) {
+  // Produce a genuine worker result, then let a stand-in worker copy it to OUT ($3).
+  const std::string in = write("src.md", kMarkdown);
+  const std::string result = dir_ + "/prepared.json";
+  ASSERT_EQ(run_parse_worker(in, result, "guide.md", parse::Limits{}), 0);
+  const std::string worker = script("worker.sh", "[ \"$1\" = \"__parse-worker\" ] || exit 9\ncp '" + result + "' \"$3\"");
+  auto doc = runner(worker).parse(kMarkdown, "guide.md");
+  ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
+  auto inline_doc = parse::parse_document(kMarkdown, "guide.md");
+  ASSERT_TRUE(inline_doc.is_ok());
+  EXPECT_EQ(doc->format, inline_doc->format);
+  ASSERT_EQ(doc->blocks.size(), inline_doc->blocks.size());
+  for (size_t i = 0; i < doc->blocks.size(); ++i) {
+    EXPECT_EQ(doc->blocks[i].text, inline_doc->blocks[i].text);
+    EXPECT_EQ(doc->blocks[i].kind, inline_doc->blocks[i].kind);
+    EXPECT_EQ(doc->blocks[i].heading_path, inline_doc->blocks[i].heading_path);
+    EXPECT_EQ(doc->blocks[i].char_begin, inline_doc->blocks[i].char_begin);  // offsets recomputed
+    EXPECT_EQ(doc->blocks[i].char_end, inline_doc->blocks[i].char_end);
+  }
+  // Scratch files are removed afterwards.
+  size_t leftovers = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/scratch")) {
+    (void)entry;
+    ++leftovers;
+  }
+  EXPECT_EQ(leftovers, 0u);
+}
+
+TEST_F(ParseRunnerTest, IsolatedPathPassesTheInputAndLimits) {
+  // The stand-in worker checks its arguments: IN holds the bytes, NAME and the limits follow.
+  const std::string worker = script(
+      "args.sh",
+      "[ \"$(cat \"$2\")\" = 'hello bytes' ] || exit 3\n"
+      "[ \"$4\" = 'file name.txt' ] || exit 4\n"
+      "[ \"$9\" = '42' ] || exit 5\n"
+      "printf '{\"error\":{\"code\":%d,\"message\":\"checked\"}}' 7 > \"$3\"");
+  ParseRunnerOptions options;
+  options.worker_executable = worker;
+  options.scratch_dir = dir_ + "/scratch";
+  options.limits.max_pages = 42;  // the 5th limit: argument 9
+  auto result = ParseRunner(options).parse("hello bytes", "file name.txt");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), static_cast<ErrorCode>(7)) << result.status().to_string();
+  EXPECT_EQ(result.status().message(), "checked");
+}
+
+TEST_F(ParseRunnerTest, IsolatedPathWorkerCrash) {
+  const std::string worker = script("crash.sh", "kill -SEGV $$");
+  auto result = runner(worker).parse(kMarkdown, "guide.md");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kCorruptInput) << result.status().to_string();
+  EXPECT_NE(result.status().message().find("crashed"), std::string::npos);
+}
+
+TEST_F(ParseRunnerTest, IsolatedPathWorkerWithoutResult) {
+  const std::string worker = script("silent.sh", "exit 1");
+  auto result = runner(worker).parse(kMarkdown, "guide.md");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kCorruptInput) << result.status().to_string();
+  EXPECT_NE(result.status().message().find("exit code 1"), std::string::npos) << result.status().message();
+}
+
+TEST_F(ParseRunnerTest, IsolatedPathUnreadableResult) {
+  const std::string worker = script("bad.sh", "echo 'not json' > \"$3\"");
+  auto result = runner(worker).parse(kMarkdown, "guide.md");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kInternal) << result.status().to_string();
+}
+
+TEST_F(ParseRunnerTest, IsolatedPathMissingExecutable) {
+  auto result = runner(dir_ + "/no-such-binary").parse(kMarkdown, "guide.md");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_NE(result.status().code(), ErrorCode::kOk);
+}
+
+}  // namespace
+}  // namespace kr::service
