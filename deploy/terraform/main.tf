@@ -40,7 +40,6 @@ resource "azurerm_monitor_data_collection_rule" "container_insights" {
   name                = "MSCI-${var.location}-${local.cluster_name}"
   location            = azurerm_resource_group.main.location
   resource_group_name = azurerm_resource_group.main.name
-  kind                = "Linux"
   tags                = local.tags
 
   destinations {

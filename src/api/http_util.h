@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,6 +30,7 @@ class Router {
 struct ApiContext {
   service::Engine& engine;
   RequestMetrics& metrics;
+  const std::atomic<bool>& stopping;  // set on shutdown: long-running streams end early
 };
 
 void add_system_routes(Router& router, ApiContext& context);

@@ -39,6 +39,14 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                auto metadata = upload_metadata(req);
                if (!metadata) return send_error(res, metadata.status());
                const std::string collection = req.matches[1];
+               size_t file_parts = 0;
+               for (const auto& [field, part] : req.files) {
+                 if (field != "metadata" && field != "source" && !part.filename.empty()) ++file_parts;
+               }
+               if (req.has_file("source") && file_parts > 1) {
+                 return send_error(res, error(ErrorCode::kInvalidArgument,
+                                              "the 'source' field names one document; send it with a single file"));
+               }
                json results = json::array();
                size_t failures = 0, files = 0;
                Status first_failure;
@@ -51,8 +59,8 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                  input.source = part.filename;
                  input.bytes = part.content;
                  input.metadata = *metadata;
-                 // "source" overrides the identity when a single file is sent.
-                 if (req.has_file("source") && req.files.count("source") == 1) {
+                 // "source" overrides the identity of the (single) file.
+                 if (req.has_file("source")) {
                    input.source = req.get_file_value("source").content;
                  }
                  auto result = engine.ingest(collection, std::move(input));

@@ -50,8 +50,9 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                send_json(res, 200, {{"query", fields->text}, {"results", results}, {"took_ms", found->took_ms}});
              });
 
+  const std::atomic<bool>& stopping = ctx.stopping;
   router.add("POST", R"(/v1/collections/([^/]+)/ask)", "/v1/collections/{name}/ask",
-             [&engine](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &stopping](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_error(res, body.status());
                auto fields = query_fields(*body, "question", engine.config().default_top_k);
@@ -72,8 +73,10 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                res.set_header("Cache-Control", "no-cache");
                res.set_header("X-Accel-Buffering", "no");
                res.set_chunked_content_provider(
-                   "text/event-stream", [&engine, collection, request](size_t, httplib::DataSink& sink) {
-                     auto write = [&sink](const std::string& event) { return sink.write(event.data(), event.size()); };
+                   "text/event-stream", [&engine, &stopping, collection, request](size_t, httplib::DataSink& sink) {
+                     auto write = [&sink, &stopping](const std::string& event) {
+                       return !stopping.load() && sink.write(event.data(), event.size());
+                     };
                      auto answer = engine.ask(collection, request, [&write](const std::string& delta) {
                        return write(sse_event("token", {{"delta", delta}}));
                      });

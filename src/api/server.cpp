@@ -2,7 +2,9 @@
 
 #include <openssl/crypto.h>
 
+#include <cctype>
 #include <chrono>
+#include <optional>
 
 #include "api/http_util.h"
 #include "core/log.h"
@@ -33,10 +35,20 @@ bool key_matches(const std::string& presented, const std::vector<std::string>& k
   return match;
 }
 
+// The token of "Bearer <token>"; the scheme is case-insensitive (RFC 7235).
+std::optional<std::string> bearer_token(const std::string& header) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size()) return std::nullopt;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+  }
+  return std::string(trim(std::string_view(header).substr(kScheme.size())));
+}
+
 }  // namespace
 
 struct Server::Impl : Router {
-  explicit Impl(service::Engine& e) : engine(e), context{e, metrics} {}
+  explicit Impl(service::Engine& e) : engine(e), context{e, metrics, stopping} {}
 
   void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) override {
     Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
@@ -61,15 +73,20 @@ struct Server::Impl : Router {
     http.set_read_timeout(config.request_timeout_seconds, 0);
     http.set_write_timeout(config.request_timeout_seconds, 0);
     http.set_keep_alive_max_count(1000);
+    http.set_keep_alive_timeout(2);  // an idle client must not hold a worker (or shutdown) for long
+    // httplib's default also sets SO_REUSEPORT, which lets a second server bind the
+    // same port and silently split the traffic; we want "address in use" instead.
+    http.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+    });
 
     http.set_pre_routing_handler([this, &config](const httplib::Request& req, httplib::Response& res) {
       t_request_start = std::chrono::steady_clock::now();
       t_route_label = "unmatched";
       if (config.api_keys.empty() || is_public_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
       const std::string header = req.get_header_value("Authorization");
-      const std::string prefix = "Bearer ";
-      if (header.size() > prefix.size() && header.compare(0, prefix.size(), prefix) == 0 &&
-          key_matches(header.substr(prefix.size()), config.api_keys)) {
+      if (const auto token = bearer_token(header); token && key_matches(*token, config.api_keys)) {
         return httplib::Server::HandlerResponse::Unhandled;
       }
       t_route_label = "unauthenticated";
@@ -124,6 +141,7 @@ struct Server::Impl : Router {
 
   service::Engine& engine;
   RequestMetrics metrics;
+  std::atomic<bool> stopping{false};
   ApiContext context;
   httplib::Server http;
 };
@@ -147,6 +165,9 @@ Result<int> Server::bind(const std::string& host, int port) {
 
 void Server::run() { impl_->http.listen_after_bind(); }
 
-void Server::stop() { impl_->http.stop(); }
+void Server::stop() {
+  impl_->stopping = true;  // streaming answers end at their next token
+  impl_->http.stop();
+}
 
 }  // namespace kr::api

@@ -25,9 +25,12 @@ using nlohmann::json;
 namespace {
 
 // Opens the data directory for a one-shot command.
-Result<std::unique_ptr<service::Engine>> open_engine(const Config& config, const std::string& self) {
+// Commands that only read open without taking the data directory's lock, so
+// they work next to a running server.
+Result<std::unique_ptr<service::Engine>> open_engine(const Config& config, const std::string& self,
+                                                     service::Engine::Access access) {
   auto engine = std::make_unique<service::Engine>(config, self);
-  KR_RETURN_IF_ERROR(engine->open());
+  KR_RETURN_IF_ERROR(engine->open(access));
   return engine;
 }
 
@@ -132,7 +135,7 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
   }
   auto files = collect_files(args.paths);
   if (!files) return fail(files.status());
-  auto engine = open_engine(config, self);
+  auto engine = open_engine(config, self, service::Engine::Access::kReadWrite);
   if (!engine) return fail(engine.status());
 
   std::vector<service::IngestResult> results(files->size());
@@ -189,7 +192,7 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
 int search(const Config& config, const std::string& self, const QueryArgs& args) {
   auto filter = parse_filter(args.filter_json);
   if (!filter) return fail(filter.status());
-  auto engine = open_engine(config, self);
+  auto engine = open_engine(config, self, service::Engine::Access::kReadOnly);
   if (!engine) return fail(engine.status());
   auto found = (*engine)->search(args.collection, {args.text, args.top_k > 0 ? args.top_k : config.default_top_k, *filter});
   if (!found) return fail(found.status());
@@ -211,7 +214,7 @@ int search(const Config& config, const std::string& self, const QueryArgs& args)
 int ask(const Config& config, const std::string& self, const QueryArgs& args) {
   auto filter = parse_filter(args.filter_json);
   if (!filter) return fail(filter.status());
-  auto engine = open_engine(config, self);
+  auto engine = open_engine(config, self, service::Engine::Access::kReadOnly);
   if (!engine) return fail(engine.status());
   service::AskRequest request{args.text, args.top_k > 0 ? args.top_k : config.default_top_k, *filter};
   service::AnswerSink sink;
@@ -244,7 +247,7 @@ int ask(const Config& config, const std::string& self, const QueryArgs& args) {
 }
 
 int list_collections(const Config& config, const std::string& self, bool as_json) {
-  auto engine = open_engine(config, self);
+  auto engine = open_engine(config, self, service::Engine::Access::kReadOnly);
   if (!engine) return fail(engine.status());
   auto all = (*engine)->list_collections();
   if (!all) return fail(all.status());
@@ -258,7 +261,7 @@ int list_collections(const Config& config, const std::string& self, bool as_json
 }
 
 int delete_collection(const Config& config, const std::string& self, const std::string& name) {
-  auto engine = open_engine(config, self);
+  auto engine = open_engine(config, self, service::Engine::Access::kReadWrite);
   if (!engine) return fail(engine.status());
   Status status = (*engine)->delete_collection(name);
   if (!status) return fail(status);
@@ -267,7 +270,7 @@ int delete_collection(const Config& config, const std::string& self, const std::
 }
 
 int list_documents(const Config& config, const std::string& self, const std::string& collection, bool as_json) {
-  auto engine = open_engine(config, self);
+  auto engine = open_engine(config, self, service::Engine::Access::kReadOnly);
   if (!engine) return fail(engine.status());
   json list = json::array();
   for (int64_t offset = 0;; offset += 1000) {
@@ -285,7 +288,7 @@ int list_documents(const Config& config, const std::string& self, const std::str
 }
 
 int check(const Config& config, const std::string& self) {
-  auto engine = open_engine(config, self);
+  auto engine = open_engine(config, self, service::Engine::Access::kReadOnly);
   if (!engine) return fail(engine.status());
   Status status = (*engine)->check();
   if (!status) return fail(status);

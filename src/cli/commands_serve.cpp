@@ -2,6 +2,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <iostream>
 #include <thread>
 
@@ -22,13 +24,21 @@ int serve(const Config& config, const std::string& self) {
   signal(SIGPIPE, SIG_IGN);
 
   service::Engine engine(config, self);
+  if (Status claimed = engine.claim_data_dir(); !claimed) {
+    log::error(claimed.message());
+    return 1;
+  }
   api::Server server(engine);
   auto port = server.bind(config.host, config.port);
   if (!port) {
     log::error(port.status().message());
     return 1;
   }
-  std::thread http([&server] { server.run(); });
+  std::atomic<bool> http_done{false};
+  std::thread http([&server, &http_done] {
+    server.run();
+    http_done = true;
+  });
   std::thread signal_waiter([&server, signals] {
     int received = 0;
     sigwait(&signals, &received);
@@ -43,7 +53,11 @@ int serve(const Config& config, const std::string& self) {
   int exit_code = 0;
   if (!opened) {
     log::error("cannot open the data directory: " + opened.message());
-    server.stop();
+    // stop() is a no-op until the listener runs; repeat until it has stopped.
+    while (!http_done) {
+      server.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     exit_code = 1;
   } else {
     log::info("ready");

@@ -1,5 +1,9 @@
 #include "service/engine.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -130,7 +134,34 @@ bool valid_collection_name(const std::string& name) {
 Engine::Engine(Config config, std::string self_executable)
     : config_(std::move(config)), parser_(parse_options(config_, self_executable)), llm_(make_llm(config_)) {}
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+Status Engine::claim_data_dir() {
+  if (lock_fd_ >= 0) return Status::ok();
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  // One owner per data directory: two servers (or a server and a CLI ingest)
+  // would each hold an in-memory index the other's writes never reach.
+  const std::string lock_path = config_.data_dir + "/.lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return error(ErrorCode::kUnavailable, "cannot create " + lock_path + " (is the data directory writable?)");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return error(ErrorCode::kFailedPrecondition,
+                 "the data directory " + config_.data_dir +
+                     " is in use by another kaito-rag process (a running server?); stop it, or send files to "
+                     "the server's API (curl -F file=@doc.pdf http://HOST/v1/collections/NAME/documents)");
+  }
+  lock_fd_ = fd;
+  return Status::ok();
+}
+
+Status Engine::require_writable() const {
+  if (access_ == Access::kReadWrite) return Status::ok();
+  return error(ErrorCode::kFailedPrecondition, "the data directory was opened read-only");
+}
 
 std::string Engine::collections_dir() const { return config_.data_dir + "/collections"; }
 
@@ -144,17 +175,24 @@ CollectionSettings Engine::default_settings() const {
   return s;
 }
 
-Status Engine::open() {
+Status Engine::open(Access access) {
+  access_ = access;
   std::error_code ec;
-  fs::create_directories(collections_dir(), ec);
-  if (ec) return error(ErrorCode::kUnavailable, "cannot create data directory " + collections_dir() + ": " + ec.message());
-  fs::create_directories(config_.data_dir + "/tmp", ec);
-  // Leftovers of an interrupted create or delete (see DESIGN.md, "Collections on disk").
-  for (const auto& entry : fs::directory_iterator(collections_dir(), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(".tmp-", 0) == 0 || name.rfind(".trash-", 0) == 0) fs::remove_all(entry.path(), ec);
+  if (access == Access::kReadWrite) {
+    fs::create_directories(collections_dir(), ec);
+    if (ec) return error(ErrorCode::kUnavailable, "cannot create data directory " + collections_dir() + ": " + ec.message());
+    KR_RETURN_IF_ERROR(claim_data_dir());
+    fs::create_directories(config_.data_dir + "/tmp", ec);
+    // Leftovers of an interrupted create or delete (see DESIGN.md, "On disk").
+    for (const auto& entry : fs::directory_iterator(collections_dir(), ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(".tmp-", 0) == 0 || name.rfind(".trash-", 0) == 0) fs::remove_all(entry.path(), ec);
+    }
+    for (const auto& entry : fs::directory_iterator(config_.data_dir + "/tmp", ec)) fs::remove_all(entry.path(), ec);
+  } else if (!fs::exists(collections_dir(), ec)) {
+    ready_ = true;  // nothing ingested yet
+    return Status::ok();
   }
-  for (const auto& entry : fs::directory_iterator(config_.data_dir + "/tmp", ec)) fs::remove_all(entry.path(), ec);
 
   std::map<std::string, std::shared_ptr<Collection>> opened;
   for (const auto& entry : fs::directory_iterator(collections_dir(), ec)) {
@@ -201,6 +239,7 @@ Result<std::shared_ptr<Collection>> Engine::find_or_create(const std::string& na
 
 Result<CollectionInfo> Engine::create_collection(const std::string& name, const CollectionSettings& settings) {
   if (!ready_) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
+  KR_RETURN_IF_ERROR(require_writable());
   if (!valid_collection_name(name)) {
     return error(ErrorCode::kInvalidArgument, "invalid collection name '" + name +
                                                   "': use 1-64 letters, digits, '_', '.' or '-', starting with a "
@@ -270,6 +309,7 @@ Result<CollectionInfo> Engine::get_collection(const std::string& name) const {
 }
 
 Status Engine::delete_collection(const std::string& name) {
+  KR_RETURN_IF_ERROR(require_writable());
   std::lock_guard create_lock(create_mutex_);
   auto collection = find(name);
   if (!collection) return collection.status();
@@ -289,9 +329,18 @@ Status Engine::delete_collection(const std::string& name) {
 }
 
 Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestInput input, bool create_collection) {
-  auto collection = find_or_create(collection_name, create_collection);
-  if (!collection) return collection.status();
-  Collection& c = **collection;
+  KR_RETURN_IF_ERROR(require_writable());
+  if (!valid_collection_name(collection_name)) {
+    return error(ErrorCode::kInvalidArgument, "invalid collection name '" + collection_name + "'");
+  }
+  // A missing collection is created only once a file has parsed: a batch of
+  // rejected files leaves nothing behind.
+  std::shared_ptr<Collection> collection;
+  if (auto found = find(collection_name)) {
+    collection = *found;
+  } else if (found.status().code() != ErrorCode::kNotFound || !create_collection) {
+    return found.status();
+  }
   if (input.name.empty()) input.name = input.path.empty() ? "untitled" : fs::path(input.path).filename().string();
   if (input.source.empty()) input.source = input.path.empty() ? input.name : input.path;
   input.name = sanitize_utf8(input.name);
@@ -319,7 +368,8 @@ Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestIn
   result.doc_id = doc_id;
 
   // Cheap checks before parsing; repeated under the write lock before committing.
-  auto same_source = c.store().find_by_doc_id(doc_id);
+  auto same_source = collection ? collection->store().find_by_doc_id(doc_id)
+                                : Result<std::optional<store::DocumentRecord>>(std::nullopt);
   if (!same_source) return same_source.status();
   if (same_source->has_value() && (*same_source)->content_hash == content_hash &&
       (*same_source)->metadata == input.metadata) {
@@ -338,6 +388,12 @@ Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestIn
                                 {"reason", parsed.status().to_string()}});
     return failed(input.name, parsed.status());
   }
+  if (!collection) {
+    auto created = find_or_create(collection_name, /*create=*/true);
+    if (!created) return created.status();
+    collection = *created;
+  }
+  Collection& c = *collection;
   chunk::Options chunk_options;
   chunk_options.max_tokens = c.settings().chunk_max_tokens;
   chunk_options.overlap_tokens = c.settings().chunk_overlap_tokens;
@@ -409,6 +465,7 @@ Result<DocumentInfo> Engine::get_document(const std::string& collection, const s
 }
 
 Status Engine::delete_document(const std::string& collection, const std::string& doc_id) {
+  KR_RETURN_IF_ERROR(require_writable());
   auto c = find(collection);
   if (!c) return c.status();
   std::lock_guard write_lock((*c)->write_mutex());

@@ -42,9 +42,17 @@ class Engine {
   Engine(Config config, std::string self_executable);
   ~Engine();
 
+  enum class Access {
+    kReadWrite,  // owns the data directory: an exclusive lock, scratch cleanup, all operations
+    kReadOnly,   // no lock, nothing written: search, ask, listings (e.g. the CLI next to a running server)
+  };
   // Opens every collection in the data directory (rebuilding in-memory indexes).
-  // Until it returns, ready() is false. Fails on an unreadable data directory.
-  Status open();
+  // Until it returns, ready() is false. kFailedPrecondition when another process
+  // owns the data directory and read-write access was asked for.
+  Status open(Access access = Access::kReadWrite);
+  // Takes the data directory's exclusive lock (open(kReadWrite) does it too);
+  // lets a server fail fast before it starts listening.
+  Status claim_data_dir();
   bool ready() const { return ready_.load(); }
   const Config& config() const { return config_; }
   const EngineCounters& counters() const { return counters_; }
@@ -80,6 +88,7 @@ class Engine {
  private:
   Result<std::shared_ptr<Collection>> find(const std::string& name) const;
   Result<std::shared_ptr<Collection>> find_or_create(const std::string& name, bool create);
+  Status require_writable() const;
   Result<Answer> answer_with_model(const SearchResponse& retrieved, const AskRequest& request, const AnswerSink& sink);
   Answer answer_extractively(const SearchResponse& retrieved, const AskRequest& request) const;
   std::string collections_dir() const;
@@ -92,6 +101,8 @@ class Engine {
   mutable std::shared_mutex collections_mutex_;
   std::map<std::string, std::shared_ptr<Collection>> collections_;
   std::mutex create_mutex_;  // serializes collection creation and deletion
+  Access access_ = Access::kReadWrite;
+  int lock_fd_ = -1;         // flock()ed <data_dir>/.lock while read-write
 };
 
 bool valid_collection_name(const std::string& name);

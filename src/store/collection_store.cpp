@@ -223,8 +223,9 @@ Result<std::unique_ptr<CollectionStore>> CollectionStore::open(const std::string
                    "collection database " + path + " was written by a newer kaito-rag (schema " +
                        std::to_string(schema_version) + ")");
     }
+    // Only a new database is written to on open, so read-only users never contend with a writer.
+    if (schema_version == 0) KR_RETURN_IF_ERROR(writer->exec(kSchema));
   }
-  KR_RETURN_IF_ERROR(writer->exec(kSchema));
   return std::unique_ptr<CollectionStore>(new CollectionStore(path, std::move(writer.value())));
 }
 

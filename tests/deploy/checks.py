@@ -476,6 +476,8 @@ def check_dockerfile(path: Path) -> int:
             fail(f"HEALTHCHECK runs {health_cmd.group(1)}, which no COPY from the repository provides")
         elif "/healthz" not in script.read_text():
             fail(f"HEALTHCHECK script {script.name} does not probe /healthz")
+        elif not os.access(script, os.X_OK):
+            fail(f"HEALTHCHECK script {script.name} is not executable (COPY keeps the file mode)")
     if "8080" not in (last("EXPOSE") or ""):
         fail("runtime stage does not EXPOSE 8080")
     entry = last("ENTRYPOINT") or ""

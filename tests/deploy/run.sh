@@ -107,6 +107,7 @@ mapfile -t SCRIPTS < <(
       case "$f" in *.sh | .ci/run) echo "$f" ;; *) head -n1 "$f" | grep -qE '^#!.*\b(ba)?sh\b' && echo "$f" ;; esac
     done
     find tests/deploy deploy -type f -name '*.sh'
+    find tests/deploy/fake-bin -type f
   } | sort -u
 )
 if [ -z "$SHELLCHECK" ]; then
@@ -219,6 +220,7 @@ else
     if "$HELM" template kaito-rag "$CHART" --namespace kaito-rag --kube-version "$KUBE_VERSION" "${args[@]}" >"$out" 2>"$out.err"; then
       check "helm template [$label]" true
     else
+      # shellcheck disable=SC2016  # $1 is expanded by the inner bash
       check "helm template [$label]" bash -c 'cat "$1"; exit 1' _ "$out.err"
       continue
     fi
@@ -244,6 +246,25 @@ else
     }
     check "the chart's ConfigMap is accepted by kaito-rag's own config validation (--print-config)" chart_env_accepted
   fi
+  # NOTES.txt is not rendered by `helm template`: wrap it into a throw-away copy of the chart.
+  notes_render() { # profile-args... : NOTES must render and say how to reach the API with a key
+    local copy="$WORK/notes-chart" text
+    rm -rf "$copy"
+    cp -r "$CHART" "$copy"
+    { echo '{{- define "notes.preview" -}}'; cat "$CHART/templates/NOTES.txt"; echo '{{- end -}}'; } >"$copy/templates/_notes_preview.tpl"
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n{{ include "notes.preview" . | indent 4 }}\n' \
+      >"$copy/templates/notes-preview.yaml"
+    text="$("$HELM" template kaito-rag "$copy" --kube-version "$KUBE_VERSION" "$@" --show-only templates/notes-preview.yaml)" || return 1
+    echo "$text"
+    for needle in 'Authorization: Bearer' '/v1/collections/default/ask' 'KAITO_RAG_API_KEY=' 'KAITO_RAG_URL='; do
+      grep -qF -- "$needle" <<<"$text" || { echo "NOTES lacks '$needle'"; return 1; }
+    done
+  }
+  for profile in "${PROFILES[@]}"; do
+    args=()
+    [ "$profile" = values.yaml ] || args=(-f "$profile")
+    check "NOTES.txt tells how to reach the API and ask a first question [$(basename "$profile" .yaml)]" notes_render "${args[@]}"
+  done
   # Negative tests: unsafe values must not render.
   must_fail "chart refuses auth.enabled=false behind an Ingress" \
     "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" --set auth.enabled=false --set ingress.enabled=true --set ingress.host=a.example.com
@@ -320,11 +341,74 @@ mkdir -p "$WORK/nobin"
 for f in /usr/bin/* /bin/*; do
   case "$(basename "$f")" in az | kubectl | helm | terraform) ;; *) ln -sf "$f" "$WORK/nobin/" 2>/dev/null || true ;; esac
 done
+# shellcheck disable=SC2016  # expanded by the inner bash
 check "scripts/deploy reports missing prerequisites clearly" env PATH="$WORK/nobin" bash -c '
   out="$(bash scripts/deploy --check-prereqs 2>&1)" && { echo "unexpected success"; exit 1; }
   for tool in az kubectl helm terraform; do
     grep -q "missing prerequisite: $tool" <<<"$out" || { echo "no message for $tool:"; echo "$out"; exit 1; }
   done'
+
+# Dry run of the whole flow with fake az/kubectl/helm/terraform (tests/deploy/fake-bin): the real
+# scripts/deploy logic, the real chart rendered with the values it passes, the real KAITO
+# renderer, the real kaito-rag binary behind the "port-forward", and a fake vLLM (fake_llm.py).
+if [ -x "$BINARY" ] && [ -n "$HELM" ] && [ "$PY_OK" = 1 ]; then
+  FAKE_STATE="$WORK/fake"
+  mkdir -p "$FAKE_STATE"
+  FAKE_LLM_PORT="$(free_port)"
+  "$PYTHON" tests/deploy/fake_llm.py "$FAKE_LLM_PORT" &
+  SERVER_PIDS+=("$!")
+  fake_env=(env PATH="$REPO/tests/deploy/fake-bin:$PATH" FAKE_STATE="$FAKE_STATE" FAKE_LOG="$FAKE_STATE/calls.log"
+    FAKE_LLM_PORT="$FAKE_LLM_PORT" REAL_HELM="$HELM" KAITO_RAG_BIN="$BINARY" XDG_CACHE_HOME="$WORK/cache"
+    KAITO_RAG_IMAGE_TAG=dryrun1)
+  deploy_run() { # N: run scripts/deploy, keep its output and the calls it made
+    : >"$FAKE_STATE/calls.log"
+    "${fake_env[@]}" scripts/deploy --yes >"$FAKE_STATE/deploy$1.out" 2>&1 || { cat "$FAKE_STATE/deploy$1.out"; return 1; }
+    cp "$FAKE_STATE/calls.log" "$FAKE_STATE/calls$1.log"
+    if ! grep -q 'Kaito-RAG is deployed' "$FAKE_STATE/deploy$1.out" ||
+      ! grep -q 'answered by phi-3-mini-4k-instruct' "$FAKE_STATE/deploy$1.out"; then
+      cat "$FAKE_STATE/deploy$1.out"
+      return 1
+    fi
+  }
+  calls() { grep -c -- "$2" "$FAKE_STATE/calls$1.log" || true; }
+  first_run_effects() {
+    local n
+    for pattern in 'terraform -chdir=[^ ]* apply' 'az acr build' 'rollout restart deployment/kaito-gpu-provisioner' 'helm upgrade --install'; do
+      n="$(calls 1 "$pattern")"
+      [ "$n" = 1 ] || { echo "first run: '$pattern' called $n times, expected 1"; return 1; }
+    done
+    grep -q 'auth.existingSecret=kaito-rag-api-keys' "$FAKE_STATE/calls1.log" || { echo "helm not pointed at the API key Secret"; return 1; }
+    [ "$(cat "$FAKE_STATE/k8s-secret")" = fake-api-key-0123456789abcdef ] || { echo "Key Vault value not copied into the Secret"; return 1; }
+    ! grep -q 'fake-api-key' "$FAKE_STATE/calls1.log" || { echo "the API key appeared on a command line"; return 1; }
+  }
+  second_run_idempotent() {
+    local n
+    for pattern in 'terraform -chdir=[^ ]* apply' 'az acr build' 'rollout restart'; do
+      n="$(calls 2 "$pattern")"
+      [ "$n" = 0 ] || { echo "second run repeated '$pattern' ($n times)"; return 1; }
+    done
+    [ "$(calls 2 'helm upgrade --install')" = 1 ] || { echo "second run did not converge the release"; return 1; }
+  }
+  check "scripts/deploy dry run 1 (fake Azure/cluster; real chart, renderer, server, smoke test)" deploy_run 1
+  check "scripts/deploy dry run 1: apply, image build, provisioner restart, helm once; key via stdin only" first_run_effects
+  check "scripts/deploy dry run 2 (idempotent re-run)" deploy_run 2
+  check "scripts/deploy dry run 2: no second apply, image build or restart" second_run_idempotent
+  if [ "$KC_OK" = 1 ]; then
+    check "kubeconform -strict: what scripts/deploy applies (Workspace) and installs (chart)" \
+      "$KUBECONFORM" "${KC_FLAGS[@]}" "$FAKE_STATE/workspace.yaml" "$FAKE_STATE/helm-rendered.yaml"
+  fi
+  check "security policy of the chart as scripts/deploy installs it" "$PYTHON" tests/deploy/checks.py policy "$FAKE_STATE/helm-rendered.yaml"
+  destroy_run() {
+    : >"$FAKE_STATE/calls.log"
+    "${fake_env[@]}" scripts/destroy --yes >"$FAKE_STATE/destroy.out" 2>&1 || { cat "$FAKE_STATE/destroy.out"; return 1; }
+    for pattern in 'helm uninstall' 'delete workspaces --all' 'terraform -chdir=[^ ]* destroy'; do
+      grep -q -- "$pattern" "$FAKE_STATE/calls.log" || { echo "scripts/destroy did not run '$pattern'"; cat "$FAKE_STATE/calls.log"; return 1; }
+    done
+  }
+  check "scripts/destroy dry run (release, Workspaces, then terraform destroy)" destroy_run
+else
+  skip "scripts/deploy and scripts/destroy dry run" "needs the release binary, helm and the Python helpers"
+fi
 
 echo
 if [ ${#SKIPPED_NAMES[@]} -gt 0 ]; then

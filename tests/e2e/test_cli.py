@@ -222,9 +222,6 @@ def serve_exit_code(args, wait=5.0):
         return None, proc.stderr.read()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a second `serve` on a port that is in use starts anyway (httplib "
-                                       "binds with SO_REUSEPORT) and the kernel then splits requests between the "
-                                       "two servers and their data directories")
 def test_serve_fails_cleanly_on_a_busy_port(make_server, tmp_path):
     server = make_server()
     code, stderr = serve_exit_code(["--data-dir", tmp_path / "other", "--host", "127.0.0.1", "--port", server.port])
@@ -233,8 +230,6 @@ def test_serve_fails_cleanly_on_a_busy_port(make_server, tmp_path):
     assert "cannot listen" in stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: nothing locks the data directory: a second `serve` on the same "
-                                       "--data-dir starts, and the two servers' in-memory indexes diverge")
 def test_second_server_on_the_same_data_dir_is_refused(make_server):
     server = make_server()
     server.upload_ok("x", [SAMPLES / "employee-handbook.md"])
@@ -242,9 +237,6 @@ def test_second_server_on_the_same_data_dir_is_refused(make_server):
     assert code is not None and code != 0, "a second server opened a data directory that is in use"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `kaito-rag ingest` into the data directory of a running server "
-                                       "succeeds, but the server's in-memory BM25 index never learns of the new "
-                                       "documents: GET documents lists them, search cannot find them")
 def test_cli_ingest_while_server_runs_is_refused_or_visible(make_server, tmp_path):
     server = make_server()
     server.upload_ok("live", [SAMPLES / "employee-handbook.md"])

@@ -271,9 +271,6 @@ def test_upload_result_warnings_for_file_without_text(server):
     assert blank["warnings"], blank
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the 'source' form field is applied to every file of a multi-file "
-                                       "request (routes_documents.cpp counts 'source' fields, not files), so the "
-                                       "second file silently replaces the first within the same request")
 def test_source_field_with_several_files_does_not_merge_them(server):
     r = server.upload("multi", [("a1.txt", b"alpha one capybara"), ("a2.txt", b"alpha two dugong")],
                       source="shared-src")

@@ -114,7 +114,8 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   config.parse_isolation = "inline";
   service::Engine engine(config, "");
   RequestMetrics metrics;
-  ApiContext context{engine, metrics};
+  std::atomic<bool> stopping{false};
+  ApiContext context{engine, metrics, stopping};
   RecordingRouter router;
   add_system_routes(router, context);
   add_collection_routes(router, context);
