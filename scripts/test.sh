@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite: unit tests (release and ASan+UBSan
-# builds) and the end-to-end suite against the real binary.
-#   KR_SKIP_ASAN=1 scripts/test.sh   skip the sanitizer build (faster local runs)
+# builds), the end-to-end suite against the real binary, and the offline
+# validation of the deployment (Dockerfile, Helm chart, KAITO manifests, Terraform).
+#   KR_SKIP_ASAN=1 scripts/test.sh     skip the sanitizer build (faster local runs)
+#   KR_SKIP_DEPLOY=1 scripts/test.sh   skip the deployment checks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +22,9 @@ fi
 
 log "end-to-end tests"
 KAITO_RAG_BIN="$PWD/build/release/src/kaito-rag" .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
+
+if [ "${KR_SKIP_DEPLOY:-0}" != "1" ]; then
+  log "deployment checks (offline)"
+  scripts/setup_deploy_tools.sh
+  tests/deploy/run.sh
+fi

@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <regex>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -127,8 +126,13 @@ std::string_view ingest_outcome_name(IngestOutcome outcome) {
 }
 
 bool valid_collection_name(const std::string& name) {
-  static const std::regex pattern("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
-  return std::regex_match(name, pattern);
+  // ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$ — also a safe directory name.
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || name.size() > 64 || !alnum(name[0])) return false;
+  for (char c : name) {
+    if (!alnum(c) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return true;
 }
 
 Engine::Engine(Config config, std::string self_executable)

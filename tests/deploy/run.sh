@@ -188,10 +188,10 @@ KC_FLAGS=(-strict -summary -output text -kubernetes-version "$KUBE_VERSION"
 KC_OK=1
 if [ -z "$KUBECONFORM" ]; then
   KC_OK=0
-  skip "kubeconform deploy/kaito" "kubeconform is not installed (go install github.com/yannh/kubeconform/cmd/kubeconform@v0.6.7): manifests NOT schema-validated"
+  skip "kubeconform (deploy/kaito, every Helm profile, the dry-run objects)" "kubeconform is not installed (go install github.com/yannh/kubeconform/cmd/kubeconform@v0.6.7): manifests NOT schema-validated"
 elif [ ! -d "$SCHEMAS/kubernetes" ] || [ ! -d "$SCHEMAS/kaito" ]; then
   KC_OK=0
-  skip "kubeconform deploy/kaito" "schemas not found at $SCHEMAS (expected <repo>/../shared/schemas): manifests NOT schema-validated"
+  skip "kubeconform (deploy/kaito, every Helm profile, the dry-run objects)" "schemas not found at $SCHEMAS (expected <repo>/../shared/schemas): manifests NOT schema-validated"
 else
   check "kubeconform -strict deploy/kaito (KAITO v1beta1/v1alpha1 schemas)" "$KUBECONFORM" "${KC_FLAGS[@]}" deploy/kaito
   for key in $(deploy/kaito/render.sh models); do
