@@ -64,7 +64,8 @@ start() {
     model="$(model_file)"
     [ -f "$model" ] || { echo "model file not found: $model" >&2; exit 1; }
     log "starting the model server on 127.0.0.1:$port ($(basename "$model"))"
-    nohup "$VENV/bin/python" -m llama_cpp.server --model "$model" --model_alias "$MODEL_ALIAS" \
+    # The GGUF carries no chat template; Gemma's turn format is what it was trained on.
+    nohup "$VENV/bin/python" -m llama_cpp.server --model "$model" --model_alias "$MODEL_ALIAS" --chat_format gemma \
       --host 127.0.0.1 --port "$port" --n_ctx "${KAITO_RAG_LLM_CONTEXT:-4096}" --n_threads "$(nproc)" \
       > "$LLM_DIR/server-$port.log" 2>&1 &
     echo $! > "$LLM_DIR/server-$port.pid"

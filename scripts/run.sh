@@ -13,6 +13,18 @@ URL="http://127.0.0.1:$PORT"
 QUESTION="How many days of paid vacation do new employees get?"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# The language model: the one you point at (KAITO workspace, vLLM, Ollama, ...), else the
+# local Gemma 3 270M server (KR_NO_LLM=1 skips it: answers are then extractive).
+if [ -z "${KAITO_RAG_LLM_URL:-}" ] && [ "${KR_NO_LLM:-0}" != "1" ]; then
+  log "starting the local model server (first run builds llama.cpp: 10-20 minutes)"
+  KAITO_RAG_LLM_URL="$(scripts/llm_server.sh start "${KAITO_RAG_LLM_PORT:-8090}")"
+  export KAITO_RAG_LLM_URL
+  # Its context (llm_server.sh: 4096) and a demo-sized answer: a 270M model on a laptop CPU.
+  export KAITO_RAG_LLM_CONTEXT_WINDOW="${KAITO_RAG_LLM_CONTEXT_WINDOW:-4096}"
+  export KAITO_RAG_ANSWER_MAX_TOKENS="${KAITO_RAG_ANSWER_MAX_TOKENS:-96}"
+  export KAITO_RAG_TOP_K="${KAITO_RAG_TOP_K:-3}"
+fi
+
 log "ingesting the sample documents (samples/handbook) into $KAITO_RAG_DATA_DIR"
 "$BIN" ingest samples/handbook --collection default
 
@@ -27,7 +39,7 @@ for _ in $(seq 1 100); do
 done
 
 log "asking: $QUESTION"
-curl -sf "$URL/v1/collections/default/ask" -H 'Content-Type: application/json' \
+curl -sf -m 600 "$URL/v1/collections/default/ask" -H 'Content-Type: application/json' \
   -d "{\"question\": \"$QUESTION\"}" | python3 -c '
 import json, sys
 a = json.load(sys.stdin)

@@ -20,6 +20,9 @@ if [ "${KR_SKIP_ASAN:-0}" != "1" ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan --parallel 2
 fi
 
+log "local model server for the real-model tests"
+scripts/llm_server.sh setup
+
 log "end-to-end tests"
 KAITO_RAG_BIN="$PWD/build/release/src/kaito-rag" .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
 
