@@ -37,6 +37,8 @@ void add_system_routes(Router& router, ApiContext& context);
 void add_collection_routes(Router& router, ApiContext& context);
 void add_document_routes(Router& router, ApiContext& context);
 void add_query_routes(Router& router, ApiContext& context);
+void add_openai_routes(Router& router, ApiContext& context);  // OpenAI-compatible /v1/chat/completions, /v1/models
+void add_ragengine_routes(Router& router, ApiContext& context);  // KAITO RAGEngine API (routes_ragengine.cpp)
 
 // The one mapping from error codes to HTTP statuses.
 int http_status(ErrorCode code);

@@ -104,6 +104,72 @@ json error_json(const Status& status) {
   return {{"error", {{"code", std::string(error_code_name(status.code()))}, {"message", status.message()}}}};
 }
 
+json to_source_node(const service::SearchHit& hit) {
+  json metadata = to_json(hit.metadata);
+  return {{"doc_id", hit.doc_id},
+          {"node_id", hit.chunk_id},
+          {"text", hit.text},
+          {"score", hit.score},
+          {"dense_score", nullptr},
+          {"sparse_score", nullptr},
+          {"source", nullptr},
+          {"metadata", metadata.empty() ? json(nullptr) : metadata}};
+}
+
+json source_nodes(const service::Answer& answer) {
+  json nodes = json::array();
+  for (const auto& s : answer.sources) nodes.push_back(to_source_node(s.hit));
+  return nodes;
+}
+
+json openai_usage(int prompt_tokens, int completion_tokens) {
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens}};
+}
+
+json openai_completion(const service::Answer& answer, const std::string& id, int64_t created,
+                       const std::string& model) {
+  return {{"id", id},
+          {"object", "chat.completion"},
+          {"created", created},
+          {"model", model},
+          {"choices", json::array({{{"index", 0},
+                                    {"message", {{"role", "assistant"}, {"content", answer.text}}},
+                                    {"logprobs", nullptr},
+                                    {"finish_reason", answer.finish_reason.empty() ? "stop" : answer.finish_reason}}})},
+          {"usage", openai_usage(answer.prompt_tokens, answer.completion_tokens)},
+          {"source_nodes", source_nodes(answer)}};
+}
+
+json openai_chunk(const std::string& id, int64_t created, const std::string& model, const json& delta,
+                  const std::string& finish_reason) {
+  return {{"id", id},
+          {"object", "chat.completion.chunk"},
+          {"created", created},
+          {"model", model},
+          {"choices", json::array({{{"index", 0},
+                                    {"delta", delta},
+                                    {"logprobs", nullptr},
+                                    {"finish_reason", finish_reason.empty() ? json(nullptr) : json(finish_reason)}}})}};
+}
+
+json openai_error_json(const Status& status) {
+  const ErrorCode code = status.code();
+  const char* type = code == ErrorCode::kInvalidArgument || code == ErrorCode::kNotFound ||
+                             code == ErrorCode::kResourceExhausted || code == ErrorCode::kTooLarge ||
+                             code == ErrorCode::kUnsupported
+                         ? "invalid_request_error"
+                     : code == ErrorCode::kUnauthenticated ? "authentication_error"
+                                                           : "server_error";
+  return {{"detail", status.message()},
+          {"error",
+           {{"message", status.message()},
+            {"type", type},
+            {"param", nullptr},
+            {"code", std::string(error_code_name(code))}}}};
+}
+
 Result<Metadata> metadata_from_json(const json& value) {
   if (value.is_null()) return Metadata{};
   if (!value.is_object()) return error(ErrorCode::kInvalidArgument, "metadata must be a JSON object");

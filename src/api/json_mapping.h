@@ -19,6 +19,24 @@ json to_json(const service::SearchHit& hit);
 json to_json(const service::Answer& answer);
 json error_json(const Status& status);
 
+// OpenAI / KAITO RAGEngine shapes (routes_openai.cpp).
+// KAITO's NodeWithScore: {doc_id, node_id (our chunk id), text, score, dense_score: null,
+// sparse_score: null, source: null, metadata (null when empty)}.
+json to_source_node(const service::SearchHit& hit);
+// The sources of an answer (those put in the prompt) as NodeWithScore.
+json source_nodes(const service::Answer& answer);
+// OpenAI usage object.
+json openai_usage(int prompt_tokens, int completion_tokens);
+// A whole ChatCompletion for a RAG answer, with source_nodes.
+json openai_completion(const service::Answer& answer, const std::string& id, int64_t created,
+                       const std::string& model);
+// One chat.completion.chunk with choice 0 (`delta`, `finish_reason` null when empty).
+json openai_chunk(const std::string& id, int64_t created, const std::string& model, const json& delta,
+                  const std::string& finish_reason = "");
+// Errors of the OpenAI routes: KAITO's {"detail": message} plus OpenAI's {"error": {message, type,
+// param, code}} (code is our error-code name, as on every other route).
+json openai_error_json(const Status& status);
+
 // A JSON object of scalar or any values -> Metadata (canonical JSON text per value).
 Result<Metadata> metadata_from_json(const json& value);
 // {"key": value} or {"key": [v1, v2]} (any of) -> MetadataFilter.

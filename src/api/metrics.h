@@ -15,6 +15,11 @@ class RequestMetrics {
  public:
   void observe(const std::string& route, const std::string& method, int status, double seconds);
   std::string render() const;
+  // Named operations in the style of KAITO RAGEngine's metrics: <name>_requests_total{status}
+  // and the histogram <name>_latency_seconds{status}, status "success" or "failure".
+  // declare_operation() makes both series appear (at 0) before the first request.
+  void declare_operation(const std::string& name);
+  void observe_operation(const std::string& name, bool success, double seconds);
 
  private:
   struct Histogram {
@@ -25,6 +30,7 @@ class RequestMetrics {
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
+  std::map<std::pair<std::string, std::string>, Histogram> operations_;  // (name, status)
 };
 
 // Escapes a Prometheus label value.

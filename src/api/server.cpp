@@ -20,7 +20,7 @@ thread_local std::chrono::steady_clock::time_point t_request_start;
 thread_local std::string t_route_label;
 
 bool is_public_path(const std::string& path) {
-  return path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
+  return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
 }
 
 // Constant-time check of a bearer token against every configured key: both
@@ -137,6 +137,8 @@ struct Server::Impl : Router {
     add_collection_routes(*this, context);
     add_document_routes(*this, context);
     add_query_routes(*this, context);
+    add_openai_routes(*this, context);
+    add_ragengine_routes(*this, context);
   }
 
   service::Engine& engine;

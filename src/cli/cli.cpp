@@ -78,6 +78,14 @@ int run(int argc, char** argv) {
   documents_cmd->add_option("-c,--collection", documents_collection, "collection name")->capture_default_str();
   documents_cmd->add_flag("--json", documents_json, "print JSON");
   auto* check_cmd = app.add_subcommand("check", "verify the integrity of every collection");
+  EvalArgs eval_args;
+  auto* eval_cmd = app.add_subcommand("eval", "measure retrieval quality on a BEIR-layout folder "
+                                              "(corpus.jsonl, queries.jsonl, qrels/test.tsv) in a scratch collection");
+  eval_cmd->add_option("--beir", eval_args.beir_dir, "the BEIR folder")->required();
+  eval_cmd->add_option("--mode", eval_args.mode, "retrieval mode")->check(CLI::IsMember({"bm25", "dense", "hybrid"}))
+      ->capture_default_str();
+  eval_cmd->add_option("--run-file", eval_args.run_file, "also write the ranking as a TREC run file");
+  eval_cmd->add_flag("--json", eval_args.json, "print JSON");
 
   try {
     app.parse(argc, argv);
@@ -110,6 +118,7 @@ int run(int argc, char** argv) {
   if (drop_cmd->parsed()) return delete_collection(*config, self, drop_name);
   if (documents_cmd->parsed()) return list_documents(*config, self, documents_collection, documents_json);
   if (check_cmd->parsed()) return check(*config, self);
+  if (eval_cmd->parsed()) return eval(*config, eval_args);
   return 2;
 }
 

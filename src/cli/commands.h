@@ -23,7 +23,15 @@ struct QueryArgs {
   bool json = false;
 };
 
+struct EvalArgs {
+  std::string beir_dir;
+  std::string mode = "bm25";
+  std::string run_file;       // TREC run output
+  bool json = false;
+};
+
 int serve(const Config& config, const std::string& self);
+int eval(const Config& config, const EvalArgs& args);
 int ingest(const Config& config, const std::string& self, const IngestArgs& args);
 int search(const Config& config, const std::string& self, const QueryArgs& args);
 int ask(const Config& config, const std::string& self, const QueryArgs& args);

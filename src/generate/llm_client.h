@@ -50,6 +50,15 @@ struct Completion {
 // Called for each streamed piece of text; return false to cancel the request.
 using TokenSink = std::function<bool(const std::string& delta)>;
 
+// A chat request forwarded unchanged to the model server (OpenAI passthrough) and its answer.
+struct RawResponse {
+  int status = 0;            // the model server's HTTP status
+  std::string content_type;
+  std::string body;          // the whole body; for a streamed 200 the bytes went to the sink instead
+};
+// Receives the bytes of a streamed 200 answer as they arrive; return false to cancel.
+using ByteSink = std::function<bool(std::string_view bytes)>;
+
 // Thread-safety: all methods may be called concurrently.
 class LlmClient {
  public:
@@ -61,6 +70,16 @@ class LlmClient {
   virtual Result<Completion> complete(const ChatRequest& request) = 0;
   // Streams with "stream": true over SSE. kCancelled when the sink returned false.
   virtual Result<Completion> stream(const ChatRequest& request, const TokenSink& sink) = 0;
+  // POST {base}/v1/chat/completions with `json_body` as is. Any HTTP answer is a RawResponse
+  // (errors included, retried like complete() for 429/5xx); transport failures are errors as
+  // above. With `sink`, a 200 answer's bytes are passed on as they arrive (no retry once
+  // bytes flowed; a connection lost mid-stream is kUnavailable); kCancelled when the sink
+  // returned false. The default implementation answers kUnsupported.
+  virtual Result<RawResponse> forward_chat(const std::string& json_body, const ByteSink& sink = {}) {
+    (void)json_body;
+    (void)sink;
+    return error(ErrorCode::kUnsupported, "this language model client cannot forward requests");
+  }
 };
 
 // Errors map to codes: connection refused/timeout -> kUnavailable/kDeadlineExceeded,

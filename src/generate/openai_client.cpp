@@ -227,6 +227,14 @@ class OpenAiClient final : public LlmClient {
     }
   }
 
+  Result<RawResponse> forward_chat(const std::string& json_body, const ByteSink& sink) override {
+    try {
+      return sink ? forward_stream_impl(json_body, sink) : forward_impl(json_body);
+    } catch (const std::exception& e) {
+      return error(ErrorCode::kInternal, std::string("forwarding the chat completion failed: ") + e.what());
+    }
+  }
+
  private:
   std::unique_ptr<httplib::Client> new_client() const {
     auto cli = std::make_unique<httplib::Client>(endpoint_.origin());
@@ -598,6 +606,70 @@ class OpenAiClient final : public LlmClient {
       }
       if (attempt >= config_.max_retries || !retryable(out)) return chat_failure(out, *model);
       backoff(attempt, out.retry_after);
+    }
+  }
+
+  // KAITO answers 404 with an empty body while it downloads the model: not an answer to forward.
+  static bool not_ready(int status, const std::string& body) { return status == 404 && trim(body).empty(); }
+
+  Result<RawResponse> forward_impl(const std::string& json_body) {
+    if (!invalid_.is_ok()) return invalid_;
+    const HttpOutcome out = send(endpoint_.api_prefix + "/chat/completions", &json_body);
+    if (out.transport != httplib::Error::Success || not_ready(out.status, out.body)) return failure(out);
+    return RawResponse{out.status, "application/json", out.body};
+  }
+
+  Result<RawResponse> forward_stream_impl(const std::string& json_body, const ByteSink& sink) {
+    if (!invalid_.is_ok()) return invalid_;
+    for (int attempt = 0;; ++attempt) {
+      RawResponse raw;
+      bool delivered = false, cancelled = false;
+      httplib::Request req;
+      req.method = "POST";
+      req.path = endpoint_.api_prefix + "/chat/completions";
+      req.body = json_body;
+      req.set_header("Content-Type", "application/json");
+      req.set_header("Accept", "text/event-stream");
+      req.response_handler = [&raw](const httplib::Response& res) {
+        raw.status = res.status;
+        raw.content_type = res.get_header_value("Content-Type");
+        return true;
+      };
+      req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+        if (raw.status != 200) {
+          raw.body.append(data, std::min(size, kMaxErrorBody - std::min(kMaxErrorBody, raw.body.size())));
+          return true;
+        }
+        delivered = true;
+        if (!sink(std::string_view(data, size))) {
+          cancelled = true;
+          return false;
+        }
+        return true;
+      };
+      auto cli = new_client();
+      httplib::Response res;
+      httplib::Error transport = httplib::Error::Success;
+      const auto start = Clock::now();
+      cli->send(req, res, transport);
+      if (cancelled) return error(ErrorCode::kCancelled, "the answer stream was cancelled");
+      HttpOutcome out;
+      out.attempts = attempt + 1;
+      out.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      out.transport = transport;
+      out.status = raw.status;
+      out.body = raw.body;
+      out.retry_after = res.get_header_value("Retry-After");
+      if (delivered) {
+        if (transport == httplib::Error::Success) return raw;
+        return error(ErrorCode::kUnavailable, "the language model's stream broke off: " + httplib::to_string(transport));
+      }
+      if (attempt < config_.max_retries && retryable(out)) {
+        backoff(attempt, out.retry_after);
+        continue;
+      }
+      if (transport != httplib::Error::Success || not_ready(out.status, out.body)) return failure(out);
+      return raw;
     }
   }
 

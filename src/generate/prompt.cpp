@@ -2,6 +2,7 @@
 #include "generate/prompt.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,8 +43,15 @@ std::string source_header(size_t number, const Passage& p) {
   return header;
 }
 
-std::vector<ChatMessage> build_messages(std::string_view question, const std::vector<Source>& sources,
-                                        const std::vector<Passage>& passages) {
+// What surrounds the sources: the system text and the history turns kept (the last `keep`).
+struct Frame {
+  std::string system = std::string(kSystemPrompt);
+  const std::vector<ChatMessage>* turns = nullptr;  // user/assistant history, oldest first
+  size_t keep = 0;
+};
+
+std::vector<ChatMessage> build_messages(const Frame& frame, std::string_view question,
+                                        const std::vector<Source>& sources, const std::vector<Passage>& passages) {
   std::string user;
   if (sources.empty()) {
     user = "Sources: none.\n\n";
@@ -59,7 +67,13 @@ std::vector<ChatMessage> build_messages(std::string_view question, const std::ve
   }
   user += "Question: ";
   user += question;
-  return {ChatMessage{"system", std::string(kSystemPrompt)}, ChatMessage{"user", std::move(user)}};
+  std::vector<ChatMessage> messages{ChatMessage{"system", frame.system}};
+  if (frame.turns) {
+    const size_t n = frame.turns->size();
+    for (size_t i = n - std::min(frame.keep, n); i < n; ++i) messages.push_back((*frame.turns)[i]);
+  }
+  messages.push_back(ChatMessage{"user", std::move(user)});
+  return messages;
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -102,9 +116,27 @@ class Measure {
   bool failed_ = false;
 };
 
-Result<AssembledPrompt> assemble(std::string_view question, const std::vector<Passage>& passages,
-                                 const std::vector<size_t>& candidates, const Budget& budget, Measure& measure) {
+Status too_long(int needed, const Budget& budget) {
   const int limit = budget.context_window - budget.answer_tokens - budget.safety_margin;
+  return error(ErrorCode::kResourceExhausted,
+               "the question is too long for the model: the prompt needs " + std::to_string(needed) +
+                   " tokens but a context window of " + std::to_string(budget.context_window) + " leaves " +
+                   std::to_string(std::max(limit, 0)) + " after reserving " + std::to_string(budget.answer_tokens) +
+                   " for the answer and " + std::to_string(budget.safety_margin) +
+                   " as margin; shorten the question or ask for a shorter answer");
+}
+
+// The sources chosen for a prompt (history as in `frame`) and the prompt's counted size.
+struct Picked {
+  std::vector<Source> sources;
+  int tokens = 0;
+};
+
+// Adds whole passages by rank while the prompt stays within `limit`, then a cut-down
+// prefix of the next one when enough of it fits.
+Result<Picked> pick_sources(const Frame& frame, std::string_view question, const std::vector<Passage>& passages,
+                            const std::vector<size_t>& candidates, int limit, const Budget& budget,
+                            Measure& measure) {
   const int n = static_cast<int>(candidates.size());
 
   auto whole = [&](int m) {
@@ -118,7 +150,7 @@ Result<AssembledPrompt> assemble(std::string_view question, const std::vector<Pa
   int lo = -1, hi = n;  // estimate: lo fits, hi + 1 does not
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
-    if (estimate_messages_tokens(build_messages(question, whole(mid), passages)) <= limit) {
+    if (estimate_messages_tokens(build_messages(frame, question, whole(mid), passages)) <= limit) {
       lo = mid;
     } else {
       hi = mid - 1;
@@ -128,7 +160,7 @@ Result<AssembledPrompt> assemble(std::string_view question, const std::vector<Pa
 
   std::vector<std::optional<int>> counts(n + 1);
   auto fits = [&](int m) {
-    counts[m] = measure(build_messages(question, whole(m), passages));
+    counts[m] = measure(build_messages(frame, question, whole(m), passages));
     return *counts[m] <= limit;
   };
   // Invariant: `lo` whole passages fit (-1: none known to), `hi` do not (n + 1: all may).
@@ -143,14 +175,7 @@ Result<AssembledPrompt> assemble(std::string_view question, const std::vector<Pa
   }
   while (hi - lo > 1) probe((lo + hi) / 2);
 
-  if (lo < 0) {
-    return error(ErrorCode::kResourceExhausted,
-                 "the question is too long for the model: the prompt needs " + std::to_string(*counts[0]) +
-                     " tokens but a context window of " + std::to_string(budget.context_window) + " leaves " +
-                     std::to_string(std::max(limit, 0)) + " after reserving " + std::to_string(budget.answer_tokens) +
-                     " for the answer and " + std::to_string(budget.safety_margin) +
-                     " as margin; shorten the question or ask for a shorter answer");
-  }
+  if (lo < 0) return too_long(*counts[0], budget);
 
   std::vector<Source> sources = whole(lo);
   int tokens = *counts[lo];
@@ -169,7 +194,7 @@ Result<AssembledPrompt> assemble(std::string_view question, const std::vector<Pa
       if (!cut.empty() && cut.size() < text.size()) {
         std::vector<Source> trial = sources;
         trial.push_back({index, cut, mid_sentence});
-        auto messages = build_messages(question, trial, passages);
+        auto messages = build_messages(frame, question, trial, passages);
         const int trial_tokens = measure(messages);
         if (trial_tokens <= limit) {
           sources = std::move(trial);
@@ -179,10 +204,54 @@ Result<AssembledPrompt> assemble(std::string_view question, const std::vector<Pa
     }
   }
 
+  return Picked{std::move(sources), tokens};
+}
+
+// Sources within their share of the budget, then as many of the latest history turns as fit.
+Result<AssembledPrompt> assemble(Frame frame, std::string_view question, const std::vector<Passage>& passages,
+                                 const std::vector<size_t>& candidates, const Budget& budget, double ratio,
+                                 Measure& measure) {
+  const int limit = budget.context_window - budget.answer_tokens - budget.safety_margin;
+  const std::vector<ChatMessage>* turns = frame.turns;
+  frame.keep = 0;
+  int sources_limit = limit;
+  if ((turns && !turns->empty()) || ratio < 1.0) {
+    const int base = measure(build_messages(frame, question, {}, passages));
+    if (base > limit) return too_long(base, budget);
+    sources_limit = base + static_cast<int>(ratio * static_cast<double>(limit - base));
+  }
+  auto picked = pick_sources(frame, question, passages, candidates, sources_limit, budget, measure);
+  if (!picked) return picked.status();
+  int tokens = picked->tokens;
+
+  if (turns && !turns->empty()) {
+    // Counts of history turns that may be kept: a kept slice never starts with an assistant turn.
+    std::vector<size_t> keeps{0};
+    for (size_t k = 1; k <= turns->size(); ++k) {
+      if ((*turns)[turns->size() - k].role != "assistant") keeps.push_back(k);
+    }
+    // Bisection for the most turns that fit (the prompt grows with every turn kept).
+    size_t lo = 0, hi = keeps.size();  // keeps[lo] fits; keeps[hi] (when < size) does not
+    while (hi - lo > 1) {
+      const size_t mid = (lo + hi) / 2;
+      frame.keep = keeps[mid];
+      const int n = measure(build_messages(frame, question, picked->sources, passages));
+      if (n <= limit) {
+        lo = mid;
+        tokens = n;
+      } else {
+        hi = mid;
+      }
+    }
+    frame.keep = keeps[lo];
+    if (frame.keep == 0) tokens = picked->tokens;
+  }
+
   AssembledPrompt out;
-  out.messages = build_messages(question, sources, passages);
-  for (const Source& s : sources) out.used_passages.push_back(s.passage);
+  out.messages = build_messages(frame, question, picked->sources, passages);
+  for (const Source& s : picked->sources) out.used_passages.push_back(s.passage);
   out.prompt_tokens = tokens;
+  out.history_used = frame.keep;
   return out;
 }
 
@@ -194,8 +263,9 @@ int estimate_messages_tokens(const std::vector<ChatMessage>& messages) {
   return total;
 }
 
-Result<AssembledPrompt> assemble_prompt(const std::string& question, const std::vector<Passage>& passages,
-                                        const Budget& budget, const PromptTokenCounter& count_tokens) {
+namespace {
+
+Status check_budget(const Budget& budget) {
   if (budget.context_window <= 0 || budget.answer_tokens < 0 || budget.safety_margin < 0) {
     return error(ErrorCode::kInvalidArgument, "invalid token budget: context window " +
                                                   std::to_string(budget.context_window) + ", answer " +
@@ -207,8 +277,37 @@ Result<AssembledPrompt> assemble_prompt(const std::string& question, const std::
                                                   " tokens) must be smaller than the model's context window (" +
                                                   std::to_string(budget.context_window) + " tokens)");
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<AssembledPrompt> assemble_prompt(const std::string& question, const std::vector<Passage>& passages,
+                                        const Budget& budget, const PromptTokenCounter& count_tokens) {
+  return assemble_chat_prompt({}, question, passages, budget, count_tokens, 1.0);
+}
+
+Result<AssembledPrompt> assemble_chat_prompt(const std::vector<ChatMessage>& history, const std::string& question,
+                                             const std::vector<Passage>& passages, const Budget& budget,
+                                             const PromptTokenCounter& count_tokens, double sources_budget_ratio) {
+  KR_RETURN_IF_ERROR(check_budget(budget));
+  if (!(sources_budget_ratio > 0.0 && sources_budget_ratio <= 1.0)) {
+    return error(ErrorCode::kInvalidArgument, "the share of the prompt for sources must be in (0, 1], got " +
+                                                  std::to_string(sources_budget_ratio));
+  }
   const std::string_view q = trim(question);
   if (q.empty()) return error(ErrorCode::kInvalidArgument, "the question is empty");
+
+  Frame frame;
+  std::vector<ChatMessage> turns;
+  for (const ChatMessage& m : history) {
+    if (m.role == "system" || m.role == "developer") {
+      if (!trim(m.content).empty()) frame.system += "\n\n" + std::string(trim(m.content));
+    } else if (!trim(m.content).empty()) {
+      turns.push_back({m.role == "assistant" ? "assistant" : "user", m.content});
+    }
+  }
+  frame.turns = &turns;
 
   std::vector<size_t> candidates;
   for (size_t i = 0; i < passages.size(); ++i) {
@@ -216,11 +315,66 @@ Result<AssembledPrompt> assemble_prompt(const std::string& question, const std::
   }
 
   Measure measure(&count_tokens);
-  auto result = assemble(q, passages, candidates, budget, measure);
+  auto result = assemble(frame, q, passages, candidates, budget, sources_budget_ratio, measure);
   if (!measure.failed()) return result;
   // Counts from two different tokenizers cannot be compared: start over on estimates.
   Measure estimate(nullptr);
-  return assemble(q, passages, candidates, budget, estimate);
+  return assemble(frame, q, passages, candidates, budget, sources_budget_ratio, estimate);
+}
+
+namespace {
+
+constexpr std::string_view kCondensePrompt =
+    "Rewrite the user's follow-up question as a standalone question that can be understood without the "
+    "conversation: replace pronouns and references with what they refer to in the conversation. Reply with the "
+    "standalone question only, in the language of the follow-up question. If it is already standalone, repeat it "
+    "unchanged.";
+constexpr size_t kCondenseTurns = 6;
+constexpr size_t kCondenseTurnBytes = 1200;
+
+}  // namespace
+
+std::vector<ChatMessage> condense_question_messages(const std::vector<ChatMessage>& history,
+                                                    const std::string& question) {
+  std::vector<const ChatMessage*> turns;
+  for (const ChatMessage& m : history) {
+    if ((m.role == "user" || m.role == "assistant") && !trim(m.content).empty()) turns.push_back(&m);
+  }
+  if (turns.size() > kCondenseTurns) turns.erase(turns.begin(), turns.end() - kCondenseTurns);
+  std::string user = "Conversation:\n";
+  for (const ChatMessage* m : turns) {
+    const std::string_view text = trim(m->content);
+    std::string cut(utf8_prefix(text, kCondenseTurnBytes));
+    if (cut.size() < text.size()) cut += " …";
+    user += (m->role == "user" ? "User: " : "Assistant: ") + cut + "\n";
+  }
+  user += "\nFollow-up question: " + std::string(trim(question)) + "\n\nStandalone question:";
+  return {ChatMessage{"system", std::string(kCondensePrompt)}, ChatMessage{"user", std::move(user)}};
+}
+
+std::string clean_condensed_question(const std::string& reply) {
+  std::string_view text = trim(reply);
+  // The first non-empty line.
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    const std::string_view line = trim(text.substr(0, nl));
+    if (!line.empty() || nl == std::string_view::npos) {
+      text = line;
+      break;
+    }
+    text.remove_prefix(nl + 1);
+  }
+  constexpr std::string_view kLabel = "standalone question:";
+  if (text.size() >= kLabel.size()) {
+    std::string head(text.substr(0, kLabel.size()));
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (head == kLabel) text = trim(text.substr(kLabel.size()));
+  }
+  if (text.size() >= 2 && (text.front() == '"' || text.front() == '\'') && text.back() == text.front()) {
+    text = trim(text.substr(1, text.size() - 2));
+  }
+  if (text.size() > 2000) return {};
+  return std::string(text);
 }
 
 std::vector<int> extract_citations(const std::string& answer) {

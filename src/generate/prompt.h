@@ -35,6 +35,7 @@ struct AssembledPrompt {
   std::vector<ChatMessage> messages;  // system + user (sources + question)
   std::vector<size_t> used_passages;  // indices into the input, in source-number order ([1] = first)
   int prompt_tokens = 0;              // as counted by the counter
+  size_t history_used = 0;            // assemble_chat_prompt: user/assistant history turns kept (the latest)
 };
 
 // Adds passages by rank while prompt_tokens + answer_tokens + safety_margin <=
@@ -45,6 +46,31 @@ struct AssembledPrompt {
 // if it fails once, the whole assembly is redone on estimate_messages_tokens.
 Result<AssembledPrompt> assemble_prompt(const std::string& question, const std::vector<Passage>& passages,
                                         const Budget& budget, const PromptTokenCounter& count_tokens);
+
+// Multi-turn form of assemble_prompt. `history` is the conversation before the last user
+// message (system, user and assistant turns, oldest first); `question` the last user message.
+// Messages: one system message (our instructions, then the history's system messages), the
+// history's user/assistant turns, then a user message with the sources and the question.
+// The sources get at most `sources_budget_ratio` (0 < r <= 1) of what the prompt can hold
+// beyond the instructions and the question; the history takes what is left, most recent turns
+// first: whole messages, oldest dropped first (a kept slice never starts with an assistant
+// turn). The same guarantee as assemble_prompt: the counted prompt never exceeds
+// context_window - answer_tokens - safety_margin; kResourceExhausted when the instructions
+// and question alone do not fit. With empty history and ratio 1 it is assemble_prompt.
+Result<AssembledPrompt> assemble_chat_prompt(const std::vector<ChatMessage>& history, const std::string& question,
+                                             const std::vector<Passage>& passages, const Budget& budget,
+                                             const PromptTokenCounter& count_tokens,
+                                             double sources_budget_ratio = 0.5);
+
+// The request that asks the model to rewrite a follow-up question as a standalone one
+// (history first, then the follow-up; the reply is the question alone). The history is
+// cut to its last turns and each turn to a few hundred words, so it stays small.
+std::vector<ChatMessage> condense_question_messages(const std::vector<ChatMessage>& history,
+                                                    const std::string& question);
+
+// Cleans a condensed question from the model: trims, strips a "Standalone question:" label and
+// quotes; empty when the reply is not usable (empty, or far longer than a question).
+std::string clean_condensed_question(const std::string& reply);
 
 // Source numbers cited in `answer`: [1], [2][3], [1, 2], [1-3]; unique, in first-appearance order.
 std::vector<int> extract_citations(const std::string& answer);

@@ -366,7 +366,7 @@ Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestIn
   }
 
   const std::string content_hash = sha256_hex(input.bytes);
-  const std::string doc_id = doc_id_for_source(input.source);
+  const std::string doc_id = input.doc_id.empty() ? doc_id_for_source(input.source) : input.doc_id;
   IngestResult result;
   result.name = input.name;
   result.doc_id = doc_id;
@@ -427,7 +427,8 @@ Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestIn
   if (!previous) return previous.status();
   auto duplicate = c.store().find_by_hash(content_hash);
   if (!duplicate) return duplicate.status();
-  if (duplicate->has_value() && (*duplicate)->doc_id != doc_id) {
+  if (duplicate->has_value() && (*duplicate)->doc_id != doc_id && input.doc_id.empty() &&
+      !input.allow_duplicate_content) {
     counters_.files_duplicate++;
     result.outcome = IngestOutcome::kDuplicate;
     result.duplicate_of = (*duplicate)->doc_id;
@@ -487,17 +488,29 @@ Result<SearchResponse> Engine::search(const std::string& collection, const Searc
 }
 
 Result<Answer> Engine::ask(const std::string& collection, const AskRequest& request, const AnswerSink& sink) {
+  ChatAskRequest single;
+  single.question = request.question;
+  single.top_k = request.top_k;
+  single.filter = request.filter;
+  single.sources_budget_ratio = 1.0;  // no history to leave room for
+  return respond(collection, request.question, single, sink);
+}
+
+Result<Answer> Engine::respond(const std::string& collection, const std::string& query,
+                               const ChatAskRequest& request, const AnswerSink& sink) {
   if (trim(request.question).empty()) return error(ErrorCode::kInvalidArgument, "question must not be empty");
-  SearchRequest search_request{request.question, request.top_k, request.filter};
+  SearchRequest search_request{query, request.top_k, request.filter};
   auto retrieved = search(collection, search_request);
   if (!retrieved) return retrieved.status();
-  Result<Answer> answer = llm_ ? answer_with_model(*retrieved, request, sink) : answer_extractively(*retrieved, request);
+  Result<Answer> answer = llm_ ? answer_with_model(*retrieved, request, sink) : answer_extractively(*retrieved, query);
   (answer ? counters_.answers : counters_.answer_failures)++;
-  if (answer && !llm_ && sink) sink(answer->text);  // one piece: the extractive answer is not generated
+  if (!answer) return answer;
+  answer->retrieval_query = query;
+  if (!llm_ && sink) sink(answer->text);  // one piece: the extractive answer is not generated
   return answer;
 }
 
-Answer Engine::answer_extractively(const SearchResponse& retrieved, const AskRequest& request) const {
+Answer Engine::answer_extractively(const SearchResponse& retrieved, const std::string& question) const {
   Answer answer;
   answer.extractive = true;
   answer.finish_reason = "stop";
@@ -505,7 +518,7 @@ Answer Engine::answer_extractively(const SearchResponse& retrieved, const AskReq
     answer.text = kNoSourcesAnswer;
     return answer;
   }
-  const auto sentences = generate::extractive_answer(request.question, to_passages(retrieved.hits, false), 3);
+  const auto sentences = generate::extractive_answer(question, to_passages(retrieved.hits, false), 3);
   // Number sources in the order the answer first uses them.
   std::map<size_t, int> number_of_passage;
   for (const auto& sentence : sentences) {
@@ -525,25 +538,43 @@ Answer Engine::answer_extractively(const SearchResponse& retrieved, const AskReq
   return answer;
 }
 
-Result<Answer> Engine::answer_with_model(const SearchResponse& retrieved, const AskRequest& request,
-                                         const AnswerSink& sink) {
-  Answer answer;
+Result<generate::ModelInfo> Engine::model_info() {
+  if (!llm_) return error(ErrorCode::kFailedPrecondition, "no language model is configured (set --llm-url)");
   auto info = llm_->model_info();
   if (!info) {
     return error(ErrorCode::kUnavailable, "the language model is unavailable: " + info.status().message() +
                                               " (search still works: use the search endpoint)");
   }
+  generate::ModelInfo out = *info;
+  if (config_.llm_context_window > 0) out.max_model_len = config_.llm_context_window;
+  if (out.max_model_len <= 0) out.max_model_len = 4096;
+  return out;
+}
+
+Result<generate::RawResponse> Engine::forward_chat(const std::string& json_body, const generate::ByteSink& sink) {
+  if (!llm_) return error(ErrorCode::kFailedPrecondition, "no language model is configured (set --llm-url)");
+  return llm_->forward_chat(json_body, sink);
+}
+
+Result<Answer> Engine::answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
+                                         const AnswerSink& sink) {
+  Answer answer;
+  auto info = model_info();
+  if (!info) return info.status();
   answer.model = info->id;
-  int window = config_.llm_context_window > 0 ? config_.llm_context_window : info->max_model_len;
-  if (window <= 0) window = 4096;
+  const int window = info->max_model_len;
   answer.context_window = window;
   generate::Budget budget;
   budget.context_window = window;
-  budget.answer_tokens = std::min(config_.answer_max_tokens, window / 4);
+  budget.answer_tokens = request.max_tokens > 0 ? std::min(request.max_tokens, window / 2)
+                                                : std::min(config_.answer_max_tokens, window / 4);
   const auto passages = to_passages(retrieved.hits, true);
-  auto prompt = generate::assemble_prompt(
-      request.question, passages, budget,
-      [this](const std::vector<generate::ChatMessage>& m) { return llm_->count_prompt_tokens(m); });
+  std::vector<generate::ChatMessage> history;
+  for (const ChatTurn& turn : request.history) history.push_back({turn.role, turn.content});
+  auto prompt = generate::assemble_chat_prompt(
+      history, request.question, passages, budget,
+      [this](const std::vector<generate::ChatMessage>& m) { return llm_->count_prompt_tokens(m); },
+      request.sources_budget_ratio);
   if (!prompt) return prompt.status();
   answer.prompt_tokens = prompt->prompt_tokens;
   for (size_t n = 0; n < prompt->used_passages.size(); ++n) {
@@ -555,7 +586,7 @@ Result<Answer> Engine::answer_with_model(const SearchResponse& retrieved, const 
   generate::ChatRequest chat;
   chat.messages = prompt->messages;
   chat.max_tokens = budget.answer_tokens;
-  chat.temperature = config_.llm_temperature;
+  chat.temperature = request.temperature >= 0 ? request.temperature : config_.llm_temperature;
   auto completion = sink ? llm_->stream(chat, sink) : llm_->complete(chat);
   if (!completion) {
     const Status& s = completion.status();

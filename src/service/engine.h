@@ -14,6 +14,7 @@
 #include "generate/llm_client.h"
 #include "service/collection.h"
 #include "service/parse_runner.h"
+#include "service/text_documents.h"
 #include "service/types.h"
 
 namespace kr::service {
@@ -82,6 +83,27 @@ class Engine {
   // `sink` when given), or extractively when no model is configured.
   Result<Answer> ask(const std::string& collection, const AskRequest& request, const AnswerSink& sink = {});
 
+  // KAITO RAGEngine layer: text documents, chunk listing, persist/load (engine_ragengine.cpp, text_documents.h).
+  Result<std::vector<TextIndexOutcome>> index_texts(const std::string& index, const std::vector<TextDocument>& documents);
+  Result<std::vector<std::string>> list_indexes_by_creation() const;
+  Result<TextChunkPage> list_text_chunks(const std::string& index, int64_t offset, int64_t limit,
+                                         const MetadataFilter& filter) const;
+  Result<std::vector<TextUpdateOutcome>> update_texts(const std::string& index, const std::vector<TextDocument>& documents);
+  Result<std::vector<bool>> delete_texts(const std::string& index, const std::vector<std::string>& doc_ids);
+  Result<std::string> persist_index(const std::string& index, const std::string& path);
+  Status load_index(const std::string& index, const std::string& path, bool overwrite);
+  std::string persist_base_dir() const;
+
+  // Multi-turn chat over a collection (service/chat.cpp). With a model, a follow-up (a question
+  // with history) is first condensed into a standalone question for retrieval (on failure the
+  // raw question is used); the answer prompt holds the sources, the latest history turns that
+  // fit and the question. Without a model: the extractive answer to the last question.
+  Result<Answer> chat(const std::string& collection, const ChatAskRequest& request, const AnswerSink& sink = {});
+  // The configured model's id and context window; kFailedPrecondition when none is configured.
+  Result<generate::ModelInfo> model_info();
+  // Forwards an OpenAI chat request to the model unchanged (generate::LlmClient::forward_chat).
+  Result<generate::RawResponse> forward_chat(const std::string& json_body, const generate::ByteSink& sink = {});
+
   // Integrity of every collection's store plus index/store agreement (for tests and `kaito-rag check`).
   Status check() const;
 
@@ -89,8 +111,13 @@ class Engine {
   Result<std::shared_ptr<Collection>> find(const std::string& name) const;
   Result<std::shared_ptr<Collection>> find_or_create(const std::string& name, bool create);
   Status require_writable() const;
-  Result<Answer> answer_with_model(const SearchResponse& retrieved, const AskRequest& request, const AnswerSink& sink);
-  Answer answer_extractively(const SearchResponse& retrieved, const AskRequest& request) const;
+  // ask() and chat(): retrieve with `query`, then answer `request` (one implementation for both).
+  Result<Answer> respond(const std::string& collection, const std::string& query, const ChatAskRequest& request,
+                         const AnswerSink& sink);
+  Result<Answer> answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
+                                   const AnswerSink& sink);
+  Answer answer_extractively(const SearchResponse& retrieved, const std::string& question) const;
+  std::string condense_question(const ChatAskRequest& request);  // service/chat.cpp
   std::string collections_dir() const;
 
   Config config_;

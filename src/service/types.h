@@ -53,6 +53,12 @@ struct IngestInput {
   std::string bytes;
   std::string path;
   Metadata metadata;
+  // When set, the document's id (instead of one derived from `source`); such documents are
+  // identified by id only, so the same content may be stored under two ids (KAITO RAGEngine texts).
+  std::string doc_id;
+  // Store the file even when another document already holds the same bytes (evaluation
+  // corpora keep distinct ids for identical passages).
+  bool allow_duplicate_content = false;
 };
 
 enum class IngestOutcome { kAdded, kUpdated, kUnchanged, kDuplicate, kFailed };
@@ -103,6 +109,22 @@ struct AskRequest {
   MetadataFilter filter;
 };
 
+// One message of a conversation (service::Engine::chat).
+struct ChatTurn {
+  std::string role;     // system | user | assistant
+  std::string content;
+};
+
+struct ChatAskRequest {
+  std::vector<ChatTurn> history;      // the conversation before the last user message, oldest first
+  std::string question;               // the last user message
+  int top_k = 8;
+  MetadataFilter filter;
+  double sources_budget_ratio = 0.5;  // share of the prompt (beyond instructions and question) for sources
+  int max_tokens = 0;                 // answer length; 0 = the configured answer_max_tokens
+  double temperature = -1;            // < 0 = the configured temperature
+};
+
 struct AnswerSource {
   int number = 0;           // [number] in the answer
   bool cited = false;
@@ -119,6 +141,7 @@ struct Answer {
   int completion_tokens = 0;
   int context_window = 0;
   std::string finish_reason;
+  std::string retrieval_query;  // what the search used (a chat follow-up: its standalone form)
 };
 
 }  // namespace kr::service

@@ -21,6 +21,13 @@ modes are set with constructor arguments or at runtime, either in-process
 * ``mode="fail503"``  every endpoint answers 503 with an OpenAI-style error body
 * ``mode="chat503"``  only chat completions fail with 503 (models/tokenize work)
 * ``stream_delay``    seconds to sleep between streamed chunks (slow stream, for cancellation)
+* ``stream_error_after``  >= 0: a streamed answer sends an ``{"error": ...}`` event after that many
+                      content chunks, then ``[DONE]`` (vLLM's way of failing mid-stream)
+* ``condense_answer`` the reply to "standalone question" requests (multi-turn condensation);
+                      default: the follow-up question as asked
+
+Every chat completion's prompt size (by ``count_tokens``, i.e. what ``/tokenize`` says) and
+``max_tokens`` are kept in ``prompt_sizes``; condensation requests also in ``condense_requests``.
 
 Standalone: ``python3 fake_llm.py --port 8001 --max-model-len 4096``.
 """
@@ -96,6 +103,17 @@ def first_sentence(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
+def is_condense_request(messages: list[dict]) -> bool:
+    return any(m.get("role") == "system" and "standalone question" in str(m.get("content") or "").lower()
+               for m in messages)
+
+
+def follow_up_of(messages: list[dict]) -> str:
+    user = "".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+    m = re.search(r"Follow-up question:(.*?)(?:\n\s*Standalone question:|$)", user, re.S)
+    return " ".join(m.group(1).split()) if m else user.strip()
+
+
 def make_answer(messages: list[dict]) -> str:
     user = ""
     for m in messages:
@@ -135,6 +153,10 @@ class FakeLLM:
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         self.stream_events: list[dict] = []  # one per streamed completion: chunks sent, aborted?
+        self.stream_error_after = -1
+        self.condense_answer: str | None = None
+        self.prompt_sizes: list[dict] = []  # per chat completion: {"prompt_tokens", "max_tokens", "condense"}
+        self.condense_requests: list[dict] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -189,7 +211,8 @@ class FakeLLM:
                 body = self._body()
                 self._record(body)
                 if self.path == "/_control":
-                    for key in ("mode", "stream_delay", "max_model_len", "chunk_chars"):
+                    for key in ("mode", "stream_delay", "max_model_len", "chunk_chars", "stream_error_after",
+                                "condense_answer"):
                         if isinstance(body, dict) and key in body:
                             setattr(fake, key, body[key])
                     return self._send(200, {"mode": fake.mode, "stream_delay": fake.stream_delay,
@@ -214,13 +237,22 @@ class FakeLLM:
                 messages = body.get("messages") or []
                 prompt_tokens = count_tokens(messages=messages)
                 max_tokens = int(body.get("max_tokens") or 0)
+                condense = is_condense_request(messages)
+                with fake.lock:
+                    fake.prompt_sizes.append({"prompt_tokens": prompt_tokens, "max_tokens": max_tokens,
+                                              "condense": condense})
+                    if condense:
+                        fake.condense_requests.append(body)
                 if prompt_tokens + max_tokens > fake.max_model_len:
                     return self._send(400, {"object": "error", "type": "BadRequestError", "code": 400,
                                             "message": f"This model's maximum context length is {fake.max_model_len}"
                                                        f" tokens. However, you requested {prompt_tokens + max_tokens}"
                                                        f" tokens ({prompt_tokens} in the messages, {max_tokens} in"
                                                        " the completion)."})
-                answer = make_answer(messages)
+                if condense:
+                    answer = fake.condense_answer if fake.condense_answer is not None else follow_up_of(messages)
+                else:
+                    answer = make_answer(messages)
                 completion_tokens = math.ceil(len(answer) / 3)
                 usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                          "total_tokens": prompt_tokens + completion_tokens}
@@ -254,7 +286,14 @@ class FakeLLM:
                 record["chunks_total"] = len(pieces)
                 try:
                     event(chunk({"role": "assistant", "content": ""}))
-                    for piece in pieces:
+                    for i, piece in enumerate(pieces):
+                        if 0 <= int(fake.stream_error_after) <= i:
+                            event({"error": {"message": "fake model failed mid-stream (test failure mode)",
+                                             "type": "InternalServerError", "param": None, "code": 500}})
+                            self.wfile.write(b"data: [DONE]\n\n")
+                            self.wfile.flush()
+                            record["errored"] = True
+                            return
                         if fake.stream_delay:
                             time.sleep(fake.stream_delay)
                         event(chunk({"content": piece}))
@@ -305,6 +344,8 @@ class FakeLLM:
         with self.lock:
             self.requests.clear()
             self.stream_events.clear()
+            self.prompt_sizes.clear()
+            self.condense_requests.clear()
 
 
 def main() -> None:

@@ -57,6 +57,9 @@ TEST(OpenApi, HasTheApiPaths) {
       {"/v1/collections/{name}/documents/{doc_id}", "delete"},
       {"/v1/collections/{name}/search", "post"},
       {"/v1/collections/{name}/ask", "post"},
+      {"/v1/chat/completions", "post"},
+      {"/v1/models", "get"},
+      {"/v1/embeddings", "post"},
   };
   for (const auto& [path, method] : expected) {
     ASSERT_TRUE(paths.contains(path)) << path;
@@ -121,6 +124,8 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   add_collection_routes(router, context);
   add_document_routes(router, context);
   add_query_routes(router, context);
+  add_openai_routes(router, context);
+  add_ragengine_routes(router, context);
   ASSERT_FALSE(router.routes.empty());
 
   std::set<std::pair<std::string, std::string>> documented;

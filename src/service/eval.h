@@ -1,0 +1,64 @@
+// Retrieval evaluation on a BEIR-layout folder (corpus.jsonl, queries.jsonl,
+// qrels/test.tsv): ingest into a scratch collection, query, score.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+
+namespace kr::service {
+
+struct BeirQuery {
+  std::string id;
+  std::string text;
+};
+
+struct BeirData {
+  std::vector<std::pair<std::string, std::string>> corpus;  // id -> title + text
+  std::vector<BeirQuery> queries;                            // only queries with qrels
+  std::map<std::string, std::set<std::string>> relevant;     // query id -> relevant corpus ids
+};
+
+// Reads a BEIR folder; kInvalidArgument with the file and line on malformed input.
+Result<BeirData> load_beir(const std::string& directory);
+
+struct RetrievalMetrics {
+  double ndcg_at_10 = 0;
+  double recall_at_5 = 0;
+  double recall_at_10 = 0;
+  double recall_at_100 = 0;
+  double mrr_at_10 = 0;
+  size_t queries = 0;
+};
+
+// BEIR / pytrec_eval definitions with binary relevance, averaged over every query
+// in `relevant` (a query without results scores 0). `run`: query id -> ranked
+// distinct corpus ids.
+RetrievalMetrics score_run(const std::map<std::string, std::vector<std::string>>& run,
+                           const std::map<std::string, std::set<std::string>>& relevant);
+
+struct EvalOptions {
+  std::string mode = "bm25";  // bm25 (dense and hybrid need the local encoder)
+  int depth = 100;            // ranked ids per query
+  std::string scratch_dir;    // empty: a fresh directory under the system temp dir
+  std::function<void(const std::string& phase, size_t done, size_t total)> progress;
+};
+
+struct EvalReport {
+  RetrievalMetrics metrics;
+  std::map<std::string, std::vector<std::string>> run;
+  size_t documents = 0;
+  size_t chunks = 0;
+  double ingest_seconds = 0;
+  double query_seconds = 0;
+};
+
+// Uses `config` for chunking and BM25 parameters (chunk_max_tokens, bm25_k1, bm25_b, language).
+Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, const EvalOptions& options);
+
+}  // namespace kr::service

@@ -1,0 +1,87 @@
+#include "service/eval.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace kr::service {
+namespace {
+
+const std::string kBeirMini = std::string(KR_FIXTURE_DIR) + "/beir-mini";
+
+TEST(ScoreRun, MatchesHandComputedMetrics) {
+  // q1: relevant {a, b}; ranking a, x, b  -> DCG = 1/log2(2) + 1/log2(4) = 1.5, IDCG = 1 + 1/log2(3)
+  // q2: relevant {c}; ranking x, y       -> all zero
+  const std::map<std::string, std::set<std::string>> relevant = {{"q1", {"a", "b"}}, {"q2", {"c"}}};
+  const std::map<std::string, std::vector<std::string>> run = {{"q1", {"a", "x", "b"}}, {"q2", {"x", "y"}}};
+  const auto m = score_run(run, relevant);
+  const double ndcg_q1 = 1.5 / (1.0 + 1.0 / std::log2(3.0));
+  EXPECT_EQ(m.queries, 2u);
+  EXPECT_NEAR(m.ndcg_at_10, ndcg_q1 / 2, 1e-12);
+  EXPECT_NEAR(m.recall_at_5, 0.5, 1e-12);     // (2/2 + 0) / 2
+  EXPECT_NEAR(m.recall_at_10, 0.5, 1e-12);
+  EXPECT_NEAR(m.recall_at_100, 0.5, 1e-12);
+  EXPECT_NEAR(m.mrr_at_10, 0.5, 1e-12);       // (1/1 + 0) / 2
+}
+
+TEST(ScoreRun, OnlyTheTopTenCountForNdcgAndMrr) {
+  std::vector<std::string> ranked;
+  for (int i = 0; i < 10; ++i) ranked.push_back("n" + std::to_string(i));
+  ranked.push_back("hit");  // rank 11
+  const auto m = score_run({{"q", ranked}}, {{"q", {"hit"}}});
+  EXPECT_EQ(m.ndcg_at_10, 0.0);
+  EXPECT_EQ(m.mrr_at_10, 0.0);
+  EXPECT_EQ(m.recall_at_10, 0.0);
+  EXPECT_EQ(m.recall_at_100, 1.0);
+}
+
+TEST(ScoreRun, QueryWithoutResultsScoresZero) {
+  const auto m = score_run({}, {{"q", {"a"}}});
+  EXPECT_EQ(m.queries, 1u);
+  EXPECT_EQ(m.ndcg_at_10, 0.0);
+}
+
+TEST(LoadBeir, ReadsCorpusQueriesAndQrels) {
+  auto data = load_beir(kBeirMini);
+  ASSERT_TRUE(data.is_ok()) << data.status().to_string();
+  EXPECT_EQ(data->corpus.size(), 5u);
+  EXPECT_EQ(data->corpus[1].second, "Cold chain\n\nRefrigerators in clinics often exceed the recommended temperature range.");
+  ASSERT_EQ(data->queries.size(), 2u);  // q3 has no judgements
+  EXPECT_EQ(data->relevant.at("q2"), (std::set<std::string>{"d3", "d4"}));
+}
+
+TEST(LoadBeir, MissingFolderIsAClearError) {
+  auto data = load_beir("/nonexistent/beir");
+  ASSERT_FALSE(data.is_ok());
+  EXPECT_EQ(data.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(data.status().message().find("corpus.jsonl"), std::string::npos);
+}
+
+TEST(EvaluateBeir, Bm25FindsTheJudgedPassagesAndKeepsDuplicateTexts) {
+  auto data = load_beir(kBeirMini);
+  ASSERT_TRUE(data.is_ok());
+  Config config;
+  EvalOptions options;
+  auto report = evaluate_beir(config, *data, options);
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_EQ(report->documents, 5u);
+  // d1 and d5 share their text; both are stored and both can be ranked.
+  const auto& q1 = report->run.at("q1");
+  EXPECT_NE(std::find(q1.begin(), q1.end(), "d5"), q1.end());
+  EXPECT_EQ(report->run.at("q2").front().substr(0, 1), "d");
+  EXPECT_GT(report->metrics.ndcg_at_10, 0.5);
+  EXPECT_EQ(report->metrics.queries, 2u);
+}
+
+TEST(EvaluateBeir, DenseModeIsUnsupportedForNow) {
+  auto data = load_beir(kBeirMini);
+  ASSERT_TRUE(data.is_ok());
+  EvalOptions options;
+  options.mode = "dense";
+  auto report = evaluate_beir(Config{}, *data, options);
+  ASSERT_FALSE(report.is_ok());
+  EXPECT_EQ(report.status().code(), ErrorCode::kUnsupported);
+}
+
+}  // namespace
+}  // namespace kr::service
