@@ -86,6 +86,12 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   eval_cmd->add_option("--run-file", eval_args.run_file, "also write the ranking as a TREC run file");
   eval_cmd->add_flag("--json", eval_args.json, "print JSON");
+  eval_cmd->add_flag("--answers", eval_args.answers,
+                     "also answer each query with the configured model (--llm-url), with and without retrieval, "
+                     "and score the answers against the queries' reference answers");
+  eval_cmd->add_option("--limit", eval_args.limit, "answers: only the first N queries");
+  eval_cmd->add_option("--answer-top-k", eval_args.top_k, "answers: passages retrieved per question")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,9 @@ struct EvalArgs {
   std::string mode = "bm25";
   std::string run_file;       // TREC run output
   bool json = false;
+  bool answers = false;       // also score answers with the configured model
+  size_t limit = 0;           // answers: first N queries (0 = all)
+  int top_k = 5;              // answers: passages per question
 };
 
 int serve(const Config& config, const std::string& self);

@@ -20,6 +20,9 @@ int eval(const Config& config, const EvalArgs& args) {
   const bool tty = isatty(STDERR_FILENO);
   service::EvalOptions options;
   options.mode = args.mode;
+  options.answers = args.answers;
+  options.answer_limit = args.limit;
+  options.answer_top_k = args.top_k;
   options.progress = [tty](const std::string& phase, size_t done, size_t total) {
     if (done != total && done % (tty ? 50 : 1000) != 0) return;
     if (tty) std::cerr << "\r\033[K";
@@ -43,6 +46,14 @@ int eval(const Config& config, const EvalArgs& args) {
       }
     }
   }
+  const auto answer_json = [](const service::AnswerMetrics& a) {
+    return nlohmann::json{{"questions", a.questions},
+                          {"accuracy", a.accuracy},
+                          {"macro_f1", a.macro_f1},
+                          {"mean_ttft_seconds", a.mean_ttft_seconds},
+                          {"tokens_per_second", a.tokens_per_second},
+                          {"predictions", a.predictions}};
+  };
   if (args.json) {
     nlohmann::json out = {{"mode", args.mode},
                           {"queries", m.queries},
@@ -60,6 +71,12 @@ int eval(const Config& config, const EvalArgs& args) {
                             {"bm25_b", config.bm25_b},
                             {"language", config.language},
                             {"chunk_max_tokens", config.chunk_max_tokens}}}};
+    if (args.answers) {
+      out["answers"] = {{"model", report->model},
+                        {"top_k", args.top_k},
+                        {"with_retrieval", answer_json(report->with_retrieval)},
+                        {"without_retrieval", answer_json(report->without_retrieval)}};
+    }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -73,6 +90,14 @@ int eval(const Config& config, const EvalArgs& args) {
             << std::setprecision(1) << "  " << m.queries << " queries; ingest " << report->ingest_seconds
             << " s (" << report->documents << " passages, " << report->chunks << " chunks); queries "
             << report->query_seconds << " s\n";
+  if (args.answers) {
+    for (const auto* a : {&report->with_retrieval, &report->without_retrieval}) {
+      std::cout << std::setprecision(4) << "answers " << (a == &report->with_retrieval ? "with" : "without")
+                << " retrieval (" << report->model << ", " << a->questions << " questions): accuracy " << a->accuracy
+                << ", macro-F1 " << a->macro_f1 << std::setprecision(2) << ", TTFT " << a->mean_ttft_seconds
+                << " s, " << a->tokens_per_second << " tokens/s\n";
+    }
+  }
   return 0;
 }
 

@@ -2,13 +2,17 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "core/text.h"
+#include "generate/llm_client.h"
 #include "service/engine.h"
 
 namespace kr::service {
@@ -69,7 +73,15 @@ Result<BeirData> load_beir(const std::string& directory) {
   }
   KR_RETURN_IF_ERROR(read_jsonl(directory + "/queries.jsonl", [&](const json& j, size_t) -> Status {
     const std::string id = string_field(j, "_id");
-    if (data.relevant.count(id)) data.queries.push_back({id, string_field(j, "text")});
+    if (!data.relevant.count(id)) return Status::ok();
+    BeirQuery query{id, string_field(j, "text"), "", {}};
+    if (auto meta = j.find("metadata"); meta != j.end() && meta->is_object()) {
+      query.final_decision = string_field(*meta, "final_decision");
+      if (auto answers = meta->find("answers"); answers != meta->end() && answers->is_array()) {
+        for (const auto& a : *answers) query.answers.push_back(a.is_string() ? a.get<std::string>() : a.dump());
+      }
+    }
+    data.queries.push_back(std::move(query));
     return Status::ok();
   }));
   if (data.corpus.empty() || data.queries.empty()) {
@@ -119,6 +131,149 @@ RetrievalMetrics score_run(const std::map<std::string, std::vector<std::string>>
   return m;
 }
 
+std::string first_decision(const std::string& answer) {
+  std::string word;
+  for (size_t i = 0; i <= answer.size(); ++i) {
+    const char c = i < answer.size() ? static_cast<char>(std::tolower(static_cast<unsigned char>(answer[i]))) : ' ';
+    if (c >= 'a' && c <= 'z') {
+      word += c;
+      continue;
+    }
+    if (word == "yes" || word == "no" || word == "maybe") return word;
+    word.clear();
+  }
+  return "";
+}
+
+AnswerMetrics score_decisions(const std::map<std::string, std::string>& predictions,
+                              const std::map<std::string, std::string>& references) {
+  AnswerMetrics m;
+  m.predictions = predictions;
+  std::map<std::string, double> tp, fp, fn;
+  size_t correct = 0;
+  for (const auto& [id, gold] : references) {
+    ++m.questions;
+    auto it = predictions.find(id);
+    const std::string predicted = it == predictions.end() ? "" : it->second;
+    if (predicted == gold) {
+      ++correct;
+      tp[gold] += 1;
+    } else {
+      fn[gold] += 1;
+      if (!predicted.empty()) fp[predicted] += 1;
+    }
+  }
+  if (m.questions == 0) return m;
+  m.accuracy = static_cast<double>(correct) / static_cast<double>(m.questions);
+  double f1_sum = 0;
+  for (const char* label : {"yes", "no", "maybe"}) {
+    const double precision_denominator = tp[label] + fp[label], recall_denominator = tp[label] + fn[label];
+    const double precision = precision_denominator > 0 ? tp[label] / precision_denominator : 0;
+    const double recall = recall_denominator > 0 ? tp[label] / recall_denominator : 0;
+    f1_sum += precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+  }
+  m.macro_f1 = f1_sum / 3.0;
+  return m;
+}
+
+namespace {
+
+// Normalizes a free-text answer against the query's references: the decision word
+// when references are decisions, else "correct"/"wrong" by containment.
+std::string judge(const BeirQuery& query, const std::string& answer, std::string& reference) {
+  if (!query.final_decision.empty()) {
+    reference = query.final_decision;
+    return first_decision(answer);
+  }
+  reference = "correct";
+  std::string lower = answer;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string expected : query.answers) {
+    for (char& c : expected) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!expected.empty() && lower.find(expected) != std::string::npos) return "correct";
+  }
+  return "wrong";
+}
+
+constexpr const char* kDecisionInstruction =
+    "\n\nStart your answer with exactly one word: yes, no or maybe. Then explain briefly.";
+
+// Asks every selected query twice (with retrieval through the product's ask path,
+// and the bare model), timing the first token and the generation speed.
+Status evaluate_answers(Engine& engine, const Config& config, const BeirData& data, const EvalOptions& options,
+                        EvalReport& report) {
+  generate::LlmConfig llm;
+  llm.base_url = config.llm_url;
+  llm.model = config.llm_model;
+  llm.api_key = config.llm_api_key;
+  llm.timeout_seconds = config.llm_timeout_seconds;
+  llm.context_window = config.llm_context_window;
+  auto direct = generate::make_openai_client(llm);
+  auto info = direct->model_info();
+  if (!info) return error(ErrorCode::kUnavailable, "answer evaluation needs the model: " + info.status().message());
+  report.model = info->id;
+
+  const size_t n = options.answer_limit == 0 ? data.queries.size() : std::min(options.answer_limit, data.queries.size());
+  std::map<std::string, std::string> references, with_retrieval, without_retrieval;
+  struct Timing {
+    double ttft = 0, tokens = 0, generation_seconds = 0;
+    size_t answers = 0;
+  } timed[2];
+  for (size_t q = 0; q < n; ++q) {
+    const BeirQuery& query = data.queries[q];
+    const std::string question = query.text + (query.final_decision.empty() ? "" : kDecisionInstruction);
+    for (int retrieval = 1; retrieval >= 0; --retrieval) {
+      const auto started = std::chrono::steady_clock::now();
+      std::optional<std::chrono::steady_clock::time_point> first_token;
+      auto sink = [&first_token](const std::string&) {
+        if (!first_token) first_token = std::chrono::steady_clock::now();
+        return true;
+      };
+      std::string text;
+      int completion_tokens = 0;
+      if (retrieval) {
+        auto answer = engine.ask("eval", {question, options.answer_top_k, {}}, sink);
+        if (!answer) return answer.status();
+        text = answer->text;
+        completion_tokens = answer->completion_tokens;
+      } else {
+        generate::ChatRequest chat;
+        chat.messages = {{"user", question}};
+        chat.max_tokens = config.answer_max_tokens;
+        chat.temperature = config.llm_temperature;
+        auto completion = direct->stream(chat, sink);
+        if (!completion) return completion.status();
+        text = completion->text;
+        completion_tokens = completion->completion_tokens;
+      }
+      const auto ended = std::chrono::steady_clock::now();
+      Timing& t = timed[retrieval];
+      if (first_token) {
+        t.ttft += std::chrono::duration<double>(*first_token - started).count();
+        t.generation_seconds += std::chrono::duration<double>(ended - *first_token).count();
+        t.tokens += completion_tokens > 1 ? completion_tokens - 1 : 0;  // tokens after the first
+        ++t.answers;
+      }
+      std::string reference;
+      const std::string verdict = judge(query, text, reference);
+      references[query.id] = reference;
+      (retrieval ? with_retrieval : without_retrieval)[query.id] = verdict;
+    }
+    if (options.progress) options.progress("answer", q + 1, n);
+  }
+  report.with_retrieval = score_decisions(with_retrieval, references);
+  report.without_retrieval = score_decisions(without_retrieval, references);
+  for (int retrieval = 0; retrieval < 2; ++retrieval) {
+    AnswerMetrics& m = retrieval ? report.with_retrieval : report.without_retrieval;
+    const Timing& t = timed[retrieval];
+    m.mean_ttft_seconds = t.answers ? t.ttft / static_cast<double>(t.answers) : 0;
+    m.tokens_per_second = t.generation_seconds > 0 ? t.tokens / t.generation_seconds : 0;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, const EvalOptions& options) {
   if (options.mode != "bm25") {
     return error(ErrorCode::kUnsupported, "eval mode '" + options.mode +
@@ -143,7 +298,10 @@ Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, con
   Config scratch_config = config;
   scratch_config.data_dir = scratch;
   scratch_config.parse_isolation = "inline";  // plain text from our own loader
-  scratch_config.llm_url.clear();
+  if (!options.answers) scratch_config.llm_url.clear();
+  if (options.answers && scratch_config.llm_url.empty()) {
+    return error(ErrorCode::kInvalidArgument, "--answers needs a model: set --llm-url");
+  }
   Engine engine(scratch_config, "");
   KR_RETURN_IF_ERROR(engine.open());
   const std::string collection = "eval";
@@ -185,6 +343,7 @@ Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, con
   }
   report.query_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.metrics = score_run(report.run, data.relevant);
+  if (options.answers) KR_RETURN_IF_ERROR(evaluate_answers(engine, scratch_config, data, options, report));
   return report;
 }
 

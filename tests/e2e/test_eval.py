@@ -43,3 +43,22 @@ def test_eval_pubmedqa_bm25_beats_the_plain_bm25_reference():
     assert out["queries"] == 500
     # ../shared/eval/README.md: plain BM25 (no stemming) scores nDCG@10 0.7722 with these parameters.
     assert out["ndcg@10"] > 0.7722, out
+
+
+def test_eval_answers_through_the_model(fake_llm):
+    """--answers asks every query with and without retrieval and scores the decisions."""
+    proc = run_cli("eval", "--beir", BEIR_MINI, "--answers", "--json", "--llm-url", fake_llm.url,
+                   "--answer-max-tokens", "32")
+    assert proc.returncode == 0, proc.stderr
+    answers = json.loads(proc.stdout)["answers"]
+    assert answers["model"] == "fake-phi-3"
+    for run in ("with_retrieval", "without_retrieval"):
+        a = answers[run]
+        assert a["questions"] == 2
+        assert set(a["predictions"]) == {"q1", "q2"}
+        assert set(a["predictions"].values()) <= {"yes", "no", "maybe", ""}
+        assert 0.0 <= a["accuracy"] <= 1.0 and 0.0 <= a["macro_f1"] <= 1.0
+        assert a["mean_ttft_seconds"] > 0
+    # the ask path sent numbered sources; the direct path did not
+    prompts = [json.dumps(r["body"]) for r in fake_llm.requests if r["path"].endswith("/chat/completions")]
+    assert any("[1]" in p for p in prompts) and any("[1]" not in p for p in prompts)

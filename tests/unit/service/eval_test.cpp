@@ -5,9 +5,8 @@
 #include <cmath>
 
 namespace kr::service {
+static const std::string kBeirMini = std::string(KR_FIXTURE_DIR) + "/beir-mini";
 namespace {
-
-const std::string kBeirMini = std::string(KR_FIXTURE_DIR) + "/beir-mini";
 
 TEST(ScoreRun, MatchesHandComputedMetrics) {
   // q1: relevant {a, b}; ranking a, x, b  -> DCG = 1/log2(2) + 1/log2(4) = 1.5, IDCG = 1 + 1/log2(3)
@@ -81,6 +80,47 @@ TEST(EvaluateBeir, DenseModeIsUnsupportedForNow) {
   auto report = evaluate_beir(Config{}, *data, options);
   ASSERT_FALSE(report.is_ok());
   EXPECT_EQ(report.status().code(), ErrorCode::kUnsupported);
+}
+
+}  // namespace
+}  // namespace kr::service
+
+namespace kr::service {
+namespace {
+
+TEST(FirstDecision, TakesTheFirstDecisionWord) {
+  EXPECT_EQ(first_decision("Yes, the study shows it [1]."), "yes");
+  EXPECT_EQ(first_decision("The answer is NO: maybe later"), "no");
+  EXPECT_EQ(first_decision("Maybe."), "maybe");
+  EXPECT_EQ(first_decision("Nobody knows; yesterday"), "");  // whole words only
+  EXPECT_EQ(first_decision(""), "");
+}
+
+TEST(ScoreDecisions, AccuracyAndMacroF1ByHand) {
+  // gold: yes yes no maybe; predicted: yes no no "" -> 2 correct of 4.
+  // yes: tp1 fp0 fn1 -> P1 R.5 F1 2/3; no: tp1 fp1 fn0 -> P.5 R1 F1 2/3; maybe: F1 0.
+  const auto m = score_decisions({{"a", "yes"}, {"b", "no"}, {"c", "no"}, {"d", ""}},
+                                 {{"a", "yes"}, {"b", "yes"}, {"c", "no"}, {"d", "maybe"}});
+  EXPECT_EQ(m.questions, 4u);
+  EXPECT_DOUBLE_EQ(m.accuracy, 0.5);
+  EXPECT_NEAR(m.macro_f1, (2.0 / 3 + 2.0 / 3 + 0) / 3, 1e-12);
+}
+
+TEST(LoadBeir, KeepsReferenceAnswers) {
+  auto data = load_beir(kBeirMini);
+  ASSERT_TRUE(data.is_ok());
+  EXPECT_EQ(data->queries[0].final_decision, "maybe");
+  EXPECT_EQ(data->queries[1].final_decision, "yes");
+}
+
+TEST(EvaluateBeir, AnswersNeedAModel) {
+  auto data = load_beir(kBeirMini);
+  ASSERT_TRUE(data.is_ok());
+  EvalOptions options;
+  options.answers = true;
+  auto report = evaluate_beir(Config{}, *data, options);
+  ASSERT_FALSE(report.is_ok());
+  EXPECT_EQ(report.status().code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace
