@@ -493,7 +493,8 @@ Result<Answer> Engine::ask(const std::string& collection, const AskRequest& requ
   single.top_k = request.top_k;
   single.filter = request.filter;
   single.sources_budget_ratio = 1.0;  // no history to leave room for
-  return respond(collection, request.question, single, sink);
+  return respond(collection, request.retrieval_query.empty() ? request.question : request.retrieval_query, single,
+                 sink);
 }
 
 Result<Answer> Engine::respond(const std::string& collection, const std::string& query,

@@ -225,14 +225,17 @@ Status evaluate_answers(Engine& engine, const Config& config, const BeirData& da
     for (int retrieval = 1; retrieval >= 0; --retrieval) {
       const auto started = std::chrono::steady_clock::now();
       std::optional<std::chrono::steady_clock::time_point> first_token;
-      auto sink = [&first_token](const std::string&) {
+      size_t pieces = 0;  // streamed deltas: one token each from llama.cpp and vLLM
+      auto sink = [&first_token, &pieces](const std::string&) {
         if (!first_token) first_token = std::chrono::steady_clock::now();
+        ++pieces;
         return true;
       };
       std::string text;
       int completion_tokens = 0;
       if (retrieval) {
-        auto answer = engine.ask("eval", {question, options.answer_top_k, {}}, sink);
+        // Retrieval sees the question alone, the model also the answer-format instruction.
+        auto answer = engine.ask("eval", {question, options.answer_top_k, {}, query.text}, sink);
         if (!answer) return answer.status();
         text = answer->text;
         completion_tokens = answer->completion_tokens;
@@ -251,7 +254,9 @@ Status evaluate_answers(Engine& engine, const Config& config, const BeirData& da
       if (first_token) {
         t.ttft += std::chrono::duration<double>(*first_token - started).count();
         t.generation_seconds += std::chrono::duration<double>(ended - *first_token).count();
-        t.tokens += completion_tokens > 1 ? completion_tokens - 1 : 0;  // tokens after the first
+        // Tokens after the first: the server's usage when it reports one, else the streamed pieces.
+        const size_t tokens = completion_tokens > 0 ? static_cast<size_t>(completion_tokens) : pieces;
+        t.tokens += tokens > 1 ? static_cast<double>(tokens - 1) : 0;
         ++t.answers;
       }
       std::string reference;

@@ -107,6 +107,7 @@ struct AskRequest {
   std::string question;
   int top_k = 8;
   MetadataFilter filter;
+  std::string retrieval_query;  // what to search for when it differs from the question (empty: the question)
 };
 
 // One message of a conversation (service::Engine::chat).
