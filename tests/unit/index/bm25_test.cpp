@@ -388,7 +388,8 @@ TEST(Bm25Test, ConcurrentSearchSeesWholeBatches) {
   for (int r = 0; r < 3; ++r) {
     readers.emplace_back([&] {
       size_t last_permanent = 0;
-      while (!done) {
+      // do-while: a fast writer may finish before a reader is scheduled; each reader still checks once.
+      do {
         const auto live = index.search({"live"}, 1000);
         const auto permanent = index.search({"permanent"}, 100000);
         const Bm25Stats stats = index.stats();
@@ -397,7 +398,7 @@ TEST(Bm25Test, ConcurrentSearchSeesWholeBatches) {
         if (stats.chunks % 10 != 0) ++violations;
         last_permanent = permanent.size();
         ++searches;
-      }
+      } while (!done);
     });
   }
   writer.join();
