@@ -25,6 +25,13 @@ if [ -z "${KAITO_RAG_LLM_URL:-}" ] && [ "${KR_NO_LLM:-0}" != "1" ]; then
   export KAITO_RAG_TOP_K="${KAITO_RAG_TOP_K:-3}"
 fi
 
+# Dense + hybrid retrieval with the local encoder (all-MiniLM-L6-v2, fetched by setup.sh).
+# KR_NO_EMBEDDINGS=1 keeps BM25 only; KAITO_RAG_EMBEDDING_MODEL/URL choose another model.
+if [ -z "${KAITO_RAG_EMBEDDING_MODEL:-}${KAITO_RAG_EMBEDDING_URL:-}" ] && [ "${KR_NO_EMBEDDINGS:-0}" != "1" ]; then
+  KAITO_RAG_EMBEDDING_MODEL="$(scripts/fetch_models.sh)/all-MiniLM-L6-v2"
+  export KAITO_RAG_EMBEDDING_MODEL
+fi
+
 log "ingesting the sample documents (samples/handbook) into $KAITO_RAG_DATA_DIR"
 "$BIN" ingest samples/handbook --collection default
 

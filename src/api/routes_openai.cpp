@@ -2,7 +2,7 @@
 //   POST /v1/chat/completions  RAG over a collection (index_name, or model = a collection name),
 //                              else passthrough to the configured model; JSON or SSE
 //   GET  /v1/models            the served model plus one entry per collection
-//   POST /v1/embeddings        501 for now
+//   POST /v1/embeddings        the configured embedding model (local encoder or remote)
 // Checks and messages follow KAITO's RAGEngine (see docs/openai-compatibility.md).
 #include <chrono>
 #include <condition_variable>
@@ -195,6 +195,9 @@ Result<RagChat> rag_request(const json& body, const std::string& collection, ser
   auto temperature = optional_double(body, "temperature", -1, 0, 2);
   if (!temperature) return invalid("'temperature' must be a number between 0 and 2");
   chat.request.temperature = *temperature;
+  service::SearchRequest retrieval;  // extension: "mode": bm25 | dense | hybrid
+  KR_RETURN_IF_ERROR(read_retrieval_options(body, retrieval));
+  chat.request.mode = retrieval.mode;
   auto stream = optional_bool(body, "stream", false);
   if (!stream) return stream.status();
   chat.stream = *stream;
@@ -453,6 +456,13 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
         log::warn("GET /v1/models: the language model is not listed", {{"error", info.status().message()}});
       }
     }
+    if (const embed::Embedder* embedder = engine.embedder()) {
+      data.push_back({{"id", embedder->info().model_id},
+                      {"object", "model"},
+                      {"created", now_seconds()},
+                      {"owned_by", "kaito-rag"},
+                      {"kaito_rag", {{"type", "embedding"}, {"dimension", embedder->info().dimension}}}});
+    }
     auto collections = engine.list_collections();
     if (!collections) return send_openai_error(res, collections.status());
     for (const auto& c : *collections) {
@@ -465,12 +475,74 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
     send_json(res, 200, {{"object", "list"}, {"data", std::move(data)}});
   });
 
-  router.add("POST", "/v1/embeddings", "/v1/embeddings", [](const httplib::Request&, httplib::Response& res) {
-    json body = openai_error_json(
-        error(ErrorCode::kUnsupported, "POST /v1/embeddings is not implemented yet: Kaito-RAG retrieves with BM25 and "
-                                       "has no embedding model; use your model server's /v1/embeddings"));
-    body["error"]["code"] = "not_implemented";
-    send_json(res, 501, body);
+  router.add("POST", "/v1/embeddings", "/v1/embeddings", [&engine](const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_json_body(req, engine.config().max_json_bytes);
+    if (!body) return send_openai_error(res, body.status());
+    const embed::Embedder* embedder = engine.embedder();
+    if (!embedder) {
+      return send_openai_error(res, error(ErrorCode::kUnavailable, "no embedding model is configured on this server "
+                                                                   "(set embedding_model or embedding_url)"));
+    }
+    // "input": a string or an array of strings (token-id arrays are not accepted: our tokenizer
+    // is not the caller's).
+    std::vector<std::string> texts;
+    const auto input = body->find("input");
+    if (input == body->end()) return send_openai_error(res, error(ErrorCode::kInvalidArgument, "input is required"));
+    if (input->is_string()) {
+      texts.push_back(input->get<std::string>());
+    } else if (input->is_array() && !input->empty()) {
+      for (const auto& item : *input) {
+        if (!item.is_string()) {
+          return send_openai_error(res, error(ErrorCode::kInvalidArgument,
+                                              "input must be a string or an array of strings (token arrays are not "
+                                              "supported)"));
+        }
+        texts.push_back(item.get<std::string>());
+      }
+    } else {
+      return send_openai_error(res, error(ErrorCode::kInvalidArgument, "input must be a non-empty string or array"));
+    }
+    if (texts.size() > 2048) {
+      return send_openai_error(res, error(ErrorCode::kInvalidArgument, "at most 2048 inputs per request"));
+    }
+    const std::string format = body->value("encoding_format", "float");
+    if (format != "float" && format != "base64") {
+      return send_openai_error(res, error(ErrorCode::kInvalidArgument, "encoding_format must be float or base64"));
+    }
+    if (const auto model = body->find("model"); model != body->end() && model->is_string() &&
+                                                !model->get<std::string>().empty() &&
+                                                model->get<std::string>() != embedder->info().model_id) {
+      return send_openai_error(res, error(ErrorCode::kNotFound, "model '" + model->get<std::string>() +
+                                                                    "' is not served here; the embedding model is '" +
+                                                                    embedder->info().model_id + "'"));
+    }
+    // Extension: "input_type": "query" adds the model's query prefix (e5, bge); default passage.
+    const std::string input_type = body->value("input_type", "passage");
+    if (input_type != "query" && input_type != "passage" && input_type != "document") {
+      return send_openai_error(res, error(ErrorCode::kInvalidArgument, "input_type must be query or passage"));
+    }
+    const auto kind = input_type == "query" ? embed::InputKind::kQuery : embed::InputKind::kPassage;
+    if (body->contains("dimensions") && (*body)["dimensions"] != embedder->info().dimension) {
+      return send_openai_error(res, error(ErrorCode::kInvalidArgument,
+                                          "dimensions must be " + std::to_string(embedder->info().dimension) +
+                                              " (this model's size) or omitted"));
+    }
+    auto vectors = engine.embed_texts(texts, kind);
+    if (!vectors) return send_openai_error(res, vectors.status());
+    json data = json::array();
+    int64_t approximate_tokens = 0;
+    for (size_t i = 0; i < vectors->rows(); ++i) {
+      const auto row = vectors->row(i);
+      json embedding = format == "base64"
+                           ? json(base64_encode({reinterpret_cast<const char*>(row.data()), row.size_bytes()}))
+                           : json(std::vector<float>(row.begin(), row.end()));
+      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}});
+      approximate_tokens += static_cast<int64_t>(texts[i].size() / 4 + 1);
+    }
+    send_json(res, 200, {{"object", "list"},
+                         {"data", std::move(data)},
+                         {"model", embedder->info().model_id},
+                         {"usage", {{"prompt_tokens", approximate_tokens}, {"total_tokens", approximate_tokens}}}});
   });
 }
 

@@ -12,6 +12,7 @@ struct QueryFields {
   int top_k = 8;
   MetadataFilter filter;
   bool stream = false;
+  service::SearchRequest retrieval;  // mode, fusion, alpha, candidates
 };
 
 Result<QueryFields> query_fields(const json& body, const char* text_field, int default_top_k) {
@@ -29,6 +30,7 @@ Result<QueryFields> query_fields(const json& body, const char* text_field, int d
   auto stream = optional_bool(body, "stream", false);
   if (!stream) return stream.status();
   fields.stream = *stream;
+  KR_RETURN_IF_ERROR(read_retrieval_options(body, fields.retrieval));
   return fields;
 }
 
@@ -43,11 +45,13 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                if (!body) return send_error(res, body.status());
                auto fields = query_fields(*body, "query", engine.config().default_top_k);
                if (!fields) return send_error(res, fields.status());
-               auto found = engine.search(req.matches[1], {fields->text, fields->top_k, fields->filter});
+               service::SearchRequest request = fields->retrieval;
+               request.query = fields->text;
+               request.top_k = fields->top_k;
+               request.filter = fields->filter;
+               auto found = engine.search(req.matches[1], request);
                if (!found) return send_error(res, found.status());
-               json results = json::array();
-               for (const auto& hit : found->hits) results.push_back(to_json(hit));
-               send_json(res, 200, {{"query", fields->text}, {"results", results}, {"took_ms", found->took_ms}});
+               send_json(res, 200, to_json(*found, fields->text));
              });
 
   const std::atomic<bool>& stopping = ctx.stopping;
@@ -58,7 +62,8 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                auto fields = query_fields(*body, "question", engine.config().default_top_k);
                if (!fields) return send_error(res, fields.status());
                const std::string collection = req.matches[1];
-               const service::AskRequest request{fields->text, fields->top_k, fields->filter};
+               service::AskRequest request{fields->text, fields->top_k, fields->filter};
+               request.mode = fields->retrieval.mode;
                if (!fields->stream) {
                  auto answer = engine.ask(collection, request);
                  if (!answer) return send_error(res, answer.status());

@@ -435,16 +435,7 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
         auto found = engine.search(index, {text, static_cast<int>(top_k), exact_filter(filter_json)});
         if (!found) return send_service_error(res, found.status(), index, "Retrieve failed: ");
         json results = json::array();
-        for (const auto& hit : found->hits) {
-          results.push_back({{"doc_id", hit.doc_id},
-                             {"node_id", hit.chunk_id},
-                             {"text", hit.text},
-                             {"score", hit.score},
-                             {"dense_score", nullptr},
-                             {"sparse_score", nullptr},
-                             {"source", nullptr},
-                             {"metadata", hit.metadata.empty() ? json(nullptr) : to_json(hit.metadata)}});
-        }
+        for (const auto& hit : found->hits) results.push_back(to_source_node(hit));
         send_json(res, 200, {{"query", text}, {"results", results}, {"count", results.size()}});
       });
 }

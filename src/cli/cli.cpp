@@ -57,6 +57,8 @@ int run(int argc, char** argv) {
   search_cmd->add_option("-k,--top-k", search_args.top_k, "number of results");
   search_cmd->add_option("--filter", search_args.filter_json, "JSON metadata filter, e.g. '{\"team\":\"hr\"}'");
   search_cmd->add_flag("--json", search_args.json, "print JSON");
+  search_cmd->add_option("--mode", search_args.mode, "bm25, dense or hybrid (default: the collection's / --search-mode)")
+      ->check(CLI::IsMember({"bm25", "dense", "hybrid"}));
 
   QueryArgs ask_args;
   auto* ask_cmd = app.add_subcommand("ask", "answer a question from a collection, with citations");
@@ -65,6 +67,8 @@ int run(int argc, char** argv) {
   ask_cmd->add_option("-k,--top-k", ask_args.top_k, "passages to retrieve");
   ask_cmd->add_option("--filter", ask_args.filter_json, "JSON metadata filter");
   ask_cmd->add_flag("--json", ask_args.json, "print one JSON object with the answer and its sources");
+  ask_cmd->add_option("--mode", ask_args.mode, "retrieval: bm25, dense or hybrid")
+      ->check(CLI::IsMember({"bm25", "dense", "hybrid"}));
 
   bool collections_json = false;
   auto* collections_cmd = app.add_subcommand("collections", "list collections");
@@ -78,6 +82,11 @@ int run(int argc, char** argv) {
   documents_cmd->add_option("-c,--collection", documents_collection, "collection name")->capture_default_str();
   documents_cmd->add_flag("--json", documents_json, "print JSON");
   auto* check_cmd = app.add_subcommand("check", "verify the integrity of every collection");
+  std::string reembed_name;
+  auto* reembed_cmd = app.add_subcommand("reembed", "recompute a collection's vectors with the configured embedding "
+                                                    "model (after changing --embedding-model); the server must be "
+                                                    "stopped");
+  reembed_cmd->add_option("collection", reembed_name, "collection name")->required();
   EvalArgs eval_args;
   auto* eval_cmd = app.add_subcommand("eval", "measure retrieval quality on a BEIR-layout folder "
                                               "(corpus.jsonl, queries.jsonl, qrels/test.tsv) in a scratch collection");
@@ -85,6 +94,9 @@ int run(int argc, char** argv) {
   eval_cmd->add_option("--mode", eval_args.mode, "retrieval mode")->check(CLI::IsMember({"bm25", "dense", "hybrid"}))
       ->capture_default_str();
   eval_cmd->add_option("--run-file", eval_args.run_file, "also write the ranking as a TREC run file");
+  eval_cmd->add_option("--index-dir", eval_args.index_dir,
+                       "keep the scratch index in this directory and reuse it on the next run (compare modes "
+                       "and fusion settings after one embedding pass)");
   eval_cmd->add_flag("--json", eval_args.json, "print JSON");
   eval_cmd->add_flag("--answers", eval_args.answers,
                      "also answer each query with the configured model (--llm-url), with and without retrieval, "
@@ -124,6 +136,7 @@ int run(int argc, char** argv) {
   if (drop_cmd->parsed()) return delete_collection(*config, self, drop_name);
   if (documents_cmd->parsed()) return list_documents(*config, self, documents_collection, documents_json);
   if (check_cmd->parsed()) return check(*config, self);
+  if (reembed_cmd->parsed()) return reembed(*config, self, reembed_name);
   if (eval_cmd->parsed()) return eval(*config, eval_args);
   return 2;
 }

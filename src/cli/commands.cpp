@@ -194,14 +194,15 @@ int search(const Config& config, const std::string& self, const QueryArgs& args)
   if (!filter) return fail(filter.status());
   auto engine = open_engine(config, self, service::Engine::Access::kReadOnly);
   if (!engine) return fail(engine.status());
-  auto found = (*engine)->search(args.collection, {args.text, args.top_k > 0 ? args.top_k : config.default_top_k, *filter});
+  service::SearchRequest request{args.text, args.top_k > 0 ? args.top_k : config.default_top_k, *filter};
+  if (!args.mode.empty()) request.mode = retrieve::parse_search_mode(args.mode);
+  auto found = (*engine)->search(args.collection, request);
   if (!found) return fail(found.status());
   if (args.json) {
-    json results = json::array();
-    for (const auto& hit : found->hits) results.push_back(api::to_json(hit));
-    std::cout << json{{"query", args.text}, {"results", results}, {"took_ms", found->took_ms}}.dump(2) << "\n";
+    std::cout << api::to_json(*found, args.text).dump(2) << "\n";
     return 0;
   }
+  for (const auto& warning : found->warnings) std::cerr << "note: " << warning << "\n";
   if (found->hits.empty()) std::cout << "No matches.\n";
   int rank = 1;
   for (const auto& hit : found->hits) {
@@ -217,6 +218,7 @@ int ask(const Config& config, const std::string& self, const QueryArgs& args) {
   auto engine = open_engine(config, self, service::Engine::Access::kReadOnly);
   if (!engine) return fail(engine.status());
   service::AskRequest request{args.text, args.top_k > 0 ? args.top_k : config.default_top_k, *filter};
+  if (!args.mode.empty()) request.mode = retrieve::parse_search_mode(args.mode);
   service::AnswerSink sink;
   if (!args.json) {
     sink = [](const std::string& delta) {
@@ -257,6 +259,24 @@ int list_collections(const Config& config, const std::string& self, bool as_json
     else std::cout << c.name << "\t" << c.documents << " documents\t" << c.chunks << " chunks\n";
   }
   if (as_json) std::cout << list.dump(2) << "\n";
+  return 0;
+}
+
+int reembed(const Config& config, const std::string& self, const std::string& collection) {
+  auto engine = open_engine(config, self, service::Engine::Access::kReadWrite);
+  if (!engine) return fail(engine.status());
+  const auto started = std::chrono::steady_clock::now();
+  Status status = (*engine)->reembed(collection, [&](size_t done, size_t total) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cerr << "\rre-embedding '" << collection << "': " << done << "/" << total << " chunks ("
+              << static_cast<int>(seconds > 0 ? static_cast<double>(done) / seconds : 0) << " chunks/s)" << std::flush;
+  });
+  std::cerr << "\n";
+  if (!status) return fail(status);
+  auto info = (*engine)->get_collection(collection);
+  if (!info) return fail(info.status());
+  std::cout << "Collection '" << collection << "' now holds " << info->vectors << " vectors of '"
+            << info->embedding_model << "' (" << info->embedding_dimension << " dimensions).\n";
   return 0;
 }
 

@@ -21,10 +21,15 @@ struct QueryArgs {
   int top_k = 0;              // 0 = config default
   std::string filter_json;
   bool json = false;
+  std::string mode;           // bm25 | dense | hybrid; empty = the collection's / configured default
 };
+
+// Re-embeds every chunk of a collection with the configured embedding model.
+int reembed(const Config& config, const std::string& self, const std::string& collection);
 
 struct EvalArgs {
   std::string beir_dir;
+  std::string index_dir;     // kept scratch index (EvalOptions::scratch_dir)
   std::string mode = "bm25";
   std::string run_file;       // TREC run output
   bool json = false;

@@ -20,6 +20,7 @@ int eval(const Config& config, const EvalArgs& args) {
   const bool tty = isatty(STDERR_FILENO);
   service::EvalOptions options;
   options.mode = args.mode;
+  options.scratch_dir = args.index_dir;
   options.answers = args.answers;
   options.answer_limit = args.limit;
   options.answer_top_k = args.top_k;
@@ -70,7 +71,12 @@ int eval(const Config& config, const EvalArgs& args) {
                            {{"bm25_k1", config.bm25_k1},
                             {"bm25_b", config.bm25_b},
                             {"language", config.language},
-                            {"chunk_max_tokens", config.chunk_max_tokens}}}};
+                            {"chunk_max_tokens", config.chunk_max_tokens},
+                            {"embedding_model", config.embedding_model.empty() ? config.embedding_url
+                                                                               : config.embedding_model},
+                            {"fusion", config.fusion},
+                            {"hybrid_alpha", config.hybrid_alpha},
+                            {"rrf_k", config.rrf_k}}}};
     if (args.answers) {
       out["answers"] = {{"model", report->model},
                         {"top_k", args.top_k},
@@ -81,7 +87,12 @@ int eval(const Config& config, const EvalArgs& args) {
     return 0;
   }
   std::cout << std::fixed << std::setprecision(4) << "mode " << args.mode << " (k1 " << config.bm25_k1 << ", b "
-            << config.bm25_b << ", " << config.language << ")\n"
+            << config.bm25_b << ", " << config.language;
+  if (args.mode != "bm25") {
+    std::cout << "; " << (config.embedding_model.empty() ? config.embedding_url : config.embedding_model);
+  }
+  if (args.mode == "hybrid") std::cout << "; " << config.fusion << ", alpha " << config.hybrid_alpha;
+  std::cout << ")\n"
             << "  nDCG@10    " << m.ndcg_at_10 << "\n"
             << "  Recall@5   " << m.recall_at_5 << "\n"
             << "  Recall@10  " << m.recall_at_10 << "\n"

@@ -1,8 +1,11 @@
 // kaito-rag serve
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -13,14 +16,33 @@
 #include "service/engine.h"
 
 namespace kr::cli {
+namespace {
+
+// SIGINT/SIGTERM write their number to a pipe that one thread reads. A handler (not sigwait with
+// blocked signals) because libraries start threads before main() — OpenBLAS' pool does — and a
+// signal delivered to such a thread would otherwise take its default action and kill the process.
+int g_signal_pipe[2] = {-1, -1};
+
+void on_shutdown_signal(int signal_number) {
+  const int saved = errno;
+  const unsigned char byte = static_cast<unsigned char>(signal_number);
+  [[maybe_unused]] const ssize_t written = write(g_signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+}  // namespace
 
 int serve(const Config& config, const std::string& self) {
-  // Signals go to one waiting thread, never into the middle of a handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
+    log::error("cannot create the signal pipe");
+    return 1;
+  }
+  struct sigaction action {};
+  action.sa_handler = on_shutdown_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   service::Engine engine(config, self);
@@ -39,10 +61,11 @@ int serve(const Config& config, const std::string& self) {
     server.run();
     http_done = true;
   });
-  std::thread signal_waiter([&server, signals] {
-    int received = 0;
-    sigwait(&signals, &received);
-    log::info("shutting down", {{"signal", std::to_string(received)}});
+  std::thread signal_waiter([&server] {
+    unsigned char received = 0;
+    while (read(g_signal_pipe[0], &received, 1) < 0 && errno == EINTR) {
+    }
+    if (received != 0) log::info("shutting down", {{"signal", std::to_string(received)}});
     server.stop();
   });
   log::info("listening", {{"url", "http://" + config.host + ":" + std::to_string(*port)},
@@ -63,7 +86,10 @@ int serve(const Config& config, const std::string& self) {
     log::info("ready");
   }
   http.join();
-  if (exit_code != 0) pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  if (exit_code != 0) {
+    const unsigned char wake = 0;  // no signal: the listener failed; let the waiter finish
+    [[maybe_unused]] const ssize_t written = write(g_signal_pipe[1], &wake, 1);
+  }
   signal_waiter.join();
   return exit_code;
 }

@@ -133,6 +133,48 @@ std::vector<OptionSpec> make_specs() {
       double_option("bm25_b", "KAITO_RAG_BM25_B", "BM25 b of new collections", &Config::bm25_b),
       int_option("default_top_k", "KAITO_RAG_TOP_K", "chunks returned by search when top_k is not given",
                  &Config::default_top_k),
+      string_option("search_mode", "KAITO_RAG_SEARCH_MODE",
+                    "default retrieval: hybrid, dense or bm25 (hybrid and dense need an embedding model; without "
+                    "one the default falls back to bm25)",
+                    &Config::search_mode),
+      string_option("fusion", "KAITO_RAG_FUSION", "hybrid fusion: rrf (reciprocal rank) or normalized (min-max scores)",
+                    &Config::fusion),
+      double_option("hybrid_alpha", "KAITO_RAG_HYBRID_ALPHA", "weight of the dense side in hybrid fusion, 0..1",
+                    &Config::hybrid_alpha),
+      double_option("rrf_k", "KAITO_RAG_RRF_K", "rank constant of reciprocal rank fusion", &Config::rrf_k),
+      int_option("search_candidates", "KAITO_RAG_SEARCH_CANDIDATES",
+                 "candidates each side contributes to hybrid fusion (0: max(50, 4 x top_k))",
+                 &Config::search_candidates),
+      int_option("vector_exact_threshold", "KAITO_RAG_VECTOR_EXACT_THRESHOLD",
+                 "collections with fewer vectors are searched exactly; larger ones through an HNSW graph",
+                 &Config::vector_exact_threshold),
+      string_option("embedding_model", "KAITO_RAG_EMBEDDING_MODEL",
+                    "folder of a local sentence-transformers BERT model (all-MiniLM-L6-v2, bge-small-en-v1.5, "
+                    "e5-small-v2, ...) for dense and hybrid search (empty: none)",
+                    &Config::embedding_model),
+      string_option("embedding_url", "KAITO_RAG_EMBEDDING_URL",
+                    "remote embedding endpoint instead of a local model: an OpenAI-compatible base URL or a TEI "
+                    "/embed URL (see embedding_protocol)",
+                    &Config::embedding_url),
+      string_option("embedding_protocol", "KAITO_RAG_EMBEDDING_PROTOCOL",
+                    "protocol of embedding_url: openai (/v1/embeddings) or tei ({\"inputs\": [...]})",
+                    &Config::embedding_protocol),
+      string_option("embedding_name", "KAITO_RAG_EMBEDDING_NAME",
+                    "model name sent to the remote endpoint and recorded with each collection (default: the "
+                    "local folder's name or the server's model)",
+                    &Config::embedding_name),
+      string_option("embedding_api_key", "KAITO_RAG_EMBEDDING_API_KEY", "bearer token for the embedding endpoint",
+                    &Config::embedding_api_key, true),
+      string_option("embedding_query_prefix", "KAITO_RAG_EMBEDDING_QUERY_PREFIX",
+                    "text put before each query, e.g. 'query: ' for e5 (empty: the model folder's prompt, if any)",
+                    &Config::embedding_query_prefix),
+      string_option("embedding_passage_prefix", "KAITO_RAG_EMBEDDING_PASSAGE_PREFIX",
+                    "text put before each passage, e.g. 'passage: ' for e5 (empty: the model folder's prompt)",
+                    &Config::embedding_passage_prefix),
+      int_option("embedding_threads", "KAITO_RAG_EMBEDDING_THREADS", "encoder threads (0: all cores)",
+                 &Config::embedding_threads),
+      int_option("embedding_batch_size", "KAITO_RAG_EMBEDDING_BATCH_SIZE", "texts per encoder or remote batch",
+                 &Config::embedding_batch_size),
       string_option("log_level", "KAITO_RAG_LOG_LEVEL", "debug, info, warn or error", &Config::log_level),
       string_option("log_format", "KAITO_RAG_LOG_FORMAT", "text or json (one JSON object per line)",
                     &Config::log_format),
@@ -233,6 +275,26 @@ Status validate_config(const Config& c) {
   if (c.bm25_k1 < 0 || c.bm25_b < 0 || c.bm25_b > 1) return invalid("bm25_k1 must be >= 0 and bm25_b in [0, 1]");
   if (c.llm_temperature < 0 || c.llm_temperature > 2) return invalid("llm_temperature must be between 0 and 2");
   if (c.default_top_k < 1 || c.default_top_k > 1000) return invalid("default_top_k must be between 1 and 1000");
+  if (c.search_mode != "hybrid" && c.search_mode != "dense" && c.search_mode != "bm25") {
+    return invalid("search_mode must be hybrid, dense or bm25");
+  }
+  if (c.fusion != "rrf" && c.fusion != "normalized") return invalid("fusion must be rrf or normalized");
+  if (c.hybrid_alpha < 0 || c.hybrid_alpha > 1) return invalid("hybrid_alpha must be between 0 and 1");
+  if (c.rrf_k < 0) return invalid("rrf_k must be >= 0");
+  if (c.search_candidates < 0 || c.search_candidates > 10000) {
+    return invalid("search_candidates must be between 0 and 10000");
+  }
+  if (c.vector_exact_threshold < 0) return invalid("vector_exact_threshold must be >= 0");
+  if (!c.embedding_model.empty() && !c.embedding_url.empty()) {
+    return invalid("set embedding_model (a local model) or embedding_url (a remote one), not both");
+  }
+  if (c.embedding_protocol != "openai" && c.embedding_protocol != "tei") {
+    return invalid("embedding_protocol must be openai or tei");
+  }
+  if (c.embedding_threads < 0 || c.embedding_threads > 256) return invalid("embedding_threads must be between 0 and 256");
+  if (c.embedding_batch_size < 1 || c.embedding_batch_size > 4096) {
+    return invalid("embedding_batch_size must be between 1 and 4096");
+  }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
     return invalid("log_level must be debug, info, warn or error");
   }

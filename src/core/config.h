@@ -45,6 +45,22 @@ struct Config {
   double bm25_k1 = 1.2;
   double bm25_b = 0.75;
   int default_top_k = 8;
+  std::string search_mode = "hybrid";       // hybrid | dense | bm25 (hybrid/dense fall back to bm25 without embeddings)
+  std::string fusion = "rrf";               // rrf | normalized
+  double hybrid_alpha = 0.5;                // dense weight in fusion
+  double rrf_k = 60;
+  int search_candidates = 0;                // per side in hybrid; 0 = max(50, 4 x top_k)
+  int64_t vector_exact_threshold = 20000;   // below: exact vector scan; above: HNSW
+  // Embeddings: a local model folder, or a remote endpoint
+  std::string embedding_model;              // local sentence-transformers folder
+  std::string embedding_url;                // remote: OpenAI-compatible base URL or TEI URL
+  std::string embedding_protocol = "openai";  // openai | tei
+  std::string embedding_name;               // model id sent/recorded (default: folder name / server's)
+  std::string embedding_api_key;
+  std::string embedding_query_prefix;       // empty: the model folder's prompt
+  std::string embedding_passage_prefix;
+  int embedding_threads = 0;                // 0 = all cores
+  int embedding_batch_size = 32;
   // Logging
   std::string log_level = "info";           // debug | info | warn | error
   std::string log_format = "text";          // text | json

@@ -16,6 +16,8 @@ std::string sanitize_utf8(std::string_view s);
 
 // Lower-case hex SHA-256 of the bytes.
 std::string sha256_hex(std::string_view bytes);
+// Standard base64 (RFC 4648, with padding).
+std::string base64_encode(std::string_view bytes);
 
 // A conservative (over-)estimate of how many tokens a typical LLM tokenizer
 // (BPE/SentencePiece, 32k-100k vocabularies) produces for `text`. Used for chunk

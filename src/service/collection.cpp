@@ -46,6 +46,9 @@ Status write_settings(store::CollectionStore& store, const CollectionSettings& s
   KR_RETURN_IF_ERROR(store.set_setting("chunk_max_tokens", std::to_string(s.chunk_max_tokens)));
   KR_RETURN_IF_ERROR(store.set_setting("chunk_overlap_tokens", std::to_string(s.chunk_overlap_tokens)));
   KR_RETURN_IF_ERROR(store.set_setting("description", s.description));
+  KR_RETURN_IF_ERROR(store.set_setting("search_mode", s.search_mode));
+  KR_RETURN_IF_ERROR(store.set_setting("fusion", s.fusion));
+  KR_RETURN_IF_ERROR(store.set_setting("hybrid_alpha", std::to_string(s.hybrid_alpha)));
   return store.set_setting("created_at", std::to_string(created_at));
 }
 
@@ -68,6 +71,9 @@ Status read_settings(const store::CollectionStore& store, CollectionSettings& s,
   KR_RETURN_IF_ERROR(get("chunk_max_tokens", [&](const std::string& v) { s.chunk_max_tokens = std::stoi(v); }));
   KR_RETURN_IF_ERROR(get("chunk_overlap_tokens", [&](const std::string& v) { s.chunk_overlap_tokens = std::stoi(v); }));
   KR_RETURN_IF_ERROR(get("description", [&](const std::string& v) { s.description = v; }));
+  KR_RETURN_IF_ERROR(get("search_mode", [&](const std::string& v) { s.search_mode = v; }));
+  KR_RETURN_IF_ERROR(get("fusion", [&](const std::string& v) { s.fusion = v; }));
+  KR_RETURN_IF_ERROR(get("hybrid_alpha", [&](const std::string& v) { s.hybrid_alpha = std::stod(v); }));
   return get("created_at", [&](const std::string& v) { created_at = std::stoll(v); });
 }
 
@@ -106,17 +112,20 @@ std::string make_snippet(const std::string& text, const std::vector<std::string>
 }
 
 Collection::Collection(std::string name, std::string directory, std::unique_ptr<store::CollectionStore> store,
-                       CollectionSettings settings, int64_t created_at, std::shared_ptr<const index::Analyzer> analyzer)
+                       CollectionSettings settings, int64_t created_at, std::shared_ptr<const index::Analyzer> analyzer,
+                       index::VectorIndexOptions vector_options)
     : name_(std::move(name)),
       directory_(std::move(directory)),
       store_(std::move(store)),
       settings_(std::move(settings)),
       created_at_(created_at),
       analyzer_(std::move(analyzer)),
-      bm25_(index::Bm25Params{settings_.bm25_k1, settings_.bm25_b}) {}
+      bm25_(index::Bm25Params{settings_.bm25_k1, settings_.bm25_b}),
+      vector_options_(vector_options) {}
 
 Result<std::shared_ptr<Collection>> Collection::create(const std::string& name, const std::string& directory,
-                                                       const CollectionSettings& settings) {
+                                                       const CollectionSettings& settings,
+                                                       const index::VectorIndexOptions& vector_options) {
   auto analyzer = make_analyzer(settings);
   if (!analyzer) return analyzer.status();
   auto store = store::CollectionStore::open(directory, /*create=*/true);
@@ -124,11 +133,12 @@ Result<std::shared_ptr<Collection>> Collection::create(const std::string& name, 
   const int64_t created_at =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   KR_RETURN_IF_ERROR(write_settings(**store, settings, created_at));
-  return std::shared_ptr<Collection>(
-      new Collection(name, directory, std::move(store.value()), settings, created_at, std::move(analyzer.value())));
+  return std::shared_ptr<Collection>(new Collection(name, directory, std::move(store.value()), settings, created_at,
+                                                    std::move(analyzer.value()), vector_options));
 }
 
-Result<std::shared_ptr<Collection>> Collection::open(const std::string& name, const std::string& directory) {
+Result<std::shared_ptr<Collection>> Collection::open(const std::string& name, const std::string& directory,
+                                                     const index::VectorIndexOptions& vector_options) {
   auto store = store::CollectionStore::open(directory, /*create=*/false);
   if (!store) return store.status();
   CollectionSettings settings;
@@ -136,9 +146,10 @@ Result<std::shared_ptr<Collection>> Collection::open(const std::string& name, co
   KR_RETURN_IF_ERROR(read_settings(**store, settings, created_at));
   auto analyzer = make_analyzer(settings);
   if (!analyzer) return analyzer.status();
-  std::shared_ptr<Collection> collection(
-      new Collection(name, directory, std::move(store.value()), settings, created_at, std::move(analyzer.value())));
+  std::shared_ptr<Collection> collection(new Collection(name, directory, std::move(store.value()), settings,
+                                                       created_at, std::move(analyzer.value()), vector_options));
   KR_RETURN_IF_ERROR(collection->load_indexes());
+  KR_RETURN_IF_ERROR(collection->load_vectors());
   return collection;
 }
 
@@ -148,6 +159,7 @@ Status Collection::load_indexes() {
     docs[static_cast<uint64_t>(d.key)] = DocEntry{d.doc_id, d.name, d.metadata};
   }));
   std::vector<index::ChunkPostings> postings;
+  std::unordered_map<uint64_t, uint64_t> chunk_docs;
   Status decode_status;
   KR_RETURN_IF_ERROR(store_->for_each_chunk_terms([&](int64_t chunk_id, int64_t doc_key, std::string_view terms,
                                                        uint32_t term_count) {
@@ -159,12 +171,131 @@ Status Collection::load_indexes() {
     }
     postings.push_back({static_cast<uint64_t>(chunk_id), static_cast<uint64_t>(doc_key), std::move(decoded.value()),
                         term_count});
+    chunk_docs[static_cast<uint64_t>(chunk_id)] = static_cast<uint64_t>(doc_key);
   }));
   KR_RETURN_IF_ERROR(decode_status);
   bm25_.apply(postings, {});
   std::unique_lock lock(docs_mutex_);
   docs_ = std::move(docs);
+  chunk_docs_ = std::move(chunk_docs);
   return Status::ok();
+}
+
+Status Collection::load_vectors() {
+  auto model = store_->get_setting("embedding_model");
+  if (!model) return model.status();
+  auto dimension = store_->get_setting("embedding_dimension");
+  if (!dimension) return dimension.status();
+  EmbeddingSpace space;
+  if (model->has_value() && !(*model)->empty()) {
+    space.model = **model;
+    try {
+      space.dimension = dimension->has_value() ? std::stoi(**dimension) : 0;
+    } catch (const std::exception&) {
+    }
+    if (space.dimension <= 0) {
+      return error(ErrorCode::kDataCorruption, "collection '" + name_ + "' records embedding model '" + space.model +
+                                                   "' without a valid dimension");
+    }
+  }
+  std::shared_ptr<index::VectorIndex> vectors;
+  if (!space.model.empty()) {
+    vectors = std::make_shared<index::VectorIndex>(space.dimension, vector_options_);
+    Status failure;
+    KR_RETURN_IF_ERROR(store_->for_each_chunk_vector([&](int64_t chunk_id, int64_t, std::span<const float> vector) {
+      if (!failure.is_ok()) return;
+      if (static_cast<int>(vector.size()) != space.dimension) {
+        failure = error(ErrorCode::kDataCorruption, "chunk " + std::to_string(chunk_id) + " of collection '" + name_ +
+                                                        "' has a " + std::to_string(vector.size()) +
+                                                        "-dimensional vector; the collection's model has " +
+                                                        std::to_string(space.dimension));
+        return;
+      }
+      failure = vectors->upsert(static_cast<uint64_t>(chunk_id), vector);
+    }));
+    KR_RETURN_IF_ERROR(failure);
+  }
+  std::lock_guard lock(space_mutex_);
+  space_ = space;
+  vectors_ = std::move(vectors);
+  return Status::ok();
+}
+
+EmbeddingSpace Collection::embedding_space() const {
+  std::lock_guard lock(space_mutex_);
+  return space_;
+}
+
+Status Collection::adopt_embedding_space(const EmbeddingSpace& space) {
+  if (space.model.empty() || space.dimension <= 0) {
+    return error(ErrorCode::kInvalidArgument, "an embedding space needs a model and a dimension");
+  }
+  {
+    std::lock_guard lock(space_mutex_);
+    if (space_ == space) return Status::ok();
+    if (!space_.model.empty()) {
+      return error(ErrorCode::kFailedPrecondition,
+                   "collection '" + name_ + "' already holds vectors of '" + space_.model + "'");
+    }
+  }
+  // Dimension first: a crash between the two leaves no model recorded, i.e. no embeddings.
+  KR_RETURN_IF_ERROR(store_->set_setting("embedding_dimension", std::to_string(space.dimension)));
+  KR_RETURN_IF_ERROR(store_->set_setting("embedding_model", space.model));
+  std::lock_guard lock(space_mutex_);
+  space_ = space;
+  vectors_ = std::make_shared<index::VectorIndex>(space.dimension, vector_options_);
+  return Status::ok();
+}
+
+Status Collection::reembed(
+    const EmbeddingSpace& space,
+    const std::function<Result<std::vector<std::vector<float>>>(const std::vector<std::string>&)>& embed,
+    const std::function<void(size_t, size_t)>& progress) {
+  std::vector<int64_t> document_keys;
+  KR_RETURN_IF_ERROR(store_->for_each_document([&](const store::DocumentRecord& d) { document_keys.push_back(d.key); }));
+  auto stats = store_->stats();
+  if (!stats) return stats.status();
+  const size_t total = static_cast<size_t>(stats->chunks);
+  constexpr size_t kBatch = 64;
+  size_t done = 0;
+  bool first = true;
+  std::vector<int64_t> ids;
+  std::vector<std::string> texts;
+  auto flush = [&]() -> Status {
+    if (texts.empty() && !first) return Status::ok();
+    auto vectors = embed(texts);
+    if (!vectors) return vectors.status();
+    if (vectors->size() != texts.size()) return error(ErrorCode::kInternal, "the embedder returned too few vectors");
+    std::vector<std::pair<int64_t, std::vector<float>>> batch;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (static_cast<int>((*vectors)[i].size()) != space.dimension) {
+        return error(ErrorCode::kFailedPrecondition, "the embedder returned " + std::to_string((*vectors)[i].size()) +
+                                                         "-dimensional vectors, expected " +
+                                                         std::to_string(space.dimension));
+      }
+      batch.emplace_back(ids[i], std::move((*vectors)[i]));
+    }
+    KR_RETURN_IF_ERROR(store_->stage_vectors(batch, first));
+    first = false;
+    done += ids.size();
+    ids.clear();
+    texts.clear();
+    if (progress) progress(done, total);
+    return Status::ok();
+  };
+  for (int64_t key : document_keys) {
+    auto chunks = store_->document_chunks(key);
+    if (!chunks) return chunks.status();
+    for (const auto& chunk : *chunks) {
+      ids.push_back(chunk.id);
+      texts.push_back(indexed_text(chunk.heading_path, chunk.text));
+      if (texts.size() == kBatch) KR_RETURN_IF_ERROR(flush());
+    }
+  }
+  KR_RETURN_IF_ERROR(flush());
+  KR_RETURN_IF_ERROR(store_->commit_staged_vectors(
+      {{"embedding_dimension", std::to_string(space.dimension)}, {"embedding_model", space.model}}));
+  return load_vectors();
 }
 
 std::vector<store::ChunkRecord> Collection::to_store_chunks(const std::vector<chunk::Chunk>& chunks) const {
@@ -205,8 +336,19 @@ Result<store::DocumentRecord> Collection::put(store::DocumentRecord document, st
     std::unique_lock lock(docs_mutex_);
     docs_[static_cast<uint64_t>(outcome->document.key)] =
         DocEntry{outcome->document.doc_id, outcome->document.name, outcome->document.metadata};
+    for (const auto& c : outcome->added_chunks) {
+      chunk_docs_[static_cast<uint64_t>(c.id)] = static_cast<uint64_t>(outcome->document.key);
+    }
   }
   bm25_.apply(add, remove);
+  if (auto vectors = current_vectors()) {
+    for (uint64_t id : remove) vectors->remove(id);
+    for (const auto& c : outcome->added_chunks) {
+      if (c.vector.empty()) continue;
+      Status status = vectors->upsert(static_cast<uint64_t>(c.id), c.vector);
+      if (!status) log::error("vector index update failed", {{"collection", name_}, {"error", status.to_string()}});
+    }
+  }
   {
     std::unique_lock lock(docs_mutex_);
     for (auto it = docs_.begin(); it != docs_.end();) {
@@ -216,6 +358,7 @@ Result<store::DocumentRecord> Collection::put(store::DocumentRecord document, st
         ++it;
       }
     }
+    for (uint64_t id : remove) chunk_docs_.erase(id);
   }
   return outcome->document;
 }
@@ -224,10 +367,14 @@ Status Collection::remove(const std::string& doc_id) {
   auto removed = store_->delete_document(doc_id);
   if (!removed) return removed.status();
   bm25_.apply({}, std::vector<uint64_t>(removed->begin(), removed->end()));
+  if (auto vectors = current_vectors()) {
+    for (int64_t id : *removed) vectors->remove(static_cast<uint64_t>(id));
+  }
   std::unique_lock lock(docs_mutex_);
   for (auto it = docs_.begin(); it != docs_.end();) {
     it = it->second.doc_id == doc_id ? docs_.erase(it) : std::next(it);
   }
+  for (int64_t id : *removed) chunk_docs_.erase(static_cast<uint64_t>(id));
   return Status::ok();
 }
 
@@ -250,27 +397,104 @@ SearchHit Collection::make_hit(const store::ChunkRecord& chunk, const DocEntry& 
   return hit;
 }
 
+std::shared_ptr<index::VectorIndex> Collection::current_vectors() const {
+  std::lock_guard lock(space_mutex_);
+  return vectors_;
+}
+
+std::optional<std::unordered_set<uint64_t>> Collection::allowed_documents(const MetadataFilter& filter) const {
+  if (filter.empty()) return std::nullopt;
+  std::unordered_set<uint64_t> allowed;
+  std::shared_lock lock(docs_mutex_);
+  for (const auto& [key, doc] : docs_) {
+    if (filter.accepts(doc.metadata)) allowed.insert(key);
+  }
+  return allowed;
+}
+
+std::vector<retrieve::Candidate> Collection::lexical_candidates(const std::vector<std::string>& terms, size_t count,
+                                                                const std::function<bool(uint64_t)>& accept_doc) const {
+  std::vector<retrieve::Candidate> out;
+  for (const auto& s : bm25_.search(terms, count, accept_doc)) out.push_back({s.chunk_id, s.score});
+  return out;
+}
+
+std::vector<retrieve::Candidate> Collection::dense_candidates(
+    const std::vector<float>& query, size_t count, const std::optional<std::unordered_set<uint64_t>>& allowed) const {
+  std::vector<retrieve::Candidate> out;
+  auto vectors = current_vectors();
+  if (!vectors) return out;
+  std::vector<index::VectorHit> hits;
+  if (allowed) {
+    // The chunk -> document table is read inside the index's search: hold it for the call.
+    std::shared_lock lock(docs_mutex_);
+    const std::function<bool(uint64_t)> accept = [&](uint64_t chunk_id) {
+      const auto it = chunk_docs_.find(chunk_id);
+      return it != chunk_docs_.end() && allowed->contains(it->second);
+    };
+    hits = vectors->search(query, static_cast<int>(count), &accept);
+  } else {
+    hits = vectors->search(query, static_cast<int>(count));
+  }
+  for (const auto& hit : hits) out.push_back({hit.id, hit.score});
+  return out;
+}
+
 Result<SearchResponse> Collection::search(const SearchRequest& request) const {
+  return search(request, SearchPlan{});
+}
+
+Result<SearchResponse> Collection::search(const SearchRequest& request, const SearchPlan& plan) const {
+  using retrieve::SearchMode;
   const auto started = std::chrono::steady_clock::now();
   if (trim(request.query).empty()) return error(ErrorCode::kInvalidArgument, "query must not be empty");
   if (request.top_k < 1 || request.top_k > 1000) return error(ErrorCode::kInvalidArgument, "top_k must be between 1 and 1000");
   SearchResponse response;
-  const auto terms = analyzer_->analyze(request.query);
-  if (terms.empty()) return response;  // only stop words or punctuation
-
-  std::function<bool(uint64_t)> accept;
-  std::unordered_set<uint64_t> allowed;
-  if (!request.filter.empty()) {
-    std::shared_lock lock(docs_mutex_);
-    for (const auto& [key, doc] : docs_) {
-      if (request.filter.accepts(doc.metadata)) allowed.insert(key);
+  response.mode = std::string(retrieve::search_mode_name(plan.mode));
+  if (plan.mode != SearchMode::kBm25) {
+    const EmbeddingSpace space = embedding_space();
+    if (space.model.empty()) {
+      return error(ErrorCode::kFailedPrecondition, "collection '" + name_ + "' has no embeddings; run `kaito-rag "
+                                                   "reembed " + name_ + "` with an embedding model configured");
     }
-    accept = [&allowed](uint64_t key) { return allowed.count(key) > 0; };
+    if (static_cast<int>(plan.query_vector.size()) != space.dimension) {
+      return error(ErrorCode::kFailedPrecondition, "the query vector has " + std::to_string(plan.query_vector.size()) +
+                                                       " dimensions; collection '" + name_ + "' holds " +
+                                                       std::to_string(space.dimension) + "-dimensional vectors");
+    }
   }
+
+  const auto allowed = allowed_documents(request.filter);
+  std::function<bool(uint64_t)> accept_doc;
+  if (allowed) accept_doc = [&allowed](uint64_t key) { return allowed->contains(key); };
   // Over-fetch a little: a chunk removed between the index lookup and the read is skipped.
-  const auto scored = bm25_.search(terms, static_cast<size_t>(request.top_k) + 4, accept);
+  const size_t wanted = static_cast<size_t>(request.top_k) + 4;
+  const size_t per_side = plan.mode == SearchMode::kHybrid ? std::max(wanted, static_cast<size_t>(plan.candidates))
+                                                           : wanted;
+  std::vector<retrieve::Candidate> lexical, dense;
+  if (plan.mode != SearchMode::kDense) {
+    const auto terms = analyzer_->analyze(request.query);
+    if (!terms.empty()) lexical = lexical_candidates(terms, per_side, accept_doc);  // else only stop words
+  }
+  if (plan.mode != SearchMode::kBm25) dense = dense_candidates(plan.query_vector, per_side, allowed);
+
+  std::vector<retrieve::FusedCandidate> ranked;
+  if (plan.mode == SearchMode::kHybrid) {
+    ranked = retrieve::fuse(lexical, dense, plan.fusion);
+  } else {
+    const bool is_dense = plan.mode == SearchMode::kDense;
+    for (const auto& c : is_dense ? dense : lexical) {
+      retrieve::FusedCandidate f;
+      f.id = c.id;
+      f.score = c.score;
+      (is_dense ? f.dense_score : f.lexical_score) = c.score;
+      ranked.push_back(f);
+    }
+  }
+  if (ranked.size() > wanted) ranked.resize(wanted);
+
   std::vector<int64_t> ids;
-  for (const auto& s : scored) ids.push_back(static_cast<int64_t>(s.chunk_id));
+  for (const auto& r : ranked) ids.push_back(static_cast<int64_t>(r.id));
   auto chunks = store_->get_chunks(ids);
   if (!chunks) return chunks.status();
   std::unordered_map<int64_t, const store::ChunkRecord*> by_id;
@@ -278,12 +502,16 @@ Result<SearchResponse> Collection::search(const SearchRequest& request) const {
 
   const auto words = snippet_words(request.query);
   std::shared_lock lock(docs_mutex_);
-  for (const auto& s : scored) {
+  for (const auto& r : ranked) {
     if (response.hits.size() >= static_cast<size_t>(request.top_k)) break;
-    auto chunk = by_id.find(static_cast<int64_t>(s.chunk_id));
-    auto doc = docs_.find(s.doc_key);
-    if (chunk == by_id.end() || doc == docs_.end()) continue;
-    response.hits.push_back(make_hit(*chunk->second, doc->second, s.score, words));
+    auto chunk = by_id.find(static_cast<int64_t>(r.id));
+    if (chunk == by_id.end()) continue;
+    auto doc = docs_.find(static_cast<uint64_t>(chunk->second->document_key));
+    if (doc == docs_.end()) continue;
+    SearchHit hit = make_hit(*chunk->second, doc->second, r.score, words);
+    hit.bm25_score = r.lexical_score;
+    hit.dense_score = r.dense_score;
+    response.hits.push_back(std::move(hit));
   }
   response.took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return response;
@@ -297,6 +525,16 @@ Status Collection::check() const {
   if (index_stats.chunks != static_cast<uint64_t>(stats->chunks)) {
     return error(ErrorCode::kDataCorruption, "the lexical index holds " + std::to_string(index_stats.chunks) +
                                                  " chunks but the store " + std::to_string(stats->chunks));
+  }
+  const EmbeddingSpace space = embedding_space();
+  if (!space.model.empty() && stats->vectors != stats->chunks) {
+    return error(ErrorCode::kDataCorruption, std::to_string(stats->chunks - stats->vectors) + " of " +
+                                                 std::to_string(stats->chunks) + " chunks have no '" + space.model +
+                                                 "' vector");
+  }
+  if (auto vectors = current_vectors(); vectors && vectors->size() != static_cast<uint64_t>(stats->vectors)) {
+    return error(ErrorCode::kDataCorruption, "the vector index holds " + std::to_string(vectors->size()) +
+                                                 " vectors but the store " + std::to_string(stats->vectors));
   }
   std::shared_lock lock(docs_mutex_);
   if (docs_.size() != static_cast<size_t>(stats->documents)) {
@@ -319,6 +557,13 @@ Result<CollectionInfo> Collection::info() const {
   info.text_bytes = stats->text_bytes;
   info.index_terms = index_stats.terms;
   info.index_postings = index_stats.postings;
+  const EmbeddingSpace space = embedding_space();
+  info.embedding_model = space.model;
+  info.embedding_dimension = space.dimension;
+  info.vectors = stats->vectors;
+  if (auto vectors = current_vectors()) {
+    info.vector_index = vectors->mode() == index::VectorIndexMode::kGraph ? "hnsw" : "exact";
+  }
   return info;
 }
 

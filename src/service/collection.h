@@ -5,15 +5,34 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <functional>
+#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "chunk/chunker.h"
 #include "index/bm25.h"
+#include "index/vector_index.h"
 #include "index/tokenizer.h"
 #include "service/types.h"
 #include "store/collection_store.h"
 
 namespace kr::service {
+
+// The model whose vectors a collection holds; vectors of different models never mix.
+struct EmbeddingSpace {
+  std::string model;   // "" = the collection has no embeddings
+  int dimension = 0;
+  bool operator==(const EmbeddingSpace&) const = default;
+};
+
+// A search with every default resolved (Engine::search does that).
+struct SearchPlan {
+  retrieve::SearchMode mode = retrieve::SearchMode::kBm25;
+  retrieve::FusionOptions fusion;
+  int candidates = 50;               // per side in hybrid mode
+  std::vector<float> query_vector;   // normalized; required for dense and hybrid
+};
 
 // Thread-safety: every method may be called concurrently. Writers (put/remove)
 // are serialized by write_mutex(); readers never wait for a whole ingest, only
@@ -21,10 +40,12 @@ namespace kr::service {
 class Collection {
  public:
   // Opens the store and rebuilds the in-memory indexes from it.
-  static Result<std::shared_ptr<Collection>> open(const std::string& name, const std::string& directory);
+  static Result<std::shared_ptr<Collection>> open(const std::string& name, const std::string& directory,
+                                                  const index::VectorIndexOptions& vector_options = {});
   // Creates the store with these settings (the directory must not hold one yet).
   static Result<std::shared_ptr<Collection>> create(const std::string& name, const std::string& directory,
-                                                    const CollectionSettings& settings);
+                                                    const CollectionSettings& settings,
+                                                    const index::VectorIndexOptions& vector_options = {});
 
   const std::string& name() const { return name_; }
   const std::string& directory() const { return directory_; }
@@ -45,7 +66,20 @@ class Collection {
   // kNotFound when absent.
   Status remove(const std::string& doc_id);
 
+  EmbeddingSpace embedding_space() const;
+  // Records the embedding model of a collection that has none yet, before its first embedded
+  // document is stored. Caller holds write_mutex().
+  Status adopt_embedding_space(const EmbeddingSpace& space);
+  // Replaces every chunk's vector with one from `embed` (called with batches of chunk texts)
+  // and records `space`; the old vectors stay until the new ones are complete. Caller holds
+  // write_mutex(). `progress` gets (done, total) after each batch.
+  Status reembed(const EmbeddingSpace& space,
+                 const std::function<Result<std::vector<std::vector<float>>>(const std::vector<std::string>&)>& embed,
+                 const std::function<void(size_t, size_t)>& progress = {});
+
+  // Bm25 searches need no plan; dense and hybrid need plan.query_vector in this collection's space.
   Result<SearchResponse> search(const SearchRequest& request) const;
+  Result<SearchResponse> search(const SearchRequest& request, const SearchPlan& plan) const;
   Result<CollectionInfo> info() const;
   // The store's integrity check, then the in-memory indexes against the store
   // (same chunks and documents). Hold write_mutex() to exclude concurrent ingests.
@@ -58,8 +92,17 @@ class Collection {
     Metadata metadata;
   };
   Collection(std::string name, std::string directory, std::unique_ptr<store::CollectionStore> store,
-             CollectionSettings settings, int64_t created_at, std::shared_ptr<const index::Analyzer> analyzer);
+             CollectionSettings settings, int64_t created_at, std::shared_ptr<const index::Analyzer> analyzer,
+             index::VectorIndexOptions vector_options);
   Status load_indexes();
+  Status load_vectors();
+  std::shared_ptr<index::VectorIndex> current_vectors() const;
+  // The accepted documents' keys for a metadata filter (nullopt: no filter).
+  std::optional<std::unordered_set<uint64_t>> allowed_documents(const MetadataFilter& filter) const;
+  std::vector<retrieve::Candidate> lexical_candidates(const std::vector<std::string>& terms, size_t count,
+                                                      const std::function<bool(uint64_t)>& accept_doc) const;
+  std::vector<retrieve::Candidate> dense_candidates(const std::vector<float>& query, size_t count,
+                                                    const std::optional<std::unordered_set<uint64_t>>& allowed) const;
   SearchHit make_hit(const store::ChunkRecord& chunk, const DocEntry& doc, double score,
                      const std::vector<std::string>& query_words) const;
 
@@ -70,9 +113,14 @@ class Collection {
   int64_t created_at_ = 0;
   std::shared_ptr<const index::Analyzer> analyzer_;
   index::Bm25Index bm25_;
+  index::VectorIndexOptions vector_options_;
+  mutable std::mutex space_mutex_;              // guards space_ and the vectors_ pointer
+  EmbeddingSpace space_;
+  std::shared_ptr<index::VectorIndex> vectors_;  // null while the collection has no embeddings
   std::mutex write_mutex_;
   mutable std::shared_mutex docs_mutex_;
   std::unordered_map<uint64_t, DocEntry> docs_;  // doc_key -> entry
+  std::unordered_map<uint64_t, uint64_t> chunk_docs_;  // chunk_id -> doc_key, for filtering vector hits
 };
 
 // Text of a chunk as the lexical index sees it: its heading path, then its text,

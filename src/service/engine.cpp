@@ -12,6 +12,8 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "embed/local_encoder.h"
+#include "embed/remote_embedder.h"
 #include "generate/prompt.h"
 
 namespace kr::service {
@@ -45,6 +47,51 @@ std::unique_ptr<generate::LlmClient> make_llm(const Config& c) {
   llm.max_retries = c.llm_max_retries;
   llm.context_window = c.llm_context_window;
   return generate::make_openai_client(llm);
+}
+
+index::VectorIndexOptions vector_options(const Config& c) {
+  index::VectorIndexOptions options;
+  options.exact_threshold = static_cast<uint64_t>(c.vector_exact_threshold);
+  return options;
+}
+
+// The configured embedder: a local model folder, a remote endpoint, or none (BM25 only).
+Result<std::shared_ptr<embed::Embedder>> make_embedder(const Config& c) {
+  if (!c.embedding_model.empty()) {
+    embed::LocalEncoderOptions options;
+    options.threads = c.embedding_threads;
+    options.batch_size = c.embedding_batch_size;
+    if (!c.embedding_query_prefix.empty()) options.query_prefix = c.embedding_query_prefix;
+    if (!c.embedding_passage_prefix.empty()) options.passage_prefix = c.embedding_passage_prefix;
+    options.model_id = c.embedding_name;
+    auto encoder = embed::LocalEncoder::load(c.embedding_model, options);
+    if (!encoder) {
+      return error(encoder.status().code(), "cannot load the embedding model (embedding_model): " +
+                                                encoder.status().message());
+    }
+    return std::shared_ptr<embed::Embedder>(std::move(encoder.value()));
+  }
+  if (!c.embedding_url.empty()) {
+    embed::RemoteEmbedderConfig remote;
+    auto protocol = embed::parse_remote_protocol(c.embedding_protocol);
+    if (!protocol) return protocol.status();
+    remote.protocol = *protocol;
+    remote.url = c.embedding_url;
+    remote.model = c.embedding_name;
+    remote.api_key = c.embedding_api_key;
+    remote.batch_size = c.embedding_batch_size;
+    remote.query_prefix = c.embedding_query_prefix;
+    remote.passage_prefix = c.embedding_passage_prefix;
+    auto embedder = embed::make_remote_embedder(remote);
+    if (!embedder) return embedder.status();
+    // The dimension is learned from the first answer; a server that is down now is not fatal
+    // (searches fall back to BM25 and embedded ingests fail cleanly until it answers).
+    if (Status probe = (*embedder)->probe(); !probe) {
+      log::warn("embedding server not reachable at start-up", {{"url", c.embedding_url}, {"error", probe.to_string()}});
+    }
+    return std::shared_ptr<embed::Embedder>(std::move(embedder.value()));
+  }
+  return std::shared_ptr<embed::Embedder>();
 }
 
 // Stable public id of a file document: derived from its source, so an updated
@@ -182,6 +229,19 @@ CollectionSettings Engine::default_settings() const {
 Status Engine::open(Access access) {
   access_ = access;
   std::error_code ec;
+  {
+    const auto started = std::chrono::steady_clock::now();
+    auto embedder = make_embedder(config_);
+    if (!embedder) return embedder.status();
+    embedder_ = std::move(embedder.value());
+    if (embedder_) {
+      log::info("embedding model ready",
+                {{"model", embedder_->info().model_id},
+                 {"dimension", std::to_string(embedder_->info().dimension)},
+                 {"ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started).count())}});
+    }
+  }
   if (access == Access::kReadWrite) {
     fs::create_directories(collections_dir(), ec);
     if (ec) return error(ErrorCode::kUnavailable, "cannot create data directory " + collections_dir() + ": " + ec.message());
@@ -203,7 +263,7 @@ Status Engine::open(Access access) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_directory() || !valid_collection_name(name)) continue;
     const auto started = std::chrono::steady_clock::now();
-    auto collection = Collection::open(name, entry.path().string());
+    auto collection = Collection::open(name, entry.path().string(), vector_options(config_));
     if (!collection) {
       return error(collection.status().code(), "cannot open collection '" + name + "': " + collection.status().message());
     }
@@ -269,7 +329,7 @@ Result<CollectionInfo> Engine::create_collection(const std::string& name, const 
   fs::create_directories(tmp_dir, ec);
   if (ec) return error(ErrorCode::kUnavailable, "cannot create " + tmp_dir + ": " + ec.message());
   {
-    auto made = Collection::create(name, tmp_dir, settings);
+    auto made = Collection::create(name, tmp_dir, settings, vector_options(config_));
     if (!made) {
       fs::remove_all(tmp_dir, ec);
       return made.status();
@@ -280,7 +340,7 @@ Result<CollectionInfo> Engine::create_collection(const std::string& name, const 
     fs::remove_all(tmp_dir, ec);
     return error(ErrorCode::kUnavailable, "cannot create collection directory " + final_dir + ": " + ec.message());
   }
-  auto collection = Collection::open(name, final_dir);
+  auto collection = Collection::open(name, final_dir, vector_options(config_));
   if (!collection) return collection.status();
   {
     std::unique_lock lock(collections_mutex_);
@@ -403,6 +463,14 @@ Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestIn
   chunk_options.overlap_tokens = c.settings().chunk_overlap_tokens;
   const auto chunks = chunk::chunk_document(*parsed, chunk_options);
   auto records = c.to_store_chunks(chunks);
+  // Embeddings are computed before the write lock: other ingests and searches go on meanwhile.
+  auto space = embed_chunks(c, records);
+  if (!space) {
+    counters_.files_failed++;
+    log::info("file rejected", {{"collection", collection_name}, {"file", input.name},
+                                {"reason", space.status().to_string()}});
+    return failed(input.name, space.status());
+  }
 
   store::DocumentRecord document;
   document.doc_id = doc_id;
@@ -423,6 +491,11 @@ Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestIn
   result.chunks = static_cast<int>(records.size());
 
   std::lock_guard write_lock(c.write_mutex());
+  if (!space->model.empty() && c.embedding_space() != *space) {
+    // The collection's model was decided (or changed by reembed) while this file was embedded.
+    Status adopted = c.adopt_embedding_space(*space);
+    if (!adopted) return failed(input.name, adopted);
+  }
   auto previous = c.store().find_by_doc_id(doc_id);
   if (!previous) return previous.status();
   auto duplicate = c.store().find_by_hash(content_hash);
@@ -481,10 +554,140 @@ Status Engine::delete_document(const std::string& collection, const std::string&
   return status;
 }
 
+Result<EmbeddingSpace> Engine::embed_chunks(const Collection& collection, std::vector<store::ChunkRecord>& records) {
+  const EmbeddingSpace current = collection.embedding_space();
+  if (!embedder_) {
+    if (current.model.empty()) return EmbeddingSpace{};
+    return error(ErrorCode::kFailedPrecondition,
+                 "collection '" + collection.name() + "' holds embeddings of '" + current.model +
+                     "' but no embedding model is configured; configure it (embedding_model or embedding_url) "
+                     "or delete and re-create the collection");
+  }
+  if (!current.model.empty() && current.model != embedder_->info().model_id) {
+    return error(ErrorCode::kFailedPrecondition,
+                 "collection '" + collection.name() + "' holds embeddings of '" + current.model +
+                     "' but the configured embedding model is '" + embedder_->info().model_id +
+                     "'; vectors of two models cannot be mixed: run `kaito-rag reembed " + collection.name() +
+                     "` to switch the collection to the configured model");
+  }
+  auto info = collection.info();
+  if (!info) return info.status();
+  if (current.model.empty() && info->chunks > 0) {
+    // An existing lexical-only collection stays lexical until it is re-embedded as a whole.
+    return EmbeddingSpace{};
+  }
+  if (records.empty()) return current;
+  std::vector<std::string> texts;
+  texts.reserve(records.size());
+  for (const auto& r : records) texts.push_back(indexed_text(r.heading_path, r.text));
+  auto vectors = embedder_->embed(texts, embed::InputKind::kPassage);
+  if (!vectors) {
+    return error(vectors.status().code(), "embedding failed: " + vectors.status().message());
+  }
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto row = vectors->row(i);
+    records[i].vector.assign(row.begin(), row.end());
+  }
+  return EmbeddingSpace{embedder_->info().model_id, vectors->dimension};
+}
+
 Result<SearchResponse> Engine::search(const std::string& collection, const SearchRequest& request) const {
   auto c = find(collection);
   if (!c) return c.status();
-  return (*c)->search(request);
+  const Collection& target = **c;
+  using retrieve::SearchMode;
+  const CollectionSettings& settings = target.settings();
+  // Request, then collection, then server configuration.
+  const std::string default_mode = settings.search_mode.empty() ? config_.search_mode : settings.search_mode;
+  const bool explicit_mode = request.mode.has_value();
+  SearchPlan plan;
+  plan.mode = request.mode.value_or(retrieve::parse_search_mode(default_mode).value_or(SearchMode::kHybrid));
+  plan.fusion.method = request.fusion.value_or(
+      retrieve::parse_fusion_method(settings.fusion.empty() ? config_.fusion : settings.fusion)
+          .value_or(retrieve::FusionMethod::kRrf));
+  plan.fusion.alpha = request.alpha.value_or(settings.hybrid_alpha >= 0 ? settings.hybrid_alpha : config_.hybrid_alpha);
+  plan.fusion.rrf_k = config_.rrf_k;
+  if (plan.fusion.alpha < 0 || plan.fusion.alpha > 1) return error(ErrorCode::kInvalidArgument, "alpha must be between 0 and 1");
+  const int configured = request.candidates > 0 ? request.candidates : config_.search_candidates;
+  plan.candidates = configured > 0 ? configured : std::max(50, 4 * request.top_k);
+
+  std::vector<std::string> warnings;
+  double embed_ms = 0;
+  // A server without an embedding model is a BM25 server: its default needs no warning.
+  if (!embedder_ && !explicit_mode) plan.mode = SearchMode::kBm25;
+  if (plan.mode != SearchMode::kBm25) {
+    // Why dense retrieval cannot run, if it cannot; a default mode then falls back to BM25.
+    const EmbeddingSpace space = target.embedding_space();
+    std::string unavailable;
+    ErrorCode code = ErrorCode::kFailedPrecondition;
+    if (!embedder_) {
+      unavailable = "no embedding model is configured (embedding_model or embedding_url)";
+    } else if (space.model.empty()) {
+      unavailable = "collection '" + target.name() + "' has no embeddings (run `kaito-rag reembed " + target.name() + "`)";
+    } else if (space.model != embedder_->info().model_id) {
+      unavailable = "collection '" + target.name() + "' was embedded with '" + space.model +
+                    "', the configured model is '" + embedder_->info().model_id + "' (run `kaito-rag reembed " +
+                    target.name() + "`)";
+    } else {
+      const auto started = std::chrono::steady_clock::now();
+      auto vector = embedder_->embed(std::vector<std::string>{request.query}, embed::InputKind::kQuery);
+      embed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      if (vector && vector->dimension == space.dimension) {
+        plan.query_vector.assign(vector->values.begin(), vector->values.end());
+      } else {
+        code = vector ? ErrorCode::kFailedPrecondition : vector.status().code();
+        unavailable = vector ? "the embedding model returned " + std::to_string(vector->dimension) +
+                                   "-dimensional vectors, the collection holds " + std::to_string(space.dimension)
+                             : "embedding the query failed: " + vector.status().message();
+      }
+    }
+    if (!unavailable.empty()) {
+      if (explicit_mode) return error(code, std::string(retrieve::search_mode_name(plan.mode)) + " search: " + unavailable);
+      warnings.push_back(std::string(retrieve::search_mode_name(plan.mode)) + " search unavailable, used bm25: " +
+                         unavailable);
+      plan.mode = SearchMode::kBm25;
+    }
+  }
+  auto response = target.search(request, plan);
+  if (!response) return response;
+  response->embed_ms = embed_ms;
+  response->took_ms += embed_ms;
+  response->warnings = std::move(warnings);
+  return response;
+}
+
+Result<embed::Embeddings> Engine::embed_texts(const std::vector<std::string>& texts, embed::InputKind kind) {
+  if (!embedder_) {
+    return error(ErrorCode::kFailedPrecondition,
+                 "no embedding model is configured (set embedding_model to a local model folder or embedding_url)");
+  }
+  return embedder_->embed(texts, kind);
+}
+
+Status Engine::reembed(const std::string& collection, const std::function<void(size_t, size_t)>& progress) {
+  KR_RETURN_IF_ERROR(require_writable());
+  if (!embedder_) {
+    return error(ErrorCode::kFailedPrecondition,
+                 "no embedding model is configured (set embedding_model or embedding_url) to re-embed with");
+  }
+  auto c = find(collection);
+  if (!c) return c.status();
+  std::lock_guard write_lock((*c)->write_mutex());
+  const std::string model = embedder_->info().model_id;
+  // The dimension is known once the model has answered (remote embedders learn it then).
+  auto probe = embedder_->embed(std::vector<std::string>{"dimension probe"}, embed::InputKind::kPassage);
+  if (!probe) return probe.status();
+  const EmbeddingSpace space{model, probe->dimension};
+  return (*c)->reembed(
+      space,
+      [this](const std::vector<std::string>& texts) -> Result<std::vector<std::vector<float>>> {
+        auto vectors = embedder_->embed(texts, embed::InputKind::kPassage);
+        if (!vectors) return vectors.status();
+        std::vector<std::vector<float>> out;
+        for (size_t i = 0; i < vectors->rows(); ++i) out.emplace_back(vectors->row(i).begin(), vectors->row(i).end());
+        return out;
+      },
+      progress);
 }
 
 Result<Answer> Engine::ask(const std::string& collection, const AskRequest& request, const AnswerSink& sink) {
@@ -492,6 +695,7 @@ Result<Answer> Engine::ask(const std::string& collection, const AskRequest& requ
   single.question = request.question;
   single.top_k = request.top_k;
   single.filter = request.filter;
+  single.mode = request.mode;
   single.sources_budget_ratio = 1.0;  // no history to leave room for
   return respond(collection, request.retrieval_query.empty() ? request.question : request.retrieval_query, single,
                  sink);
@@ -501,6 +705,7 @@ Result<Answer> Engine::respond(const std::string& collection, const std::string&
                                const ChatAskRequest& request, const AnswerSink& sink) {
   if (trim(request.question).empty()) return error(ErrorCode::kInvalidArgument, "question must not be empty");
   SearchRequest search_request{query, request.top_k, request.filter};
+  search_request.mode = request.mode;
   auto retrieved = search(collection, search_request);
   if (!retrieved) return retrieved.status();
   Result<Answer> answer = llm_ ? answer_with_model(*retrieved, request, sink) : answer_extractively(*retrieved, query);

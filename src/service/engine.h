@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "embed/embedder.h"
 #include "generate/llm_client.h"
 #include "service/collection.h"
 #include "service/parse_runner.h"
@@ -77,7 +78,18 @@ class Engine {
   Result<DocumentInfo> get_document(const std::string& collection, const std::string& doc_id) const;
   Status delete_document(const std::string& collection, const std::string& doc_id);
 
+  // Retrieval in the request's mode, else the collection's, else the configured one. A default
+  // dense/hybrid search that cannot run (no embeddings, model down) falls back to BM25 with a
+  // warning in the response; an explicitly requested one fails with the reason.
   Result<SearchResponse> search(const std::string& collection, const SearchRequest& request) const;
+
+  // The configured embedding model (local or remote); null when none is configured.
+  const embed::Embedder* embedder() const { return embedder_.get(); }
+  // Embeds texts with the configured model (POST /v1/embeddings); kFailedPrecondition without one.
+  Result<embed::Embeddings> embed_texts(const std::vector<std::string>& texts, embed::InputKind kind);
+  // Recomputes every chunk vector of a collection with the configured model (after a model
+  // change); the old vectors serve until the new set is complete. Progress: (done, total).
+  Status reembed(const std::string& collection, const std::function<void(size_t, size_t)>& progress = {});
 
   // Answers from the collection: with the configured model (streaming through
   // `sink` when given), or extractively when no model is configured.
@@ -119,10 +131,14 @@ class Engine {
   Answer answer_extractively(const SearchResponse& retrieved, const std::string& question) const;
   std::string condense_question(const ChatAskRequest& request);  // service/chat.cpp
   std::string collections_dir() const;
+  // Embeds a document's chunks for `collection` (before its write lock). Returns the space the
+  // vectors belong to, or an empty space when the collection stays lexical-only.
+  Result<EmbeddingSpace> embed_chunks(const Collection& collection, std::vector<store::ChunkRecord>& records);
 
   Config config_;
   ParseRunner parser_;
   std::unique_ptr<generate::LlmClient> llm_;
+  std::shared_ptr<embed::Embedder> embedder_;  // set by open(); null = BM25 only
   std::atomic<bool> ready_{false};
   EngineCounters counters_;
   mutable std::shared_mutex collections_mutex_;

@@ -1,5 +1,9 @@
 #include "service/eval.h"
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include <unistd.h>
 
 #include <cctype>
@@ -280,10 +284,12 @@ Status evaluate_answers(Engine& engine, const Config& config, const BeirData& da
 }  // namespace
 
 Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, const EvalOptions& options) {
-  if (options.mode != "bm25") {
-    return error(ErrorCode::kUnsupported, "eval mode '" + options.mode +
-                                              "' needs the local encoder (dense/hybrid retrieval), which is not "
-                                              "built yet; use --mode bm25");
+  const auto mode = retrieve::parse_search_mode(options.mode);
+  if (!mode) return error(ErrorCode::kInvalidArgument, "eval mode must be bm25, dense or hybrid");
+  if (*mode != retrieve::SearchMode::kBm25 && config.embedding_model.empty() && config.embedding_url.empty()) {
+    return error(ErrorCode::kInvalidArgument, "--mode " + options.mode +
+                                                  " needs an embedding model: set --embedding-model (a local "
+                                                  "sentence-transformers folder) or --embedding-url");
   }
   std::string scratch = options.scratch_dir;
   if (scratch.empty()) {
@@ -310,25 +316,58 @@ Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, con
   Engine engine(scratch_config, "");
   KR_RETURN_IF_ERROR(engine.open());
   const std::string collection = "eval";
-  auto created = engine.create_collection(collection, engine.default_settings());
-  if (!created) return created.status();
-
   EvalReport report;
-  auto started = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < data.corpus.size(); ++i) {
-    IngestInput input;
-    input.name = data.corpus[i].first;
-    input.source = data.corpus[i].first;
-    input.bytes = data.corpus[i].second;
-    input.allow_duplicate_content = true;  // distinct ids may share a text; each is judged on its own
-    auto result = engine.ingest(collection, std::move(input), false);
-    if (!result) return result.status();
-    if (result->outcome == IngestOutcome::kFailed) {
-      return error(result->error.code(), "passage " + data.corpus[i].first + ": " + result->error.message());
-    }
-    report.chunks += static_cast<size_t>(result->chunks);
-    if (options.progress) options.progress("ingest", i + 1, data.corpus.size());
+  auto existing = engine.get_collection(collection);
+  const bool reuse = existing && existing->documents == static_cast<int64_t>(data.corpus.size());
+  if (existing && !reuse) {
+    return error(ErrorCode::kFailedPrecondition, "the index directory " + scratch + " holds a different corpus (" +
+                                                     std::to_string(existing->documents) +
+                                                     " passages); use an empty directory");
   }
+  if (!existing) {
+    auto created = engine.create_collection(collection, engine.default_settings());
+    if (!created) return created.status();
+  }
+  auto started = std::chrono::steady_clock::now();
+  // Passages are ingested by several threads (one embedding each keeps a core busy).
+  std::atomic<size_t> next{0}, done{0}, chunks{0};
+  std::mutex failure_mutex, progress_mutex;
+  Status failure;
+  auto ingest_worker = [&] {
+    for (size_t i = next++; i < data.corpus.size(); i = next++) {
+      IngestInput input;
+      input.name = data.corpus[i].first;
+      input.source = data.corpus[i].first;
+      input.bytes = data.corpus[i].second;
+      input.allow_duplicate_content = true;  // distinct ids may share a text; each is judged on its own
+      auto result = engine.ingest(collection, std::move(input), false);
+      Status status = !result ? result.status()
+                      : result->outcome == IngestOutcome::kFailed
+                          ? error(result->error.code(), "passage " + data.corpus[i].first + ": " + result->error.message())
+                          : Status::ok();
+      if (!status) {
+        std::lock_guard lock(failure_mutex);
+        if (failure.is_ok()) failure = status;
+        next = data.corpus.size();
+        return;
+      }
+      chunks += static_cast<size_t>(result->chunks);
+      const size_t finished = ++done;
+      if (options.progress) {
+        std::lock_guard lock(progress_mutex);
+        options.progress("ingest", finished, data.corpus.size());
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> workers;
+    const unsigned count = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    if (reuse) next = data.corpus.size();  // already ingested by an earlier run
+    for (unsigned w = 1; w < count; ++w) workers.emplace_back(ingest_worker);
+    ingest_worker();
+  }
+  KR_RETURN_IF_ERROR(failure);
+  report.chunks = reuse ? static_cast<size_t>(existing->chunks) : chunks.load();
   report.documents = data.corpus.size();
   report.ingest_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -336,7 +375,9 @@ Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, con
   for (size_t q = 0; q < data.queries.size(); ++q) {
     // Chunks map back to their passage; keep each passage's best-ranked chunk.
     // Over-fetch chunks so that `depth` distinct passages remain.
-    auto found = engine.search(collection, {data.queries[q].text, std::min(1000, options.depth * 3), {}});
+    SearchRequest request{data.queries[q].text, std::min(1000, options.depth * 3), {}};
+    request.mode = *mode;
+    auto found = engine.search(collection, request);
     if (!found) return found.status();
     std::vector<std::string>& ranked = report.run[data.queries[q].id];
     std::unordered_set<std::string> seen;

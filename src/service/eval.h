@@ -52,7 +52,10 @@ struct EvalOptions {
   bool answers = false;       // also score answers through the ask path (needs llm_url)
   size_t answer_limit = 0;    // first N judged queries for answers; 0 = all
   int answer_top_k = 5;       // passages retrieved per answer
-  std::string scratch_dir;    // empty: a fresh directory under the system temp dir
+  // Empty: a fresh directory under the system temp dir, removed afterwards. Else kept, and a
+  // collection already there holding every passage (same count) is reused without re-ingesting,
+  // so several modes or fusion settings can be compared after one embedding pass.
+  std::string scratch_dir;
   std::function<void(const std::string& phase, size_t done, size_t total)> progress;
 };
 

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/metadata.h"
 #include "core/status.h"
+#include "retrieve/fusion.h"
 
 namespace kr::service {
 
@@ -17,6 +19,10 @@ struct CollectionSettings {
   int chunk_max_tokens = 300;
   int chunk_overlap_tokens = 40;
   std::string description;
+  // Retrieval defaults of this collection; empty / negative = the server's configuration.
+  std::string search_mode;    // hybrid | dense | bm25
+  std::string fusion;         // rrf | normalized
+  double hybrid_alpha = -1;   // 0..1
 };
 
 struct CollectionInfo {
@@ -28,6 +34,10 @@ struct CollectionInfo {
   int64_t text_bytes = 0;
   uint64_t index_terms = 0;
   uint64_t index_postings = 0;
+  std::string embedding_model;   // "" = no embeddings (BM25 only)
+  int embedding_dimension = 0;
+  int64_t vectors = 0;           // chunks with an embedding
+  std::string vector_index;      // exact | hnsw
 };
 
 struct DocumentInfo {
@@ -80,6 +90,11 @@ struct SearchRequest {
   std::string query;
   int top_k = 8;
   MetadataFilter filter;
+  // Unset: the collection's setting, else the server's configuration.
+  std::optional<retrieve::SearchMode> mode;
+  std::optional<retrieve::FusionMethod> fusion;
+  std::optional<double> alpha;  // dense weight in fusion, 0..1
+  int candidates = 0;           // per side before fusion; 0 = the configured default
 };
 
 struct SearchHit {
@@ -96,11 +111,17 @@ struct SearchHit {
   int64_t char_begin = 0;
   int64_t char_end = 0;
   Metadata metadata;
+  // The raw scores behind `score` (which is the fused score in hybrid mode).
+  std::optional<double> bm25_score;
+  std::optional<double> dense_score;
 };
 
 struct SearchResponse {
   std::vector<SearchHit> hits;
   double took_ms = 0;
+  std::string mode;              // the retrieval that ran: bm25 | dense | hybrid
+  double embed_ms = 0;           // time spent embedding the query (part of took_ms)
+  std::vector<std::string> warnings;  // e.g. a default hybrid search that fell back to bm25
 };
 
 struct AskRequest {
@@ -108,6 +129,7 @@ struct AskRequest {
   int top_k = 8;
   MetadataFilter filter;
   std::string retrieval_query;  // what to search for when it differs from the question (empty: the question)
+  std::optional<retrieve::SearchMode> mode;  // unset: the collection's / server's default
 };
 
 // One message of a conversation (service::Engine::chat).
@@ -124,6 +146,7 @@ struct ChatAskRequest {
   double sources_budget_ratio = 0.5;  // share of the prompt (beyond instructions and question) for sources
   int max_tokens = 0;                 // answer length; 0 = the configured answer_max_tokens
   double temperature = -1;            // < 0 = the configured temperature
+  std::optional<retrieve::SearchMode> mode;  // retrieval mode; unset: the collection's / server's default
 };
 
 struct AnswerSource {

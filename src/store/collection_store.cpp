@@ -1,13 +1,15 @@
 #include "store/collection_store.h"
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
 namespace kr::store {
 namespace {
 
-// Schema version 1. Migrations add a new block and bump user_version.
+// Schema version 2 (version 1 lacked chunk_vectors). Migrations add a block and bump user_version.
+constexpr int kSchemaVersion = 2;
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents(
@@ -46,8 +48,23 @@ CREATE TABLE IF NOT EXISTS chunks(
   terms BLOB NOT NULL,
   term_count INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id, ordinal);
-PRAGMA user_version = 1;
 )sql";
+
+// Version 2: each chunk's embedding (float32 little-endian), written in the chunk's transaction.
+// chunk_vectors_next stages a re-embedding until it replaces chunk_vectors in one transaction.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS chunk_vectors(
+  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+  vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_vectors_next(
+  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+  vector BLOB NOT NULL);
+PRAGMA user_version = 2;
+)sql";
+
+std::string_view vector_bytes(const std::vector<float>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)};
+}
 
 constexpr char kListSeparator = '\x1f';  // ASCII unit separator: never in sanitized text we keep
 
@@ -218,13 +235,14 @@ Result<std::unique_ptr<CollectionStore>> CollectionStore::open(const std::string
     Statement version(*writer, "PRAGMA user_version");
     KR_RETURN_IF_ERROR(version.status());
     const int64_t schema_version = version.step() ? version.column_int(0) : 0;
-    if (schema_version > 1) {
+    if (schema_version > kSchemaVersion) {
       return error(ErrorCode::kFailedPrecondition,
                    "collection database " + path + " was written by a newer kaito-rag (schema " +
                        std::to_string(schema_version) + ")");
     }
-    // Only a new database is written to on open, so read-only users never contend with a writer.
+    // Only a new or older database is written to on open (one small, additive migration).
     if (schema_version == 0) KR_RETURN_IF_ERROR(writer->exec(kSchema));
+    if (schema_version < 2) KR_RETURN_IF_ERROR(writer->exec(kSchemaV2));
   }
   return std::unique_ptr<CollectionStore>(new CollectionStore(path, std::move(writer.value())));
 }
@@ -354,6 +372,17 @@ Result<PutOutcome> CollectionStore::put_document(DocumentRecord document, std::v
       chunk.id = sqlite3_last_insert_rowid(writer_.get());
     }
   }
+  {
+    Statement insert(writer_, "INSERT INTO chunk_vectors(chunk_id, vector) VALUES(?,?)");
+    KR_RETURN_IF_ERROR(insert.status());
+    for (const auto& chunk : chunks) {
+      if (chunk.vector.empty()) continue;
+      insert.reset();
+      insert.bind(1, chunk.id).bind_blob(2, vector_bytes(chunk.vector));
+      insert.step();
+      KR_RETURN_IF_ERROR(insert.status());
+    }
+  }
   KR_RETURN_IF_ERROR(transaction.commit());
   outcome.document = std::move(document);
   outcome.added_chunks = std::move(chunks);
@@ -455,6 +484,65 @@ Status CollectionStore::for_each_chunk_terms(
   return select.status();
 }
 
+Status CollectionStore::for_each_chunk_vector(
+    const std::function<void(int64_t, int64_t, std::span<const float>)>& visit) const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  Statement select(lease.db(),
+                   "SELECT v.chunk_id, c.document_id, v.vector FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id "
+                   "ORDER BY v.chunk_id");
+  KR_RETURN_IF_ERROR(select.status());
+  std::vector<float> buffer;
+  while (select.step()) {
+    const std::string_view bytes = select.column_blob(2);
+    if (bytes.size() % sizeof(float) != 0) {
+      return error(ErrorCode::kDataCorruption, "the vector of chunk " + std::to_string(select.column_int(0)) +
+                                                   " has " + std::to_string(bytes.size()) + " bytes");
+    }
+    buffer.resize(bytes.size() / sizeof(float));
+    std::memcpy(buffer.data(), bytes.data(), bytes.size());
+    visit(select.column_int(0), select.column_int(1), buffer);
+  }
+  return select.status();
+}
+
+Status CollectionStore::stage_vectors(const std::vector<std::pair<int64_t, std::vector<float>>>& vectors,
+                                      bool first_batch) {
+  std::lock_guard lock(write_mutex_);
+  Transaction transaction(writer_);
+  KR_RETURN_IF_ERROR(transaction.begin_status());
+  if (first_batch) KR_RETURN_IF_ERROR(writer_.exec("DELETE FROM chunk_vectors_next"));
+  Statement insert(writer_, "INSERT OR REPLACE INTO chunk_vectors_next(chunk_id, vector) VALUES(?,?)");
+  KR_RETURN_IF_ERROR(insert.status());
+  for (const auto& [chunk_id, vector] : vectors) {
+    insert.reset();
+    insert.bind(1, chunk_id).bind_blob(2, vector_bytes(vector));
+    insert.step();
+    KR_RETURN_IF_ERROR(insert.status());
+  }
+  return transaction.commit();
+}
+
+Status CollectionStore::commit_staged_vectors(const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::lock_guard lock(write_mutex_);
+  Transaction transaction(writer_);
+  KR_RETURN_IF_ERROR(transaction.begin_status());
+  KR_RETURN_IF_ERROR(writer_.exec("DELETE FROM chunk_vectors"));
+  KR_RETURN_IF_ERROR(writer_.exec("INSERT INTO chunk_vectors(chunk_id, vector) SELECT chunk_id, vector FROM "
+                                  "chunk_vectors_next WHERE chunk_id IN (SELECT id FROM chunks)"));
+  KR_RETURN_IF_ERROR(writer_.exec("DELETE FROM chunk_vectors_next"));
+  Statement upsert(writer_, "INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = "
+                            "excluded.value");
+  KR_RETURN_IF_ERROR(upsert.status());
+  for (const auto& [key, value] : settings) {
+    upsert.reset();
+    upsert.bind(1, key).bind(2, value);
+    upsert.step();
+    KR_RETURN_IF_ERROR(upsert.status());
+  }
+  return transaction.commit();
+}
+
 Status CollectionStore::for_each_document(const std::function<void(const DocumentRecord&)>& visit) const {
   ReadLease lease(*this);
   KR_RETURN_IF_ERROR(lease.status());
@@ -503,6 +591,10 @@ Result<CollectionStats> CollectionStore::stats() const {
     stats.chunks = chunks.column_int(0);
     stats.text_bytes = chunks.column_int(1);
   }
+  Statement vectors(lease.db(), "SELECT COUNT(*) FROM chunk_vectors");
+  KR_RETURN_IF_ERROR(vectors.status());
+  if (vectors.step()) stats.vectors = vectors.column_int(0);
+  KR_RETURN_IF_ERROR(vectors.status());
   return stats;
 }
 

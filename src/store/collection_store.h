@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,8 @@ struct ChunkRecord {
   int token_estimate = 0;
   std::string terms;           // index::encode_term_freqs() bytes
   uint32_t term_count = 0;     // BM25 length
+  std::vector<float> vector;   // the chunk's embedding; empty when the collection has none
+                               // (written by put_document, not read back by get_chunks)
 };
 
 struct PutOutcome {
@@ -67,6 +70,7 @@ struct CollectionStats {
   int64_t documents = 0;
   int64_t chunks = 0;
   int64_t text_bytes = 0;
+  int64_t vectors = 0;  // chunks with an embedding
 };
 
 // Thread-safety: all methods are safe to call concurrently. Writes are
@@ -101,6 +105,14 @@ class CollectionStore {
   Status for_each_chunk_terms(
       const std::function<void(int64_t chunk_id, int64_t document_key, std::string_view terms, uint32_t term_count)>&
           visit) const;
+  // Streams every stored chunk embedding (one read snapshot), for rebuilding the vector index.
+  Status for_each_chunk_vector(
+      const std::function<void(int64_t chunk_id, int64_t document_key, std::span<const float> vector)>& visit) const;
+  // Re-embedding: vectors are staged batch by batch (the first batch clears earlier staging),
+  // then replace every chunk's vector, together with `settings`, in one transaction, so a
+  // crash midway leaves the old model's vectors intact.
+  Status stage_vectors(const std::vector<std::pair<int64_t, std::vector<float>>>& vectors, bool first_batch);
+  Status commit_staged_vectors(const std::vector<std::pair<std::string, std::string>>& settings);
   // Every document's key, doc_id, name and metadata (for the in-memory filter table).
   Status for_each_document(const std::function<void(const DocumentRecord&)>& visit) const;
 

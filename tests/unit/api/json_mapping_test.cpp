@@ -51,7 +51,27 @@ TEST(ToJson, CollectionInfo) {
   EXPECT_EQ(s.at("chunk_max_tokens"), 200);
   EXPECT_EQ(s.at("chunk_overlap_tokens"), 20);
   EXPECT_EQ(s.at("description"), "desc");
-  EXPECT_EQ(j.size(), 7u);
+  EXPECT_TRUE(s.at("search_mode").is_null());  // unset: the server's default
+  EXPECT_TRUE(s.at("hybrid_alpha").is_null());
+  EXPECT_TRUE(j.at("embeddings").at("model").is_null());
+  EXPECT_EQ(j.size(), 8u);
+}
+
+TEST(ToJson, CollectionInfoWithEmbeddings) {
+  service::CollectionInfo info;
+  info.embedding_model = "all-MiniLM-L6-v2";
+  info.embedding_dimension = 384;
+  info.vectors = 12;
+  info.vector_index = "exact";
+  info.settings.search_mode = "dense";
+  info.settings.fusion = "normalized";
+  info.settings.hybrid_alpha = 0.7;
+  const json j = to_json(info);
+  EXPECT_EQ(j.at("embeddings"), json({{"model", "all-MiniLM-L6-v2"}, {"dimension", 384}, {"vectors", 12},
+                                      {"index", "exact"}}));
+  EXPECT_EQ(j.at("settings").at("search_mode"), "dense");
+  EXPECT_EQ(j.at("settings").at("fusion"), "normalized");
+  EXPECT_DOUBLE_EQ(j.at("settings").at("hybrid_alpha").get<double>(), 0.7);
 }
 
 TEST(ToJson, DocumentInfo) {

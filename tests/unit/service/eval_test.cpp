@@ -1,5 +1,9 @@
 #include "service/eval.h"
 
+#include <filesystem>
+
+#include "../embed/model_paths.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -72,14 +76,38 @@ TEST(EvaluateBeir, Bm25FindsTheJudgedPassagesAndKeepsDuplicateTexts) {
   EXPECT_EQ(report->metrics.queries, 2u);
 }
 
-TEST(EvaluateBeir, DenseModeIsUnsupportedForNow) {
+TEST(EvaluateBeir, DenseModeNeedsAnEmbeddingModel) {
   auto data = load_beir(kBeirMini);
   ASSERT_TRUE(data.is_ok());
   EvalOptions options;
   options.mode = "dense";
   auto report = evaluate_beir(Config{}, *data, options);
   ASSERT_FALSE(report.is_ok());
-  EXPECT_EQ(report.status().code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(report.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(report.status().message().find("--embedding-model"), std::string::npos);
+  options.mode = "fuzzy";
+  EXPECT_EQ(evaluate_beir(Config{}, *data, options).status().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(EvaluateBeir, DenseAndHybridWithTheLocalEncoder) {
+  if (!std::filesystem::exists(embed::testing::minilm_dir() / "model.safetensors")) {
+    GTEST_SKIP() << "all-MiniLM-L6-v2 not in " << embed::testing::model_cache() << "; run scripts/fetch_models.sh";
+  }
+  auto data = load_beir(kBeirMini);
+  ASSERT_TRUE(data.is_ok());
+  Config config;
+  config.embedding_model = embed::testing::minilm_dir().string();
+  for (const char* mode : {"dense", "hybrid"}) {
+    EvalOptions options;
+    options.mode = mode;
+    auto report = evaluate_beir(config, *data, options);
+    ASSERT_TRUE(report.is_ok()) << mode << ": " << report.status().to_string();
+    EXPECT_EQ(report->documents, 5u);
+    EXPECT_EQ(report->metrics.queries, 2u);
+    EXPECT_GT(report->metrics.ndcg_at_10, 0.5) << mode;
+    // Dense ranks every passage: the judged one is always within the top 10.
+    EXPECT_DOUBLE_EQ(report->metrics.recall_at_10, 1.0) << mode;
+  }
 }
 
 }  // namespace

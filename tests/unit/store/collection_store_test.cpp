@@ -728,16 +728,84 @@ TEST_F(StoreTest, NewerSchemaVersionIsRefused) {
   sqlite3_close(db);
 }
 
-TEST_F(StoreTest, CurrentSchemaVersionIsOne) {
+TEST_F(StoreTest, CurrentSchemaVersionIsTwo) {
   store_.reset();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(stmt, 0), 1);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 2);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+}
+
+// A version-1 database (no vector tables) gains them when opened, keeping its documents.
+TEST_F(StoreTest, VersionOneDatabaseIsMigrated) {
+  put(make_document("doc"), make_chunks(2));
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE chunk_vectors; DROP TABLE chunk_vectors_next; PRAGMA user_version = 1;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  reopen();
+  auto stats = store_->stats();
+  ASSERT_TRUE(stats.is_ok()) << stats.status().to_string();
+  EXPECT_EQ(stats->chunks, 2);
+  EXPECT_EQ(stats->vectors, 0);
+  auto chunks = make_chunks(1, "new");
+  chunks[0].vector = {1.0f, 0.0f};
+  put(make_document("new"), chunks);
+  EXPECT_EQ(store_->stats()->vectors, 1);
+}
+
+TEST_F(StoreTest, VectorsAreStoredWithTheirChunksAndDeletedWithThem) {
+  auto chunks = make_chunks(3);
+  for (size_t i = 0; i < chunks.size(); ++i) chunks[i].vector = {static_cast<float>(i), 0.5f, -1.0f};
+  const PutOutcome first = put(make_document("doc"), chunks);
+  std::map<int64_t, std::vector<float>> seen;
+  ASSERT_TRUE(store_->for_each_chunk_vector([&](int64_t id, int64_t doc_key, std::span<const float> v) {
+    EXPECT_EQ(doc_key, first.document.key);
+    seen[id] = {v.begin(), v.end()};
+  }).is_ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[first.added_chunks[2].id], (std::vector<float>{2.0f, 0.5f, -1.0f}));
+  // Replacing the document replaces its vectors; deleting it removes them.
+  put(make_document("doc"), make_chunks(1, "v2"));
+  EXPECT_EQ(store_->stats()->vectors, 0);
+  ASSERT_TRUE(store_->delete_document("doc").is_ok());
+  EXPECT_EQ(store_->stats()->vectors, 0);
+}
+
+// Re-embedding: staged vectors replace the old ones only on commit, atomically with the settings.
+TEST_F(StoreTest, StagedVectorsReplaceOldOnesOnlyOnCommit) {
+  auto chunks = make_chunks(2);
+  chunks[0].vector = {1.0f};
+  chunks[1].vector = {2.0f};
+  const PutOutcome doc = put(make_document("doc"), chunks);
+  const int64_t a = doc.added_chunks[0].id, b = doc.added_chunks[1].id;
+  ASSERT_TRUE(store_->stage_vectors({{a, {10.0f, 11.0f}}}, /*first_batch=*/true).is_ok());
+  // Before the commit (e.g. a crash here): the old vectors are what a reader sees.
+  std::map<int64_t, std::vector<float>> before;
+  ASSERT_TRUE(store_->for_each_chunk_vector([&](int64_t id, int64_t, std::span<const float> v) {
+    before[id] = {v.begin(), v.end()};
+  }).is_ok());
+  EXPECT_EQ(before[a], std::vector<float>{1.0f});
+  ASSERT_TRUE(store_->stage_vectors({{b, {20.0f, 21.0f}}}, /*first_batch=*/false).is_ok());
+  ASSERT_TRUE(store_->commit_staged_vectors({{"embedding_model", "m2"}, {"embedding_dimension", "2"}}).is_ok());
+  std::map<int64_t, std::vector<float>> after;
+  ASSERT_TRUE(store_->for_each_chunk_vector([&](int64_t id, int64_t, std::span<const float> v) {
+    after[id] = {v.begin(), v.end()};
+  }).is_ok());
+  EXPECT_EQ(after[a], (std::vector<float>{10.0f, 11.0f}));
+  EXPECT_EQ(after[b], (std::vector<float>{20.0f, 21.0f}));
+  EXPECT_EQ(store_->get_setting("embedding_model")->value_or(""), "m2");
+  // A new staging run starts clean.
+  ASSERT_TRUE(store_->stage_vectors({{a, {5.0f, 5.0f}}}, /*first_batch=*/true).is_ok());
+  ASSERT_TRUE(store_->commit_staged_vectors({}).is_ok());
+  EXPECT_EQ(store_->stats()->vectors, 1);
 }
 
 // Opens the store and runs every read; returns the first error, or ok.

@@ -1,0 +1,119 @@
+#include "embed/kernels.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+// One definition per ISA level; the dynamic loader resolves the best one at start (ifunc).
+#define KR_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+namespace kr::embed::kernels {
+namespace {
+
+// exp(x) for x <= 88: range reduction x = k·ln2 + r, |r| <= ln2/2, then a degree-7 Taylor
+// polynomial (relative error < 1e-7, below float's own rounding). Branch-free so it vectorizes.
+inline float exp_inline(float x) {
+  x = std::max(x, -87.0f);
+  x = std::min(x, 88.0f);
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693145751953125f;
+  constexpr float kLn2Lo = 1.42860682030941723212e-6f;
+  constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding and subtracting rounds to an integer
+  const float k = (x * kLog2e + kRound) - kRound;
+  const float r = (x - k * kLn2Hi) - k * kLn2Lo;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const auto scale = std::bit_cast<float>(static_cast<uint32_t>(static_cast<int32_t>(k) + 127) << 23);
+  return p * scale;
+}
+
+// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error 1.5e-7, < 5e-7 with float rounding:
+// far below what moves a GELU output or an embedding's cosine).
+inline float erf_inline(float x) {
+  const float a = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  float p = 1.061405429f;
+  p = p * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const float y = 1.0f - p * t * exp_inline(-a * a);
+  return std::copysign(y, x);
+}
+
+}  // namespace
+
+float exp_approx(float x) { return exp_inline(x); }
+float erf_approx(float x) { return erf_inline(x); }
+
+KR_MULTIVERSION void add_bias(float* y, const float* bias, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* row = y + r * cols;
+    for (size_t c = 0; c < cols; ++c) row[c] += bias[c];
+  }
+}
+
+KR_MULTIVERSION void add_layer_norm(float* x, const float* residual, const float* gamma, const float* beta,
+                                    size_t rows, size_t cols, float eps) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* row = x + r * cols;
+    if (residual != nullptr) {
+      const float* res = residual + r * cols;
+      for (size_t c = 0; c < cols; ++c) row[c] += res[c];
+    }
+    // Two passes in double: mean first, then the variance around it (as PyTorch, no E[x²]-E[x]²).
+    double sum = 0;
+    for (size_t c = 0; c < cols; ++c) sum += row[c];
+    const float mean = static_cast<float>(sum / static_cast<double>(cols));
+    double squares = 0;
+    for (size_t c = 0; c < cols; ++c) {
+      const float d = row[c] - mean;
+      squares += static_cast<double>(d) * d;
+    }
+    const float inv_std = static_cast<float>(1.0 / std::sqrt(squares / static_cast<double>(cols) + eps));
+    for (size_t c = 0; c < cols; ++c) row[c] = (row[c] - mean) * inv_std * gamma[c] + beta[c];
+  }
+}
+
+KR_MULTIVERSION void softmax_rows(float* x, size_t rows, size_t cols, float scale) {
+  for (size_t r = 0; r < rows; ++r) {
+    float* row = x + r * cols;
+    float max_value = -INFINITY;
+    for (size_t c = 0; c < cols; ++c) max_value = std::max(max_value, row[c]);
+    // Separate loops: the exp loop vectorizes, a float sum in it would not (no reassociation).
+    for (size_t c = 0; c < cols; ++c) row[c] = exp_inline((row[c] - max_value) * scale);
+    float sum = 0;
+    for (size_t c = 0; c < cols; ++c) sum += row[c];
+    const float inv = 1.0f / sum;
+    for (size_t c = 0; c < cols; ++c) row[c] *= inv;
+  }
+}
+
+KR_MULTIVERSION void gelu_erf(float* x, size_t n) {
+  constexpr float kInvSqrt2 = 0.70710678118654752f;
+  for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + erf_inline(x[i] * kInvSqrt2));
+}
+
+KR_MULTIVERSION void gelu_tanh(float* x, size_t n) {
+  constexpr float kSqrt2OverPi = 0.79788456080286536f;
+  for (size_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float u = kSqrt2OverPi * (v + 0.044715f * v * v * v);
+    // tanh(u) = 1 - 2 / (exp(2u) + 1), saturating correctly at both ends.
+    const float t = 1.0f - 2.0f / (exp_inline(2.0f * u) + 1.0f);
+    x[i] = 0.5f * v * (1.0f + t);
+  }
+}
+
+KR_MULTIVERSION void relu(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
+}
+
+}  // namespace kr::embed::kernels
