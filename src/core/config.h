@@ -46,7 +46,7 @@ struct Config {
   double bm25_b = 0.75;
   int default_top_k = 8;
   std::string search_mode = "hybrid";       // hybrid | dense | bm25 (hybrid/dense fall back to bm25 without embeddings)
-  std::string fusion = "rrf";               // rrf | normalized
+  std::string fusion = "normalized";        // normalized | rrf (BENCHMARKS.md: normalized wins on pubmedqa-dev)
   double hybrid_alpha = 0.5;                // dense weight in fusion
   double rrf_k = 60;
   int search_candidates = 0;                // per side in hybrid; 0 = max(50, 4 x top_k)

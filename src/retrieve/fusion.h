@@ -35,7 +35,7 @@ struct FusedCandidate {
 };
 
 struct FusionOptions {
-  FusionMethod method = FusionMethod::kRrf;
+  FusionMethod method = FusionMethod::kNormalized;
   // Weight of the dense side in [0, 1]; the lexical side gets 1 - alpha. For RRF the two
   // reciprocal-rank terms are weighted 2·alpha and 2·(1 - alpha), so 0.5 is plain RRF.
   double alpha = 0.5;

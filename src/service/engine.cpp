@@ -604,7 +604,7 @@ Result<SearchResponse> Engine::search(const std::string& collection, const Searc
   plan.mode = request.mode.value_or(retrieve::parse_search_mode(default_mode).value_or(SearchMode::kHybrid));
   plan.fusion.method = request.fusion.value_or(
       retrieve::parse_fusion_method(settings.fusion.empty() ? config_.fusion : settings.fusion)
-          .value_or(retrieve::FusionMethod::kRrf));
+          .value_or(retrieve::FusionMethod::kNormalized));
   plan.fusion.alpha = request.alpha.value_or(settings.hybrid_alpha >= 0 ? settings.hybrid_alpha : config_.hybrid_alpha);
   plan.fusion.rrf_k = config_.rrf_k;
   if (plan.fusion.alpha < 0 || plan.fusion.alpha > 1) return error(ErrorCode::kInvalidArgument, "alpha must be between 0 and 1");
