@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/blas_kernels.h"
 #include "embed/local_encoder.h"
 
 namespace {
@@ -27,6 +28,7 @@ int usage(const char* message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  kr::embed::use_best_blas_kernels(argv);  // as kaito-rag does
   std::string model, texts_file;
   kr::embed::LocalEncoderOptions options;
   int repeat = 1;
@@ -73,7 +75,8 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage_info);
   const double passages = static_cast<double>(texts.size()) * repeat;
   const double tokens = static_cast<double>(tokens_per_pass) * repeat;
-  nlohmann::json result = {{"passages", passages},
+  nlohmann::json result = {{"blas_kernels", kr::embed::blas_kernels()},
+                           {"passages", passages},
                            {"tokens", tokens},
                            {"seconds", seconds},
                            {"passages_per_s", passages / seconds},
