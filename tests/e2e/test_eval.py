@@ -30,7 +30,7 @@ def test_eval_human_output_and_errors(tmp_path):
     missing = run_cli("eval", "--beir", tmp_path / "nope")
     assert missing.returncode != 0 and "corpus.jsonl" in missing.stderr
     dense = run_cli("eval", "--beir", BEIR_MINI, "--mode", "dense")
-    assert dense.returncode != 0 and "encoder" in dense.stderr
+    assert dense.returncode != 0 and "needs an embedding model" in dense.stderr
 
 
 @pytest.mark.slow
