@@ -66,6 +66,8 @@ class Collection {
   // kNotFound when absent.
   Status remove(const std::string& doc_id);
 
+  // Chunks in the in-memory index (= committed chunks); no store query.
+  uint64_t chunk_count() const { return bm25_.stats().chunks; }
   EmbeddingSpace embedding_space() const;
   // Records the embedding model of a collection that has none yet, before its first embedded
   // document is stored. Caller holds write_mutex().

@@ -570,9 +570,7 @@ Result<EmbeddingSpace> Engine::embed_chunks(const Collection& collection, std::v
                      "'; vectors of two models cannot be mixed: run `kaito-rag reembed " + collection.name() +
                      "` to switch the collection to the configured model");
   }
-  auto info = collection.info();
-  if (!info) return info.status();
-  if (current.model.empty() && info->chunks > 0) {
+  if (current.model.empty() && collection.chunk_count() > 0) {
     // An existing lexical-only collection stays lexical until it is re-embedded as a whole.
     return EmbeddingSpace{};
   }
