@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   libpoppler-cpp-dev libsqlite3-dev libstemmer-dev libcpp-httplib-dev nlohmann-json3-dev
   libgumbo-dev libpugixml-dev libminizip-dev libutf8proc-dev libssl-dev zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libhnswlib-dev libopenblas-dev
