@@ -1,11 +1,14 @@
-// Bm25Index: an in-memory inverted index with term-at-a-time scoring.
+// Bm25Index: an in-memory inverted index over compressed posting blocks, searched
+// with block-max MaxScore (bm25_max_score.cpp); the exhaustive term-at-a-time
+// scorer (bm25_scorers.cpp) stays as the reference.
 //
-// Layout: terms are interned to dense ids; each term has one contiguous postings
-// vector of {slot, tf}; each live chunk occupies a dense "slot" with its length,
-// ids and term list. Removing a chunk only tombstones its slot (and decrements
-// df), so removal is O(terms of the chunk); dead postings are purged in the
-// background of apply() once they exceed 20% of all postings, and only then are
-// their slots reused (a reused slot must not inherit stale postings).
+// Layout: terms are interned to dense ids; each term has one PostingList of
+// {slot, tf} in slot order; each chunk occupies a dense "slot" with its length,
+// ids and term list. Slots are handed out in increasing order and never reused
+// directly, so appending keeps every list sorted. Removing a chunk only tombstones
+// its slot (and decrements df), so removal is O(terms of the chunk); once dead
+// postings (or dead slots) exceed 20%, apply() compacts: it renumbers the live slots
+// densely and rebuilds every list, off to the side, then swaps them in.
 //
 // Scoring follows Lucene's BM25Similarity with two deliberate differences:
 // - document lengths are exact (Lucene quantizes norms to one byte via SmallFloat),
@@ -21,6 +24,7 @@
 // atomic for readers. A turnstile mutex keeps a steady stream of searches from
 // starving the writer (glibc's rwlock prefers readers).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <mutex>
 #include <shared_mutex>
@@ -28,46 +32,23 @@
 #include <unordered_map>
 
 #include "index/bm25.h"
+#include "index/bm25_scorers.h"
 
 namespace kr::index {
 namespace {
 
-struct Posting {
-  uint32_t slot;
-  uint32_t tf;
-};
-
-// Purge dead postings when they are more than this share of all postings.
-constexpr double kPurgeRatio = 0.2;
-// ... and at least this many, so tiny indexes do not purge on every removal.
-constexpr uint64_t kMinPurgePostings = 1024;
-// Postings copied per exclusive-lock section while purging, to bound reader stalls.
-constexpr size_t kPurgeBatchPostings = size_t{1} << 20;
-// Above this share of postings per slot, scan the accumulator densely instead of
-// tracking touched slots.
-constexpr double kDenseScanRatio = 0.25;
-
-// Per-thread score accumulator; always all-zero between searches.
-struct Scratch {
-  std::vector<double> scores;
-  std::vector<uint32_t> touched;
-  bool in_use = false;
-};
+// Compact when dead postings (or dead slots) are more than this share of all.
+constexpr double kCompactRatio = 0.2;
+// ... and at least this many, so tiny indexes do not compact on every removal.
+constexpr uint64_t kMinCompact = 1024;
 
 struct TermTf {
   uint32_t term;
   uint32_t tf;
 };
 
-struct Candidate {
-  double score;
-  uint64_t chunk_id;
-  uint32_t slot;
-};
-
-// Higher score first, then lower chunk_id: the order of the results.
-bool better(const Candidate& a, const Candidate& b) {
-  return a.score > b.score || (a.score == b.score && a.chunk_id < b.chunk_id);
+bool worth_compacting(uint64_t dead, uint64_t all) {
+  return dead >= kMinCompact && static_cast<double>(dead) > kCompactRatio * static_cast<double>(all);
 }
 
 }  // namespace
@@ -90,6 +71,25 @@ struct Bm25Index::Impl {
     uint64_t doc_key;
     uint32_t length;
     std::vector<TermTf> terms;  // unique term ids
+  };
+  // The per-slot arrays readers use; compaction builds a new set and swaps it in.
+  struct Slots {
+    std::vector<uint8_t> alive;
+    std::vector<uint32_t> length;
+    std::vector<uint64_t> chunk_id;
+    std::vector<uint64_t> doc_key;
+    void push(uint32_t len, uint64_t chunk, uint64_t doc) {
+      alive.push_back(1);
+      length.push_back(len);
+      chunk_id.push_back(chunk);
+      doc_key.push_back(doc);
+    }
+    void swap(Slots& other) {
+      alive.swap(other.alive);
+      length.swap(other.length);
+      chunk_id.swap(other.chunk_id);
+      doc_key.swap(other.doc_key);
+    }
   };
 
   explicit Impl(Bm25Params p) : params(p) {}
@@ -156,42 +156,25 @@ struct Bm25Index::Impl {
     slot_of_chunk.erase(it);
     for (uint32_t term : slot_terms[slot]) {
       if (--df[term] == 0) --live_terms;
-      if (!term_dirty[term]) {
-        term_dirty[term] = 1;
-        dirty_terms.push_back(term);
-      }
     }
     live_postings -= slot_terms[slot].size();
     dead_postings += slot_terms[slot].size();
     std::vector<uint32_t>().swap(slot_terms[slot]);
-    total_length -= slot_length[slot];
-    slot_alive[slot] = 0;
+    total_length -= slots.length[slot];
+    slots.alive[slot] = 0;
     --live_chunks;
-    dead_slots.push_back(slot);
   }
 
   void add_chunk(PreparedChunk& chunk) {
     remove_chunk(chunk.chunk_id);
-    uint32_t slot;
-    if (!free_slots.empty()) {
-      slot = free_slots.back();
-      free_slots.pop_back();
-    } else {
-      slot = static_cast<uint32_t>(slot_alive.size());
-      slot_alive.push_back(0);
-      slot_length.push_back(0);
-      slot_chunk_id.push_back(0);
-      slot_doc_key.push_back(0);
-      slot_terms.emplace_back();
-    }
-    slot_alive[slot] = 1;
-    slot_length[slot] = chunk.length;
-    slot_chunk_id[slot] = chunk.chunk_id;
-    slot_doc_key[slot] = chunk.doc_key;
-    std::vector<uint32_t>& terms = slot_terms[slot];
+    // Slots only grow until compaction renumbers them; 2^32 - 1 chunks would need
+    // hundreds of gigabytes, far beyond what one in-memory index serves.
+    const uint32_t slot = static_cast<uint32_t>(slots.alive.size());
+    slots.push(chunk.length, chunk.chunk_id, chunk.doc_key);
+    std::vector<uint32_t>& terms = slot_terms.emplace_back();
     terms.reserve(chunk.terms.size());
     for (const TermTf& t : chunk.terms) {
-      postings[t.term].push_back({slot, t.tf});
+      postings[t.term].append(slot, t.tf, chunk.length);
       if (df[t.term]++ == 0) ++live_terms;
       terms.push_back(t.term);
     }
@@ -201,60 +184,94 @@ struct Bm25Index::Impl {
     slot_of_chunk[chunk.chunk_id] = slot;
   }
 
-  // Runs under writer_mutex; copies lists without the lock and swaps them in
-  // under short exclusive sections. Purging never changes search results.
-  void purge_if_needed() {
-    const uint64_t all = live_postings + dead_postings;
-    if (dead_postings < kMinPurgePostings ||
-        static_cast<double>(dead_postings) <= kPurgeRatio * static_cast<double>(all)) {
+  // Runs under writer_mutex. Builds renumbered slots and lists while searches go
+  // on (nothing else mutates what it reads), then swaps them in under a short
+  // exclusive section. Compaction never changes search results.
+  void compact_if_needed() {
+    const uint64_t slot_count = slots.alive.size();
+    if (!worth_compacting(dead_postings, live_postings + dead_postings) &&
+        !worth_compacting(slot_count - live_chunks, slot_count)) {
       return;
     }
-    std::vector<std::pair<uint32_t, std::vector<Posting>>> batch;
-    size_t batch_postings = 0;
-    const auto flush = [&] {
-      WriteLock lock(*this);
-      for (auto& [term, list] : batch) {
-        postings[term].swap(list);
-        term_dirty[term] = 0;
-      }
-      batch.clear();
-      batch_postings = 0;
-    };
-    for (uint32_t term : dirty_terms) {
-      const std::vector<Posting>& old = postings[term];
-      std::vector<Posting> kept;
-      // Headroom so the next additions do not reallocate every list at once.
-      kept.reserve(df[term] + df[term] / 8 + 4);
-      for (const Posting& p : old) {
-        if (slot_alive[p.slot]) kept.push_back(p);
-      }
-      batch_postings += old.size();
-      batch.emplace_back(term, std::move(kept));
-      if (batch_postings >= kPurgeBatchPostings) flush();
+    std::vector<uint32_t> renumbered(slot_count, PostingList::kNoSlot);
+    Slots next;
+    for (uint32_t slot = 0; slot < slot_count; ++slot) {
+      if (!slots.alive[slot]) continue;
+      renumbered[slot] = static_cast<uint32_t>(next.alive.size());
+      next.push(slots.length[slot], slots.chunk_id[slot], slots.doc_key[slot]);
     }
-    flush();
-    WriteLock lock(*this);
-    dirty_terms.clear();
-    free_slots.insert(free_slots.end(), dead_slots.begin(), dead_slots.end());
-    dead_slots.clear();
-    dead_postings = 0;
+    std::vector<PostingList> lists(postings.size());
+    std::array<uint32_t, PostingList::kBlockSize> block_slots, block_tfs;
+    for (size_t term = 0; term < postings.size(); ++term) {
+      for (size_t b = 0; b < postings[term].block_count(); ++b) {
+        const uint32_t n = postings[term].decode(b, block_slots.data(), block_tfs.data());
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint32_t slot = renumbered[block_slots[i]];
+          if (slot != PostingList::kNoSlot) lists[term].append(slot, block_tfs[i], next.length[slot]);
+        }
+      }
+    }
+    // The writer's own bookkeeping, which searches never read.
+    std::vector<std::vector<uint32_t>> terms(next.alive.size());
+    for (uint32_t slot = 0; slot < slot_count; ++slot) {
+      if (renumbered[slot] != PostingList::kNoSlot) terms[renumbered[slot]].swap(slot_terms[slot]);
+    }
+    slot_terms.swap(terms);
+    for (auto& [chunk, slot] : slot_of_chunk) slot = renumbered[slot];
+    {
+      WriteLock lock(*this);
+      postings.swap(lists);
+      slots.swap(next);
+      dead_postings = 0;
+    }
   }
 
-  template <bool kDense>
-  void accumulate(const std::vector<std::pair<uint32_t, double>>& weighted, double c0, double c1,
-                  Scratch& scratch) const {
-    double* scores = scratch.scores.data();
-    const uint32_t* lengths = slot_length.data();
-    for (const auto& [term, weight] : weighted) {
-      for (const Posting& p : postings[term]) {
-        const double tf = p.tf;
-        const double s = weight * tf / (tf + c0 + c1 * lengths[p.slot]);
-        if constexpr (!kDense) {
-          if (scores[p.slot] == 0) scratch.touched.push_back(p.slot);
-        }
-        scores[p.slot] += s;
+  ScoringInputs scoring_inputs(const std::vector<std::string>& query_terms) const {
+    ScoringInputs in;
+    if (live_chunks == 0) return in;
+    // Repeated query terms add up, so group them by id with a multiplicity.
+    std::vector<std::pair<uint32_t, uint32_t>> counts;
+    for (const std::string& term : query_terms) {
+      auto it = term_ids.find(term);
+      if (it == term_ids.end() || df[it->second] == 0) continue;
+      auto c = std::find_if(counts.begin(), counts.end(), [&](const auto& e) { return e.first == it->second; });
+      if (c == counts.end()) {
+        counts.emplace_back(it->second, 1);
+      } else {
+        ++c->second;
       }
     }
+    const double n = static_cast<double>(live_chunks);
+    const double k1 = params.k1;
+    for (const auto& [term, count] : counts) {
+      const double df_term = df[term];
+      const double idf = std::log(1.0 + (n - df_term + 0.5) / (df_term + 0.5));
+      in.terms.push_back({&postings[term], count * idf * (k1 + 1.0)});
+    }
+    // len normalization k1 * (1 - b + b * len / avg_len) = c0 + c1 * len, computed per
+    // posting: as cheap as loading a precomputed norm, and never stale.
+    const double avg_length = static_cast<double>(total_length) / n;
+    in.c0 = k1 * (1.0 - params.b);
+    in.c1 = avg_length > 0 ? k1 * params.b / avg_length : 0.0;
+    in.slots = {slots.alive.data(), slots.length.data(), slots.chunk_id.data(), slots.doc_key.data(),
+                slots.alive.size()};
+    return in;
+  }
+
+  size_t memory_bytes() const {
+    size_t bytes = postings.capacity() * sizeof(PostingList) + df.capacity() * sizeof(uint32_t);
+    for (const PostingList& list : postings) bytes += list.memory_bytes();
+    // Hash nodes: key, value and next pointer, plus the bucket array.
+    bytes += term_ids.size() * (sizeof(std::string) + 2 * sizeof(void*)) + term_ids.bucket_count() * sizeof(void*);
+    for (const auto& [term, id] : term_ids) {
+      if (term.capacity() > 15) bytes += term.capacity() + 1;
+    }
+    bytes += slots.alive.capacity() + slots.length.capacity() * 4 + slots.chunk_id.capacity() * 8 +
+             slots.doc_key.capacity() * 8;
+    bytes += slot_terms.capacity() * sizeof(std::vector<uint32_t>);
+    for (const auto& terms : slot_terms) bytes += terms.capacity() * sizeof(uint32_t);
+    bytes += slot_of_chunk.size() * (16 + 2 * sizeof(void*)) + slot_of_chunk.bucket_count() * sizeof(void*);
+    return bytes;
   }
 
   const Bm25Params params;
@@ -266,20 +283,13 @@ struct Bm25Index::Impl {
   // Terms, by id. Keys are std::string on purpose: short terms live inside the
   // hash node (SSO), so a lookup does not chase a pointer to compare keys.
   TermMap term_ids;
-  std::vector<std::vector<Posting>> postings;  // may include postings of dead slots
-  std::vector<uint32_t> df;                    // live chunks containing the term
-  std::vector<uint8_t> term_dirty;             // postings include dead slots
-  std::vector<uint32_t> dirty_terms;
+  std::vector<PostingList> postings;  // may include postings of dead slots
+  std::vector<uint32_t> df;           // live chunks containing the term
 
-  // Chunks, by slot.
-  std::vector<uint8_t> slot_alive;
-  std::vector<uint32_t> slot_length;
-  std::vector<uint64_t> slot_chunk_id;
-  std::vector<uint64_t> slot_doc_key;
+  // Chunks, by slot (dead ones stay until compaction).
+  Slots slots;
   std::vector<std::vector<uint32_t>> slot_terms;  // term ids of a live chunk, for removal
   std::unordered_map<uint64_t, uint32_t> slot_of_chunk;
-  std::vector<uint32_t> dead_slots;  // tombstoned, still referenced by postings
-  std::vector<uint32_t> free_slots;  // no postings left, reusable
 
   uint64_t live_chunks = 0;
   uint64_t live_terms = 0;
@@ -305,112 +315,27 @@ void Bm25Index::apply(const std::vector<ChunkPostings>& add, const std::vector<u
     const size_t terms = m.postings.size() + new_ids.size();
     m.postings.resize(terms);
     m.df.resize(terms, 0);
-    m.term_dirty.resize(terms, 0);
     m.term_ids.merge(new_ids);  // moves the nodes, no string copies
     for (uint64_t chunk_id : remove_chunk_ids) m.remove_chunk(chunk_id);
     for (Impl::PreparedChunk& chunk : prepared) m.add_chunk(chunk);
   }
-  m.purge_if_needed();
+  m.compact_if_needed();
 }
 
 std::vector<ScoredChunk> Bm25Index::search(const std::vector<std::string>& query_terms, size_t k,
                                            const std::function<bool(uint64_t doc_key)>& accept_doc) const {
   const Impl& m = *impl_;
   auto lock = m.read_lock();
-  if (k == 0 || m.live_chunks == 0) return {};
+  if (k == 0) return {};
+  return score_max_score(m.scoring_inputs(query_terms), k, accept_doc);
+}
 
-  // Repeated query terms add up, so group them by id with a multiplicity.
-  const double n = static_cast<double>(m.live_chunks);
-  const double k1 = m.params.k1;
-  std::vector<std::pair<uint32_t, double>> weighted;  // {term id, count * idf * (k1 + 1)}
-  std::vector<std::pair<uint32_t, uint32_t>> counts;
-  for (const std::string& term : query_terms) {
-    auto it = m.term_ids.find(term);
-    if (it == m.term_ids.end() || m.df[it->second] == 0) continue;
-    auto c = std::find_if(counts.begin(), counts.end(), [&](const auto& e) { return e.first == it->second; });
-    if (c == counts.end()) {
-      counts.emplace_back(it->second, 1);
-    } else {
-      ++c->second;
-    }
-  }
-  if (counts.empty()) return {};
-  size_t touched_postings = 0;
-  for (const auto& [term, count] : counts) {
-    const double df = m.df[term];
-    const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
-    weighted.emplace_back(term, count * idf * (k1 + 1.0));
-    touched_postings += m.postings[term].size();
-  }
-  // len normalization k1 * (1 - b + b * len / avg_len) = c0 + c1 * len, computed per
-  // posting: as cheap as loading a precomputed norm, and never stale.
-  const double avg_length = static_cast<double>(m.total_length) / n;
-  const double c0 = k1 * (1.0 - m.params.b);
-  const double c1 = avg_length > 0 ? k1 * m.params.b / avg_length : 0.0;
-
-  thread_local Scratch thread_scratch;
-  Scratch nested;  // only used if accept_doc runs a search on another index
-  Scratch& scratch = thread_scratch.in_use ? nested : thread_scratch;
-  const size_t slots = m.slot_alive.size();
-  if (scratch.scores.size() < slots) scratch.scores.resize(slots, 0.0);
-  const bool dense = static_cast<double>(touched_postings) >= kDenseScanRatio * static_cast<double>(slots);
-  // Leave the accumulator all-zero however we exit (accept_doc may throw).
-  struct Reset {
-    Scratch& s;
-    bool dense;
-    size_t slots;
-    ~Reset() {
-      if (dense) {
-        std::fill_n(s.scores.begin(), slots, 0.0);
-      } else {
-        for (uint32_t slot : s.touched) s.scores[slot] = 0.0;
-      }
-      s.touched.clear();
-      s.in_use = false;
-    }
-  } reset{scratch, dense, slots};
-  scratch.in_use = true;
-
-  if (dense) {
-    m.accumulate<true>(weighted, c0, c1, scratch);
-  } else {
-    m.accumulate<false>(weighted, c0, c1, scratch);
-  }
-
-  // Bounded heap whose front is the worst kept candidate. Once it is full, a cheap
-  // score comparison rejects most slots before touching their ids or the filter.
-  std::vector<Candidate> heap;
-  heap.reserve(std::min<size_t>(k, 1024));
-  double threshold = 0.0;
-  const auto consider = [&](uint32_t slot, double score) {
-    if (!m.slot_alive[slot]) return;
-    const Candidate c{score, m.slot_chunk_id[slot], slot};
-    if (heap.size() == k && !better(c, heap.front())) return;
-    if (accept_doc && !accept_doc(m.slot_doc_key[slot])) return;
-    heap.push_back(c);
-    std::push_heap(heap.begin(), heap.end(), better);
-    if (heap.size() > k) {
-      std::pop_heap(heap.begin(), heap.end(), better);
-      heap.pop_back();
-    }
-    if (heap.size() == k) threshold = heap.front().score;
-  };
-  const double* scores = scratch.scores.data();
-  if (dense) {
-    for (uint32_t slot = 0; slot < slots; ++slot) {
-      if (scores[slot] > 0 && scores[slot] >= threshold) consider(slot, scores[slot]);
-    }
-  } else {
-    for (uint32_t slot : scratch.touched) {
-      if (scores[slot] >= threshold) consider(slot, scores[slot]);
-    }
-  }
-
-  std::sort_heap(heap.begin(), heap.end(), better);
-  std::vector<ScoredChunk> results;
-  results.reserve(heap.size());
-  for (const Candidate& c : heap) results.push_back({c.chunk_id, m.slot_doc_key[c.slot], c.score});
-  return results;
+std::vector<ScoredChunk> Bm25Index::search_exhaustive(const std::vector<std::string>& query_terms, size_t k,
+                                                      const std::function<bool(uint64_t doc_key)>& accept_doc) const {
+  const Impl& m = *impl_;
+  auto lock = m.read_lock();
+  if (k == 0) return {};
+  return score_exhaustive(m.scoring_inputs(query_terms), k, accept_doc);
 }
 
 Bm25Stats Bm25Index::stats() const {
@@ -422,6 +347,12 @@ Bm25Stats Bm25Index::stats() const {
   s.postings = m.live_postings;
   s.average_length = m.live_chunks == 0 ? 0.0 : static_cast<double>(m.total_length) / static_cast<double>(m.live_chunks);
   return s;
+}
+
+size_t Bm25Index::memory_bytes() const {
+  const Impl& m = *impl_;
+  auto lock = m.read_lock();
+  return m.memory_bytes();
 }
 
 Bm25Params Bm25Index::params() const { return impl_->params; }

@@ -1,4 +1,5 @@
-// In-memory BM25 inverted index (Lucene's BM25 formula), updated incrementally.
+// In-memory BM25 inverted index (Lucene's BM25 formula), updated incrementally,
+// over compressed posting blocks searched with block-max MaxScore (exact top-k).
 // The durable copy of its input lives in the store (term frequencies per chunk);
 // this structure is derived and rebuilt from it at start-up.
 #pragma once
@@ -65,7 +66,14 @@ class Bm25Index {
   std::vector<ScoredChunk> search(const std::vector<std::string>& query_terms, size_t k,
                                   const std::function<bool(uint64_t doc_key)>& accept_doc = {}) const;
 
+  // The same results as search() from a plain term-at-a-time scorer that reads every
+  // posting: the reference for tests and benchmarks.
+  std::vector<ScoredChunk> search_exhaustive(const std::vector<std::string>& query_terms, size_t k,
+                                             const std::function<bool(uint64_t doc_key)>& accept_doc = {}) const;
+
   Bm25Stats stats() const;
+  // Approximate heap bytes held by the index (walks every term: for benchmarks, not hot paths).
+  size_t memory_bytes() const;
   Bm25Params params() const;
 
  private:
