@@ -10,6 +10,7 @@ PACKAGES=(
   libpoppler-cpp-dev libsqlite3-dev libstemmer-dev libcpp-httplib-dev nlohmann-json3-dev
   libgumbo-dev libpugixml-dev libminizip-dev libutf8proc-dev libssl-dev zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libhnswlib-dev libopenblas-dev
+  libxapian-dev
   python3 python3-venv python3-pip
 )
 

@@ -125,12 +125,6 @@ size_t PostingList::size() const {
   return (sealed_ ? sealed_->blocks.size() * kBlockSize : 0) + tail_.size();
 }
 
-size_t PostingList::block_count() const { return (sealed_ ? sealed_->blocks.size() : 0) + (tail_.empty() ? 0 : 1); }
-
-uint32_t PostingList::block_last(size_t block) const {
-  return is_sealed(block) ? sealed_->blocks[block].last : tail_.back().slot;
-}
-
 double PostingList::sealed_block_bound(size_t block, double weight, double c0, double c1) const {
   return sealed_->blocks[block].impacts.bound(weight, c0, c1);
 }

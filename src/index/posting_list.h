@@ -72,9 +72,12 @@ class PostingList {
 
   size_t size() const;  // postings, including those of deleted chunks
   // Blocks in slot order; the unsealed tail, when not empty, is the last one.
-  size_t block_count() const;
-  uint32_t block_last(size_t block) const;  // highest slot in the block
-  bool is_sealed(size_t block) const { return sealed_ && block < sealed_->blocks.size(); }
+  size_t block_count() const { return sealed_count() + (tail_.empty() ? 0 : 1); }
+  // Highest slot in the block.
+  uint32_t block_last(size_t block) const {
+    return block < sealed_count() ? sealed_->blocks[block].last : tail_.back().slot;
+  }
+  bool is_sealed(size_t block) const { return block < sealed_count(); }
   // Bound over one sealed block / over all sealed blocks (the tail is not summarized:
   // callers bound it exactly with tail_bound()).
   double sealed_block_bound(size_t block, double weight, double c0, double c1) const;
@@ -106,6 +109,7 @@ class PostingList {
     uint32_t length;  // for the block's impacts
   };
   void seal_tail();
+  size_t sealed_count() const { return sealed_ ? sealed_->blocks.size() : 0; }
 
   // Most terms are rare and never fill a block: they cost only these two members.
   std::unique_ptr<Sealed> sealed_;
