@@ -60,6 +60,15 @@ class Cursor {
     return best;
   }
 
+  // Upper bound of this term's contribution in the current block.
+  double block_bound() {
+    if (bound_block_ != block_) {
+      bound_block_ = block_;
+      bound_ = list_.is_sealed(block_) ? list_.sealed_block_bound(block_, weight_, in_.c0, in_.c1) : tail_bound();
+    }
+    return bound_;
+  }
+
   // Moves to the first block that can hold a slot >= target, without decoding.
   void seek_shallow(uint32_t target) {
     if (target <= target_) return;
@@ -137,6 +146,8 @@ class Cursor {
   bool decoded_ = false;
   uint32_t count_ = 0, pos_ = 0;
   double tail_bound_ = -1;  // computed on first use
+  size_t bound_block_ = SIZE_MAX;
+  double bound_ = 0;
   std::array<uint32_t, PostingList::kBlockSize> slots_, tfs_;
 };
 
@@ -210,7 +221,13 @@ std::vector<ScoredChunk> score_max_score(const ScoringInputs& in, size_t k, cons
             }
             Cursor& c = cursors[order[j]];
             c.seek_shallow(doc);
-            if (c.min_slot() <= doc && c.slot() == doc) {
+            if (c.min_slot() > doc) continue;  // no posting there, no decoding
+            // The block holding the slot may bound tighter than the whole window did.
+            if (out_of_reach(partial + prefix[j] + c.block_bound())) {
+              reachable = false;
+              break;
+            }
+            if (c.slot() == doc) {
               contribution[order[j]] = c.score();
               partial += contribution[order[j]];
             }
