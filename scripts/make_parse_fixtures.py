@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the parse-module test fixtures into tests/fixtures/parse/.
 
-Standard library only, deterministic output (fixed zip timestamps), so the
+Standard library only (the OCR images also need Pillow, Debian python3-pil), deterministic output (fixed zip timestamps), so the
 committed fixtures can be regenerated and diffed:  python3 scripts/make_parse_fixtures.py
 """
 import os
@@ -260,6 +260,134 @@ def main():
     write("image.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     write("doc.rtf", "{\\rtf1\\ansi Hello}")
     write("empty.txt", b"")
+    make_structured()
+    make_tables()
+    make_ocr()
+    make_rtf()
+
+
+# ---------------------------------------------------------------- XML / JSON
+def make_structured():
+    write("sample.xml", '<?xml version="1.0" encoding="UTF-8"?>\n<!-- a catalog -->\n'
+                        '<catalog xmlns:x="urn:example">\n  <book id="bk101" x:lang="en">\n'
+                        "    <title>XML Developer&apos;s Guide</title>\n    <price>44.95</price>\n"
+                        "    <note><![CDATA[Uses <tags> & entities]]></note>\n  </book>\n"
+                        '  <book id="bk102">\n    <title>Midnight Rain</title>\n'
+                        "    <authors><author>Ralls, Kim</author><author>Corets, Eva</author></authors>\n"
+                        "  </book>\n  mixed text\n</catalog>\n")
+    write("utf16.xml", '<?xml version="1.0" encoding="UTF-16"?><root><name>M\u00fcnchen</name></root>'.encode("utf-16"))
+    write("sample.json", '{"title": "Inventory", "tags": ["a", "b", 3], "owner": {"name": "Ada", "active": true},\n'
+                         ' "items": [{"sku": "X1", "qty": 2, "price": null}, {"sku": "Y2", "qty": 0,\n'
+                         ' "dims": {"w": 1.5, "h": 2}}], "zeta": "last key stays last"}\n')
+    write("sample.ndjson", '{"id": 1, "text": "first line"}\n{"id": 2, "text": "second line", "tags": []}\n')
+    write("not_json.json", "{this is not json, just text in braces}\n")
+    lol = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    write("billion_laughs.xml", f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{lol}]>'
+                                "<lolz><a>&lol9;</a><b>kept</b></lolz>")
+
+
+
+# ---------------------------------------------------------------- tables
+def make_tables():
+    write("tables.html", "<html><body><table><caption>Prices</caption>"
+                         "<thead><tr><th>Plan</th><th>Seats</th><th>Price</th></tr></thead>"
+                         "<tbody><tr><td>Basic</td><td>5</td><td>$10</td></tr>"
+                         "<tr><td colspan=2>Enterprise (any size)</td><td>call us</td></tr></tbody></table>"
+                         "<table><tr><td>Name</td><td>Role</td></tr><tr><td>Ada</td><td>Engineer</td></tr></table>"
+                         "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table></body></html>")
+    tc = lambda t, span=1: ("<w:tc>" + (f'<w:tcPr><w:gridSpan w:val="{span}"/></w:tcPr>' if span > 1 else "")
+                            + f"<w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:tc>")
+    body = ("<w:tbl><w:tr><w:trPr><w:tblHeader/></w:trPr>" + tc("Drug") + tc("Dose") + tc("Route") + "</w:tr>"
+            "<w:tr>" + tc("Aspirin") + tc("100 mg") + tc("oral") + "</w:tr>"
+            "<w:tr>" + tc("Heparin (weight-based)", 2) + tc("IV") + "</w:tr></w:tbl>")
+    make_zip("tables.docx", docx_members(body))
+
+
+# ---------------------------------------------------------------- OCR
+OCR_LINES = [
+    "Scanned pages have no text layer.",
+    "The quick brown fox jumps over the lazy dog.",
+    "Invoice 2024-117: total due 1,250.40 EUR by March 3.",
+    "Kaito reads images with Tesseract.",
+]
+
+
+def render_text(lines, width=1400, size=40):
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", size)
+    line_height = int(size * 1.6)
+    image = Image.new("L", (width, line_height * len(lines) + 2 * size), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((size, size + i * line_height), line, fill=0, font=font)
+    return image
+
+
+def image_pdf(image, dpi=200):
+    """A PDF whose only page is `image` (8-bit gray, Flate): a scan without a text layer."""
+    import zlib
+    w, h = image.size
+    data = zlib.compress(image.tobytes(), 9)
+    pw, ph = w * 72 / dpi, h * 72 / dpi
+    content = f"q {pw:.2f} 0 0 {ph:.2f} 0 0 cm /Im1 Do Q".encode()
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw:.2f} {ph:.2f}] /Resources << /XObject << /Im1 5 0 R >> >> "
+            "/Contents 4 0 R >>").encode(),
+        4: b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        5: (f"<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray /BitsPerComponent 8 "
+            f"/Filter /FlateDecode /Length {len(data)} >>\nstream\n").encode() + data + b"\nendstream",
+    }
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for oid in sorted(objects):
+        offsets[oid] = len(out)
+        out += f"{oid} 0 obj\n".encode() + objects[oid] + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n".encode() + b"0000000000 65535 f \n"
+    for oid in sorted(objects):
+        out += f"{offsets[oid]:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def make_ocr():
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        print("Pillow (python3-pil) missing: OCR fixtures not regenerated")
+        return
+    import io
+    write("ocr_expected.txt", "\n".join(OCR_LINES) + "\n")
+    image = render_text(OCR_LINES)
+    buf = io.BytesIO()
+    image.save(buf, "PNG", optimize=True, dpi=(200, 200))
+    write("ocr.png", buf.getvalue())
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=70, dpi=(200, 200))
+    write("ocr.jpg", buf.getvalue())
+    second = render_text(["Second TIFF page: 42 apples."])
+    buf = io.BytesIO()
+    image.convert("1").save(buf, "TIFF", compression="group4", dpi=(200, 200), save_all=True,
+                            append_images=[second.convert("1")])
+    write("ocr.tiff", buf.getvalue())
+    write("scanned.pdf", image_pdf(image))
+
+
+
+# ---------------------------------------------------------------- RTF
+def make_rtf():
+    write("sample.rtf", r"""{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\froman Times New Roman;}}"""
+                        r"""{\colortbl;\red0\green0\blue0;}{\*\generator Writer;}{\info{\title Hidden meta}}"""
+                        "\n{\\pard\\b Caf\\'e9 heading\\par}\n"
+                        r"""{\pard Plain \{braces\} and \\backslash, unicode \u8364? euro, \uc2\u915 XX gamma.\par}"""
+                        r"""{\field{\*\fldinst HYPERLINK "http://x"}{\fldrslt link text}}\par"""
+                        r"""{\pict\pngblip 89504e470d0a}"""
+                        "\n\\trowd\\cellx1000\\cellx2000\n"
+                        r"""\pard\intbl Name\cell Score\cell\row"""
+                        r"""\pard\intbl Ada\cell 97\cell\row"""
+                        r"""\pard After table\par}""")
 
 
 if __name__ == "__main__":

@@ -113,7 +113,18 @@ Sniffed sniff_ole2(std::string_view bytes) {
                   "password-protected Office document; open it in Office, remove the password "
                   "(File > Info > Protect > Encrypt with Password) and upload again")};
   }
-  return unsupported("legacy binary Office format (.doc/.xls/.ppt) is not supported; save it as .docx/.xlsx/.pptx");
+  const auto has_stream = [&](std::u16string_view name) {
+    std::string encoded;
+    for (const char16_t c : name) encoded += {static_cast<char>(c), '\0'};
+    return bytes.find(encoded) != std::string_view::npos;
+  };
+  if (has_stream(u"WordDocument")) return {Format::kDoc, {}};
+  if (has_stream(u"Workbook") || has_stream(u"Book")) return {Format::kXls, {}};
+  if (has_stream(u"PowerPoint Document")) return {Format::kPpt, {}};
+  if (has_stream(u"__substg1.0_")) {
+    return unsupported("Outlook message (.msg) is not supported; save it as .eml (File > Save As) and upload that");
+  }
+  return unsupported("OLE2 compound file that is not a Word, Excel or PowerPoint document");
 }
 
 // 2 = definitely HTML (doctype/html tag), 1 = starts with HTML-ish markup, 0 = not markup.
@@ -129,6 +140,28 @@ int html_signal(std::string_view text) {
   return 0;
 }
 
+std::string_view skip_space(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  return text.substr(start);
+}
+
+// An XML declaration, or a document that opens with an element (not HTML).
+bool looks_like_xml(std::string_view head) {
+  const std::string_view text = skip_space(head);
+  if (starts_with(text, "<?xml")) return true;
+  return text.size() > 1 && text[0] == '<' && (std::isalpha(static_cast<unsigned char>(text[1])) != 0);
+}
+
+// Opens with { or [ followed by a quote, a brace or a bracket: JSON rather than
+// prose starting with a bracket (the parser falls back to text when wrong).
+bool looks_like_json(std::string_view head) {
+  const std::string_view text = skip_space(head);
+  if (text.empty() || (text[0] != '{' && text[0] != '[')) return false;
+  const std::string_view next = skip_space(text.substr(1));
+  return !next.empty() && (next[0] == '"' || next[0] == '{' || next[0] == '[' || next[0] == '}' || next[0] == ']');
+}
+
 }  // namespace
 
 Sniffed sniff(std::string_view bytes, std::string_view file_name) {
@@ -137,12 +170,11 @@ Sniffed sniff(std::string_view bytes, std::string_view file_name) {
   if (starts_with(bytes, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")) return sniff_ole2(bytes);
   if (starts_with(bytes, "\x89PNG") || starts_with(bytes, "\xFF\xD8\xFF") || starts_with(bytes, "GIF87a") ||
       starts_with(bytes, "GIF89a") || starts_with(bytes, std::string_view("II*\0", 4)) ||
-      starts_with(bytes, std::string_view("MM\0*", 4))) {
-    return unsupported("image file; OCR is not supported yet");
+      starts_with(bytes, std::string_view("MM\0*", 4)) ||
+      (bytes.size() >= 12 && starts_with(bytes, "RIFF") && bytes.substr(8, 4) == "WEBP")) {
+    return {Format::kImage, {}};
   }
-  if (starts_with(bytes, "{\\rtf")) {
-    return unsupported("RTF documents are not supported; save it as .docx or PDF");
-  }
+  if (starts_with(bytes, "{\\rtf")) return {Format::kRtf, {}};
   if (looks_binary(bytes)) return unsupported("binary file of unknown type");
 
   const std::string ext = extension_of(file_name);
@@ -150,7 +182,12 @@ Sniffed sniff(std::string_view bytes, std::string_view file_name) {
   const DecodedText head = decode_text(bytes.substr(0, 4096));
   const int html = html_signal(head.utf8);
   if (ext == "md" || ext == "markdown") return {html == 2 ? Format::kHtml : Format::kMarkdown, {}};
-  return {html > 0 ? Format::kHtml : Format::kText, {}};
+  // XHTML declares itself XML too: only a doctype or <html> makes it HTML then.
+  if (html < 2 && (ext == "xml" || starts_with(skip_space(head.utf8), "<?xml"))) return {Format::kXml, {}};
+  if (html > 0) return {Format::kHtml, {}};
+  if (ext == "json" || ext == "ndjson" || ext == "jsonl" || looks_like_json(head.utf8)) return {Format::kJson, {}};
+  if (looks_like_xml(head.utf8)) return {Format::kXml, {}};
+  return {Format::kText, {}};
 }
 
 }  // namespace kr::parse::internal
