@@ -264,6 +264,8 @@ def main():
     make_tables()
     make_ocr()
     make_rtf()
+    make_packages()
+    make_eml()
 
 
 # ---------------------------------------------------------------- XML / JSON
@@ -388,6 +390,80 @@ def make_rtf():
                         r"""\pard\intbl Name\cell Score\cell\row"""
                         r"""\pard\intbl Ada\cell 97\cell\row"""
                         r"""\pard After table\par}""")
+
+
+
+# ---------------------------------------------------------------- OpenDocument, EPUB
+ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"')
+
+
+def odf(name, mime, body):
+    content = f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODF_NS}><office:body>{body}</office:body></office:document-content>'
+    meta = ('<?xml version="1.0" encoding="UTF-8"?><office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"><office:meta><dc:title>ODF sample</dc:title></office:meta></office:document-meta>')
+    path = os.path.join(OUT, name)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype", STAMP), mime, compress_type=zipfile.ZIP_STORED)
+        for member, data in [("content.xml", content), ("meta.xml", meta)]:
+            z.writestr(zipfile.ZipInfo(member, STAMP), data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+def make_packages():
+    odf("sample.odt", "application/vnd.oasis.opendocument.text",
+        '<office:text><text:h text:outline-level="1">Field notes</text:h><text:p>First <text:span>spanned</text:span>'
+        '<text:s/>text<office:annotation><text:p>hidden comment</text:p></office:annotation>.</text:p>'
+        '<text:list><text:list-item><text:p>item one</text:p></text:list-item></text:list>'
+        '<text:h text:outline-level="2">Counts</text:h><table:table table:name="T1"><table:table-header-rows><table:table-row>'
+        '<table:table-cell><text:p>Bird</text:p></table:table-cell><table:table-cell><text:p>Seen</text:p></table:table-cell>'
+        '</table:table-row></table:table-header-rows><table:table-row><table:table-cell><text:p>Heron</text:p></table:table-cell>'
+        '<table:table-cell><text:p>3</text:p></table:table-cell></table:table-row></table:table></office:text>')
+    odf("sample.ods", "application/vnd.oasis.opendocument.spreadsheet",
+        '<office:spreadsheet><table:table table:name="Budget"><table:table-row><table:table-cell><text:p>Item</text:p></table:table-cell>'
+        '<table:table-cell><text:p>Cost</text:p></table:table-cell></table:table-row><table:table-row>'
+        '<table:table-cell><text:p>Paint</text:p></table:table-cell><table:table-cell><text:p>40</text:p></table:table-cell>'
+        '</table:table-row><table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="16384"/>'
+        '</table:table-row></table:table></office:spreadsheet>')
+    odf("sample.odp", "application/vnd.oasis.opendocument.presentation",
+        '<office:presentation><draw:page draw:name="Intro"><draw:frame><draw:text-box><text:p>Welcome slide</text:p>'
+        '</draw:text-box></draw:frame></draw:page><draw:page draw:name="Plan"><draw:frame><draw:text-box>'
+        '<text:p>Second slide</text:p></draw:text-box></draw:frame></draw:page></office:presentation>')
+    opf = ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+           'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Tiny Book</dc:title></metadata><manifest>'
+           '<item id="c2" href="text/ch%202.xhtml" media-type="application/xhtml+xml"/>'
+           '<item id="c1" href="text/ch1.xhtml" media-type="application/xhtml+xml"/></manifest>'
+           '<spine><itemref idref="c1"/><itemref idref="c2"/><itemref idref="gone"/></spine></package>')
+    chapter = lambda title, text: (f'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{title}</title>'
+                                   f'</head><body><h1>{title}</h1><p>{text}</p></body></html>')
+    path = os.path.join(OUT, "sample.epub")
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype", STAMP), "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        for member, data in [("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" '
+                              'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile '
+                              'full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>'),
+                             ("OEBPS/content.opf", opf), ("OEBPS/text/ch1.xhtml", chapter("One", "It begins.")),
+                             ("OEBPS/text/ch 2.xhtml", chapter("Two", "It ends."))]:
+            z.writestr(zipfile.ZipInfo(member, STAMP), data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+
+# ---------------------------------------------------------------- EML
+def make_eml():
+    import base64
+    csv = base64.b64encode(b"sku,qty\nA1,4\n").decode()
+    write("sample.eml", "From: Ada <ada@example.com>\r\nTo: team@example.com\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+                        "Subject: =?UTF-8?B?UXVhcnRlcmx5IHLDqXN1bcOp?=\r\nMIME-Version: 1.0\r\n"
+                        'Content-Type: multipart/mixed; boundary="outer"\r\n\r\npreamble\r\n--outer\r\n'
+                        'Content-Type: multipart/alternative; boundary="alt"\r\n\r\n--alt\r\n'
+                        "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                        "Caf=E9 numbers are up.=\r\n Details attached.\r\n--alt\r\nContent-Type: text/html\r\n\r\n"
+                        "<p>HTML twin that is not indexed</p>\r\n--alt--\r\n--outer\r\n"
+                        'Content-Type: text/csv; name="stock.csv"\r\nContent-Disposition: attachment; filename="stock.csv"\r\n'
+                        f"Content-Transfer-Encoding: base64\r\n\r\n{csv}\r\n--outer\r\n"
+                        'Content-Type: application/octet-stream; name="blob.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+                        "AAECAwQFBgcICQoLDA0ODw==\r\n--outer--\r\n")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/text.h"
 #include "parse/parse_internal.h"
 #include "parse/zip_reader.h"
 
@@ -72,6 +73,17 @@ bool legacy_word_encrypted(std::string_view b) {
 
 Sniffed unsupported(std::string message) { return {Format::kUnknown, error(ErrorCode::kUnsupported, std::move(message))}; }
 
+// OpenDocument and EPUB store their media type uncompressed as the first zip
+// member, "mimetype"; "" when the archive does not start that way.
+std::string_view stored_mimetype(std::string_view b) {
+  if (b.size() < 38 || b.substr(26, 2) != std::string_view("\x08\0", 2) || b.substr(30, 8) != "mimetype") return {};
+  const uint32_t size = read_u32(b, 18);
+  const size_t extra = static_cast<unsigned char>(b[28]) | (static_cast<unsigned char>(b[29]) << 8);
+  const size_t start = 38 + extra;
+  if (size > 100 || start > b.size()) return {};
+  return trim(b.substr(start, size));
+}
+
 Sniffed sniff_zip(std::string_view bytes) {
   const ZipListing listing = list_zip_names(bytes);
   if (!listing.intact) {
@@ -99,9 +111,16 @@ Sniffed sniff_zip(std::string_view bytes) {
     }
     if (name == "content.xml" || name == "mimetype") odf = true;
   }
-  std::string message = "zip archive that is not a Word, PowerPoint or Excel document";
-  if (odf) message += " (OpenDocument and EPUB files are not supported; save it as .docx, .xlsx or .pptx)";
-  return unsupported(std::move(message));
+  if (odf) {
+    const std::string_view mime = stored_mimetype(bytes);
+    if (mime == "application/epub+zip") return {Format::kEpub, {}};
+    if (mime == "application/vnd.oasis.opendocument.text") return {Format::kOdt, {}};
+    if (mime == "application/vnd.oasis.opendocument.spreadsheet") return {Format::kOds, {}};
+    if (mime == "application/vnd.oasis.opendocument.presentation") return {Format::kOdp, {}};
+    return unsupported("zip archive with an unsupported document type '" + sanitize_utf8(mime) +
+                       "' (supported: OpenDocument text/spreadsheet/presentation, EPUB)");
+  }
+  return unsupported("zip archive that is not a Word, PowerPoint, Excel, OpenDocument or EPUB document");
 }
 
 Sniffed sniff_ole2(std::string_view bytes) {
@@ -146,6 +165,17 @@ std::string_view skip_space(std::string_view text) {
   return text.substr(start);
 }
 
+// A header block with From: and a second mail header before the first blank line.
+bool looks_like_email(std::string_view head) {
+  const size_t blank = head.find("\n\n") == std::string_view::npos ? head.find("\r\n\r\n") : head.find("\n\n");
+  const std::string block = lower(head.substr(0, blank));
+  if (block.rfind("from:", 0) != 0 && block.find("\nfrom:") == std::string::npos) return false;
+  for (const char* h : {"\nsubject:", "\nmime-version:", "\nreceived:", "\nmessage-id:", "\ndate:"}) {
+    if (block.find(h) != std::string::npos) return true;
+  }
+  return block.rfind("received:", 0) == 0 || block.rfind("return-path:", 0) == 0;
+}
+
 // An XML declaration, or a document that opens with an element (not HTML).
 bool looks_like_xml(std::string_view head) {
   const std::string_view text = skip_space(head);
@@ -182,6 +212,7 @@ Sniffed sniff(std::string_view bytes, std::string_view file_name) {
   const DecodedText head = decode_text(bytes.substr(0, 4096));
   const int html = html_signal(head.utf8);
   if (ext == "md" || ext == "markdown") return {html == 2 ? Format::kHtml : Format::kMarkdown, {}};
+  if (ext == "eml" || looks_like_email(head.utf8)) return {Format::kEml, {}};
   // XHTML declares itself XML too: only a doctype or <html> makes it HTML then.
   if (html < 2 && (ext == "xml" || starts_with(skip_space(head.utf8), "<?xml"))) return {Format::kXml, {}};
   if (html > 0) return {Format::kHtml, {}};

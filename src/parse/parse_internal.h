@@ -86,6 +86,9 @@ Result<ParsedDocument> parse_doc(std::string_view bytes, const ParseContext& ctx
 Result<ParsedDocument> parse_xls(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_ppt(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_rtf(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_odf(std::string_view bytes, const ParseContext& ctx);  // ODT, ODS, ODP
+Result<ParsedDocument> parse_epub(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_eml(std::string_view bytes, const ParseContext& ctx);
 
 // RFC 4180 rows of fields: quotes around fields, "" inside quotes.
 std::vector<std::vector<std::string>> split_csv_rows(std::string_view text, char delimiter);

@@ -36,6 +36,9 @@ Result<ParsedDocument> dispatch(Format format, std::string_view bytes, std::stri
     case Format::kXls: return internal::parse_xls(bytes, ctx);
     case Format::kPpt: return internal::parse_ppt(bytes, ctx);
     case Format::kRtf: return internal::parse_rtf(bytes, ctx);
+    case Format::kOdt: case Format::kOds: case Format::kOdp: return internal::parse_odf(bytes, ctx);
+    case Format::kEpub: return internal::parse_epub(bytes, ctx);
+    case Format::kEml: return internal::parse_eml(bytes, ctx);
     default: break;
   }
   return error(ErrorCode::kUnsupported, "file of unknown type");

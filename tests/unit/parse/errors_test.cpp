@@ -85,7 +85,7 @@ TEST(ParseErrors, ManyUnclosedParagraphsAreNotDeep) {
 TEST(ParseErrors, ZipThatIsNotOffice) {
   const Status s = parse_error("plain.zip");
   EXPECT_EQ(s.code(), ErrorCode::kUnsupported);
-  EXPECT_EQ(s.message(), "zip archive that is not a Word, PowerPoint or Excel document");
+  EXPECT_EQ(s.message(), "zip archive that is not a Word, PowerPoint, Excel, OpenDocument or EPUB document");
 }
 
 TEST(ParseErrors, EncryptedOle2) {
