@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the parse-module test fixtures into tests/fixtures/parse/.
 
-Standard library only, deterministic output (fixed zip timestamps), so the
+Standard library only (the OCR images also need Pillow, Debian python3-pil), deterministic output (fixed zip timestamps), so the
 committed fixtures can be regenerated and diffed:  python3 scripts/make_parse_fixtures.py
 """
 import os
@@ -260,6 +260,210 @@ def main():
     write("image.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     write("doc.rtf", "{\\rtf1\\ansi Hello}")
     write("empty.txt", b"")
+    make_structured()
+    make_tables()
+    make_ocr()
+    make_rtf()
+    make_packages()
+    make_eml()
+
+
+# ---------------------------------------------------------------- XML / JSON
+def make_structured():
+    write("sample.xml", '<?xml version="1.0" encoding="UTF-8"?>\n<!-- a catalog -->\n'
+                        '<catalog xmlns:x="urn:example">\n  <book id="bk101" x:lang="en">\n'
+                        "    <title>XML Developer&apos;s Guide</title>\n    <price>44.95</price>\n"
+                        "    <note><![CDATA[Uses <tags> & entities]]></note>\n  </book>\n"
+                        '  <book id="bk102">\n    <title>Midnight Rain</title>\n'
+                        "    <authors><author>Ralls, Kim</author><author>Corets, Eva</author></authors>\n"
+                        "  </book>\n  mixed text\n</catalog>\n")
+    write("utf16.xml", '<?xml version="1.0" encoding="UTF-16"?><root><name>M\u00fcnchen</name></root>'.encode("utf-16"))
+    write("sample.json", '{"title": "Inventory", "tags": ["a", "b", 3], "owner": {"name": "Ada", "active": true},\n'
+                         ' "items": [{"sku": "X1", "qty": 2, "price": null}, {"sku": "Y2", "qty": 0,\n'
+                         ' "dims": {"w": 1.5, "h": 2}}], "zeta": "last key stays last"}\n')
+    write("sample.ndjson", '{"id": 1, "text": "first line"}\n{"id": 2, "text": "second line", "tags": []}\n')
+    write("not_json.json", "{this is not json, just text in braces}\n")
+    lol = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    write("billion_laughs.xml", f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{lol}]>'
+                                "<lolz><a>&lol9;</a><b>kept</b></lolz>")
+
+
+
+# ---------------------------------------------------------------- tables
+def make_tables():
+    write("tables.html", "<html><body><table><caption>Prices</caption>"
+                         "<thead><tr><th>Plan</th><th>Seats</th><th>Price</th></tr></thead>"
+                         "<tbody><tr><td>Basic</td><td>5</td><td>$10</td></tr>"
+                         "<tr><td colspan=2>Enterprise (any size)</td><td>call us</td></tr></tbody></table>"
+                         "<table><tr><td>Name</td><td>Role</td></tr><tr><td>Ada</td><td>Engineer</td></tr></table>"
+                         "<table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table></body></html>")
+    tc = lambda t, span=1: ("<w:tc>" + (f'<w:tcPr><w:gridSpan w:val="{span}"/></w:tcPr>' if span > 1 else "")
+                            + f"<w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:tc>")
+    body = ("<w:tbl><w:tr><w:trPr><w:tblHeader/></w:trPr>" + tc("Drug") + tc("Dose") + tc("Route") + "</w:tr>"
+            "<w:tr>" + tc("Aspirin") + tc("100 mg") + tc("oral") + "</w:tr>"
+            "<w:tr>" + tc("Heparin (weight-based)", 2) + tc("IV") + "</w:tr></w:tbl>")
+    make_zip("tables.docx", docx_members(body))
+
+
+# ---------------------------------------------------------------- OCR
+OCR_LINES = [
+    "Scanned pages have no text layer.",
+    "The quick brown fox jumps over the lazy dog.",
+    "Invoice 2024-117: total due 1,250.40 EUR by March 3.",
+    "Kaito reads images with Tesseract.",
+]
+
+
+def render_text(lines, width=1400, size=40):
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", size)
+    line_height = int(size * 1.6)
+    image = Image.new("L", (width, line_height * len(lines) + 2 * size), 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((size, size + i * line_height), line, fill=0, font=font)
+    return image
+
+
+def image_pdf(image, dpi=200):
+    """A PDF whose only page is `image` (8-bit gray, Flate): a scan without a text layer."""
+    import zlib
+    w, h = image.size
+    data = zlib.compress(image.tobytes(), 9)
+    pw, ph = w * 72 / dpi, h * 72 / dpi
+    content = f"q {pw:.2f} 0 0 {ph:.2f} 0 0 cm /Im1 Do Q".encode()
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw:.2f} {ph:.2f}] /Resources << /XObject << /Im1 5 0 R >> >> "
+            "/Contents 4 0 R >>").encode(),
+        4: b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        5: (f"<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray /BitsPerComponent 8 "
+            f"/Filter /FlateDecode /Length {len(data)} >>\nstream\n").encode() + data + b"\nendstream",
+    }
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for oid in sorted(objects):
+        offsets[oid] = len(out)
+        out += f"{oid} 0 obj\n".encode() + objects[oid] + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n".encode() + b"0000000000 65535 f \n"
+    for oid in sorted(objects):
+        out += f"{offsets[oid]:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def make_ocr():
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        print("Pillow (python3-pil) missing: OCR fixtures not regenerated")
+        return
+    import io
+    write("ocr_expected.txt", "\n".join(OCR_LINES) + "\n")
+    image = render_text(OCR_LINES)
+    buf = io.BytesIO()
+    image.save(buf, "PNG", optimize=True, dpi=(200, 200))
+    write("ocr.png", buf.getvalue())
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=70, dpi=(200, 200))
+    write("ocr.jpg", buf.getvalue())
+    second = render_text(["Second TIFF page: 42 apples."])
+    buf = io.BytesIO()
+    image.convert("1").save(buf, "TIFF", compression="group4", dpi=(200, 200), save_all=True,
+                            append_images=[second.convert("1")])
+    write("ocr.tiff", buf.getvalue())
+    write("scanned.pdf", image_pdf(image))
+
+
+
+# ---------------------------------------------------------------- RTF
+def make_rtf():
+    write("sample.rtf", r"""{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\froman Times New Roman;}}"""
+                        r"""{\colortbl;\red0\green0\blue0;}{\*\generator Writer;}{\info{\title Hidden meta}}"""
+                        "\n{\\pard\\b Caf\\'e9 heading\\par}\n"
+                        r"""{\pard Plain \{braces\} and \\backslash, unicode \u8364? euro, \uc2\u915 XX gamma.\par}"""
+                        r"""{\field{\*\fldinst HYPERLINK "http://x"}{\fldrslt link text}}\par"""
+                        r"""{\pict\pngblip 89504e470d0a}"""
+                        "\n\\trowd\\cellx1000\\cellx2000\n"
+                        r"""\pard\intbl Name\cell Score\cell\row"""
+                        r"""\pard\intbl Ada\cell 97\cell\row"""
+                        r"""\pard After table\par}""")
+
+
+
+# ---------------------------------------------------------------- OpenDocument, EPUB
+ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"')
+
+
+def odf(name, mime, body):
+    content = f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODF_NS}><office:body>{body}</office:body></office:document-content>'
+    meta = ('<?xml version="1.0" encoding="UTF-8"?><office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"><office:meta><dc:title>ODF sample</dc:title></office:meta></office:document-meta>')
+    path = os.path.join(OUT, name)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype", STAMP), mime, compress_type=zipfile.ZIP_STORED)
+        for member, data in [("content.xml", content), ("meta.xml", meta)]:
+            z.writestr(zipfile.ZipInfo(member, STAMP), data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+def make_packages():
+    odf("sample.odt", "application/vnd.oasis.opendocument.text",
+        '<office:text><text:h text:outline-level="1">Field notes</text:h><text:p>First <text:span>spanned</text:span>'
+        '<text:s/>text<office:annotation><text:p>hidden comment</text:p></office:annotation>.</text:p>'
+        '<text:list><text:list-item><text:p>item one</text:p></text:list-item></text:list>'
+        '<text:h text:outline-level="2">Counts</text:h><table:table table:name="T1"><table:table-header-rows><table:table-row>'
+        '<table:table-cell><text:p>Bird</text:p></table:table-cell><table:table-cell><text:p>Seen</text:p></table:table-cell>'
+        '</table:table-row></table:table-header-rows><table:table-row><table:table-cell><text:p>Heron</text:p></table:table-cell>'
+        '<table:table-cell><text:p>3</text:p></table:table-cell></table:table-row></table:table></office:text>')
+    odf("sample.ods", "application/vnd.oasis.opendocument.spreadsheet",
+        '<office:spreadsheet><table:table table:name="Budget"><table:table-row><table:table-cell><text:p>Item</text:p></table:table-cell>'
+        '<table:table-cell><text:p>Cost</text:p></table:table-cell></table:table-row><table:table-row>'
+        '<table:table-cell><text:p>Paint</text:p></table:table-cell><table:table-cell><text:p>40</text:p></table:table-cell>'
+        '</table:table-row><table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="16384"/>'
+        '</table:table-row></table:table></office:spreadsheet>')
+    odf("sample.odp", "application/vnd.oasis.opendocument.presentation",
+        '<office:presentation><draw:page draw:name="Intro"><draw:frame><draw:text-box><text:p>Welcome slide</text:p>'
+        '</draw:text-box></draw:frame></draw:page><draw:page draw:name="Plan"><draw:frame><draw:text-box>'
+        '<text:p>Second slide</text:p></draw:text-box></draw:frame></draw:page></office:presentation>')
+    opf = ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata '
+           'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Tiny Book</dc:title></metadata><manifest>'
+           '<item id="c2" href="text/ch%202.xhtml" media-type="application/xhtml+xml"/>'
+           '<item id="c1" href="text/ch1.xhtml" media-type="application/xhtml+xml"/></manifest>'
+           '<spine><itemref idref="c1"/><itemref idref="c2"/><itemref idref="gone"/></spine></package>')
+    chapter = lambda title, text: (f'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{title}</title>'
+                                   f'</head><body><h1>{title}</h1><p>{text}</p></body></html>')
+    path = os.path.join(OUT, "sample.epub")
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype", STAMP), "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        for member, data in [("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" '
+                              'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile '
+                              'full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>'),
+                             ("OEBPS/content.opf", opf), ("OEBPS/text/ch1.xhtml", chapter("One", "It begins.")),
+                             ("OEBPS/text/ch 2.xhtml", chapter("Two", "It ends."))]:
+            z.writestr(zipfile.ZipInfo(member, STAMP), data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+
+# ---------------------------------------------------------------- EML
+def make_eml():
+    import base64
+    csv = base64.b64encode(b"sku,qty\nA1,4\n").decode()
+    write("sample.eml", "From: Ada <ada@example.com>\r\nTo: team@example.com\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+                        "Subject: =?UTF-8?B?UXVhcnRlcmx5IHLDqXN1bcOp?=\r\nMIME-Version: 1.0\r\n"
+                        'Content-Type: multipart/mixed; boundary="outer"\r\n\r\npreamble\r\n--outer\r\n'
+                        'Content-Type: multipart/alternative; boundary="alt"\r\n\r\n--alt\r\n'
+                        "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                        "Caf=E9 numbers are up.=\r\n Details attached.\r\n--alt\r\nContent-Type: text/html\r\n\r\n"
+                        "<p>HTML twin that is not indexed</p>\r\n--alt--\r\n--outer\r\n"
+                        'Content-Type: text/csv; name="stock.csv"\r\nContent-Disposition: attachment; filename="stock.csv"\r\n'
+                        f"Content-Transfer-Encoding: base64\r\n\r\n{csv}\r\n--outer\r\n"
+                        'Content-Type: application/octet-stream; name="blob.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+                        "AAECAwQFBgcICQoLDA0ODw==\r\n--outer--\r\n")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ Status ParseContext::check_deadline(std::string_view where) const {
                    " s (stopped while " + std::string(where) + "); split the file into smaller parts");
 }
 
+double ParseContext::seconds_left() const {
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
+  return limits_.max_seconds_per_file - elapsed.count();
+}
+
 namespace {
 
 // Length of a Unicode space (NBSP, U+2000-200B, U+3000, BOM) at s[i], else 0.

@@ -1,10 +1,11 @@
 // CSV/TSV (RFC 4180 quoting). The first row is the header; every later row is
-// rendered "header: value | header: value" so each chunk describes itself.
+// rendered "header: value; header: value" so each chunk describes itself.
 #include <array>
 #include <vector>
 
 #include "core/text.h"
 #include "parse/parse_internal.h"
+#include "parse/table_rows.h"
 
 namespace kr::parse::internal {
 namespace {
@@ -44,8 +45,17 @@ char sniff_delimiter(std::string_view text, bool tsv_name) {
   return best;
 }
 
+bool blank_row(const Row& row) {
+  for (const auto& cell : row) {
+    if (!trim(cell).empty()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 // Splits into rows of fields, RFC 4180: quotes around fields, "" inside quotes.
-std::vector<Row> split_rows(std::string_view text, char delimiter) {
+std::vector<std::vector<std::string>> split_csv_rows(std::string_view text, char delimiter) {
   std::vector<Row> rows;
   Row row;
   std::string field;
@@ -88,15 +98,6 @@ std::vector<Row> split_rows(std::string_view text, char delimiter) {
   return rows;
 }
 
-bool blank_row(const Row& row) {
-  for (const auto& cell : row) {
-    if (!trim(cell).empty()) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 Result<ParsedDocument> parse_csv(std::string_view bytes, std::string_view file_name, const ParseContext&) {
   ParsedDocument doc;
   const DecodedText decoded = decode_text(bytes);
@@ -104,7 +105,7 @@ Result<ParsedDocument> parse_csv(std::string_view bytes, std::string_view file_n
   const bool tsv = file_name.size() >= 4 && (file_name.substr(file_name.size() - 4) == ".tsv" ||
                                              file_name.substr(file_name.size() - 4) == ".TSV");
   const char delimiter = sniff_delimiter(decoded.utf8, tsv);
-  std::vector<Row> rows = split_rows(decoded.utf8, delimiter);
+  std::vector<Row> rows = split_csv_rows(decoded.utf8, delimiter);
   BlockSink sink(doc);
   size_t first = 0;
   while (first < rows.size() && blank_row(rows[first])) ++first;
@@ -119,32 +120,9 @@ Result<ParsedDocument> parse_csv(std::string_view bytes, std::string_view file_n
     for (const auto& cell : rows[first]) sink.heading(cell, 1);
     ++first;
   }
-  std::vector<std::string> header;
-  for (const auto& cell : rows[first]) header.push_back(collapse_whitespace(cell));
-  const auto header_name = [&](size_t col) {
-    return col < header.size() && !header[col].empty() ? header[col] : "column " + std::to_string(col + 1);
-  };
-  bool any_data = false;
-  for (size_t r = first + 1; r < rows.size(); ++r) {
-    std::string text;
-    for (size_t col = 0; col < rows[r].size(); ++col) {
-      const std::string value = collapse_whitespace(rows[r][col]);
-      if (value.empty()) continue;
-      if (!text.empty()) text += " | ";
-      text += header_name(col) + ": " + value;
-    }
-    any_data |= sink.add(text, BlockKind::kTableRow);
-  }
-  if (!any_data) {
-    // A header-only file still has content worth indexing.
-    std::string text;
-    for (const auto& cell : header) {
-      if (cell.empty()) continue;
-      if (!text.empty()) text += " | ";
-      text += cell;
-    }
-    sink.add(text, BlockKind::kTableRow);
-  }
+  TableRows table(sink, TableRows::Header::kFirstRow);
+  for (size_t r = first; r < rows.size(); ++r) table.add(std::move(rows[r]));
+  table.finish();
   return doc;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/text.h"
 #include "parse/parse_internal.h"
 #include "parse/zip_reader.h"
 
@@ -72,6 +73,17 @@ bool legacy_word_encrypted(std::string_view b) {
 
 Sniffed unsupported(std::string message) { return {Format::kUnknown, error(ErrorCode::kUnsupported, std::move(message))}; }
 
+// OpenDocument and EPUB store their media type uncompressed as the first zip
+// member, "mimetype"; "" when the archive does not start that way.
+std::string_view stored_mimetype(std::string_view b) {
+  if (b.size() < 38 || b.substr(26, 2) != std::string_view("\x08\0", 2) || b.substr(30, 8) != "mimetype") return {};
+  const uint32_t size = read_u32(b, 18);
+  const size_t extra = static_cast<unsigned char>(b[28]) | (static_cast<unsigned char>(b[29]) << 8);
+  const size_t start = 38 + extra;
+  if (size > 100 || start > b.size()) return {};
+  return trim(b.substr(start, size));
+}
+
 Sniffed sniff_zip(std::string_view bytes) {
   const ZipListing listing = list_zip_names(bytes);
   if (!listing.intact) {
@@ -99,9 +111,16 @@ Sniffed sniff_zip(std::string_view bytes) {
     }
     if (name == "content.xml" || name == "mimetype") odf = true;
   }
-  std::string message = "zip archive that is not a Word, PowerPoint or Excel document";
-  if (odf) message += " (OpenDocument and EPUB files are not supported; save it as .docx, .xlsx or .pptx)";
-  return unsupported(std::move(message));
+  if (odf) {
+    const std::string_view mime = stored_mimetype(bytes);
+    if (mime == "application/epub+zip") return {Format::kEpub, {}};
+    if (mime == "application/vnd.oasis.opendocument.text") return {Format::kOdt, {}};
+    if (mime == "application/vnd.oasis.opendocument.spreadsheet") return {Format::kOds, {}};
+    if (mime == "application/vnd.oasis.opendocument.presentation") return {Format::kOdp, {}};
+    return unsupported("zip archive with an unsupported document type '" + sanitize_utf8(mime) +
+                       "' (supported: OpenDocument text/spreadsheet/presentation, EPUB)");
+  }
+  return unsupported("zip archive that is not a Word, PowerPoint, Excel, OpenDocument or EPUB document");
 }
 
 Sniffed sniff_ole2(std::string_view bytes) {
@@ -113,7 +132,18 @@ Sniffed sniff_ole2(std::string_view bytes) {
                   "password-protected Office document; open it in Office, remove the password "
                   "(File > Info > Protect > Encrypt with Password) and upload again")};
   }
-  return unsupported("legacy binary Office format (.doc/.xls/.ppt) is not supported; save it as .docx/.xlsx/.pptx");
+  const auto has_stream = [&](std::u16string_view name) {
+    std::string encoded;
+    for (const char16_t c : name) encoded += {static_cast<char>(c), '\0'};
+    return bytes.find(encoded) != std::string_view::npos;
+  };
+  if (has_stream(u"WordDocument")) return {Format::kDoc, {}};
+  if (has_stream(u"Workbook") || has_stream(u"Book")) return {Format::kXls, {}};
+  if (has_stream(u"PowerPoint Document")) return {Format::kPpt, {}};
+  if (has_stream(u"__substg1.0_")) {
+    return unsupported("Outlook message (.msg) is not supported; save it as .eml (File > Save As) and upload that");
+  }
+  return unsupported("OLE2 compound file that is not a Word, Excel or PowerPoint document");
 }
 
 // 2 = definitely HTML (doctype/html tag), 1 = starts with HTML-ish markup, 0 = not markup.
@@ -129,6 +159,39 @@ int html_signal(std::string_view text) {
   return 0;
 }
 
+std::string_view skip_space(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  return text.substr(start);
+}
+
+// A header block with From: and a second mail header before the first blank line.
+bool looks_like_email(std::string_view head) {
+  const size_t blank = head.find("\n\n") == std::string_view::npos ? head.find("\r\n\r\n") : head.find("\n\n");
+  const std::string block = lower(head.substr(0, blank));
+  if (block.rfind("from:", 0) != 0 && block.find("\nfrom:") == std::string::npos) return false;
+  for (const char* h : {"\nsubject:", "\nmime-version:", "\nreceived:", "\nmessage-id:", "\ndate:"}) {
+    if (block.find(h) != std::string::npos) return true;
+  }
+  return block.rfind("received:", 0) == 0 || block.rfind("return-path:", 0) == 0;
+}
+
+// An XML declaration, or a document that opens with an element (not HTML).
+bool looks_like_xml(std::string_view head) {
+  const std::string_view text = skip_space(head);
+  if (starts_with(text, "<?xml")) return true;
+  return text.size() > 1 && text[0] == '<' && (std::isalpha(static_cast<unsigned char>(text[1])) != 0);
+}
+
+// Opens with { or [ followed by a quote, a brace or a bracket: JSON rather than
+// prose starting with a bracket (the parser falls back to text when wrong).
+bool looks_like_json(std::string_view head) {
+  const std::string_view text = skip_space(head);
+  if (text.empty() || (text[0] != '{' && text[0] != '[')) return false;
+  const std::string_view next = skip_space(text.substr(1));
+  return !next.empty() && (next[0] == '"' || next[0] == '{' || next[0] == '[' || next[0] == '}' || next[0] == ']');
+}
+
 }  // namespace
 
 Sniffed sniff(std::string_view bytes, std::string_view file_name) {
@@ -137,12 +200,11 @@ Sniffed sniff(std::string_view bytes, std::string_view file_name) {
   if (starts_with(bytes, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")) return sniff_ole2(bytes);
   if (starts_with(bytes, "\x89PNG") || starts_with(bytes, "\xFF\xD8\xFF") || starts_with(bytes, "GIF87a") ||
       starts_with(bytes, "GIF89a") || starts_with(bytes, std::string_view("II*\0", 4)) ||
-      starts_with(bytes, std::string_view("MM\0*", 4))) {
-    return unsupported("image file; OCR is not supported yet");
+      starts_with(bytes, std::string_view("MM\0*", 4)) ||
+      (bytes.size() >= 12 && starts_with(bytes, "RIFF") && bytes.substr(8, 4) == "WEBP")) {
+    return {Format::kImage, {}};
   }
-  if (starts_with(bytes, "{\\rtf")) {
-    return unsupported("RTF documents are not supported; save it as .docx or PDF");
-  }
+  if (starts_with(bytes, "{\\rtf")) return {Format::kRtf, {}};
   if (looks_binary(bytes)) return unsupported("binary file of unknown type");
 
   const std::string ext = extension_of(file_name);
@@ -150,7 +212,13 @@ Sniffed sniff(std::string_view bytes, std::string_view file_name) {
   const DecodedText head = decode_text(bytes.substr(0, 4096));
   const int html = html_signal(head.utf8);
   if (ext == "md" || ext == "markdown") return {html == 2 ? Format::kHtml : Format::kMarkdown, {}};
-  return {html > 0 ? Format::kHtml : Format::kText, {}};
+  if (ext == "eml" || looks_like_email(head.utf8)) return {Format::kEml, {}};
+  // XHTML declares itself XML too: only a doctype or <html> makes it HTML then.
+  if (html < 2 && (ext == "xml" || starts_with(skip_space(head.utf8), "<?xml"))) return {Format::kXml, {}};
+  if (html > 0) return {Format::kHtml, {}};
+  if (ext == "json" || ext == "ndjson" || ext == "jsonl" || looks_like_json(head.utf8)) return {Format::kJson, {}};
+  if (looks_like_xml(head.utf8)) return {Format::kXml, {}};
+  return {Format::kText, {}};
 }
 
 }  // namespace kr::parse::internal

@@ -12,6 +12,18 @@ std::string_view format_name(Format format) {
     case Format::kPptx: return "pptx";
     case Format::kXlsx: return "xlsx";
     case Format::kCsv: return "csv";
+    case Format::kXml: return "xml";
+    case Format::kJson: return "json";
+    case Format::kImage: return "image";
+    case Format::kDoc: return "doc";
+    case Format::kXls: return "xls";
+    case Format::kPpt: return "ppt";
+    case Format::kRtf: return "rtf";
+    case Format::kEpub: return "epub";
+    case Format::kOdt: return "odt";
+    case Format::kOds: return "ods";
+    case Format::kOdp: return "odp";
+    case Format::kEml: return "eml";
     case Format::kUnknown: break;
   }
   return "unknown";

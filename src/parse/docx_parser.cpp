@@ -1,6 +1,7 @@
 // DOCX: word/document.xml in reading order. Heading levels come from paragraph
 // styles (resolved through styles.xml, so localized style ids work) or
-// outlineLvl; numbered paragraphs are list items; tables one block per row;
+// outlineLvl; numbered paragraphs are list items; tables one block per row
+// with its header names;
 // text boxes follow their anchor paragraph; footnotes/endnotes come last as notes.
 #include <cstdlib>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "core/text.h"
 #include "parse/ooxml_common.h"
+#include "parse/table_rows.h"
 
 namespace kr::parse::internal {
 namespace {
@@ -124,8 +126,9 @@ class DocxBuilder {
   }
 
   void table(const pugi::xml_node& tbl) {
+    TableRows rows(sink_, TableRows::Header::kDetect);
     for (const pugi::xml_node& tr : rows_of(tbl)) {
-      std::string row;
+      std::vector<std::string> cells;
       for (pugi::xml_node tc = tr.first_child(); tc; tc = tc.next_sibling()) {
         if (!is(tc, "tc") && !is(tc, "sdt")) continue;
         const pugi::xml_node cell = is(tc, "sdt") ? child(child(tc, "sdtContent"), "tc") : tc;
@@ -137,12 +140,15 @@ class DocxBuilder {
           if (!text.empty()) text += ' ';
           text += part;
         }
-        if (text.empty()) continue;
-        if (!row.empty()) row += " | ";
-        row += text;
+        cells.push_back(std::move(text));
+        // A merged cell covers several grid columns; keep later cells under their headers.
+        const int span = std::atoi(std::string(attr(child(child(cell, "tcPr"), "gridSpan"), "val")).c_str());
+        for (int extra = 1; extra < span && extra < 64; ++extra) cells.emplace_back();
       }
-      sink_.add(row, BlockKind::kTableRow);
+      const bool header = static_cast<bool>(child(child(tr, "trPr"), "tblHeader"));
+      rows.add(std::move(cells), header);
     }
+    rows.finish();
   }
 
   static std::vector<pugi::xml_node> rows_of(const pugi::xml_node& tbl) {

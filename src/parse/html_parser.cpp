@@ -1,13 +1,16 @@
 // HTML via gumbo: headings build the heading path, block elements become
-// paragraphs, li list items, tables one row block each; chrome is dropped.
+// paragraphs, li list items, tables one row block each (with the header
+// names); chrome is dropped.
 #include <gumbo.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
 #include "core/text.h"
 #include "parse/parse_internal.h"
+#include "parse/table_rows.h"
 
 namespace kr::parse::internal {
 namespace {
@@ -215,31 +218,41 @@ class HtmlBuilder {
   }
 
   void table(const GumboNode* node) {
+    TableRows rows(sink_, TableRows::Header::kDetect);
+    table_section(node, rows);
+    rows.finish();
+  }
+
+  void table_section(const GumboNode* node, TableRows& rows) {
     const GumboVector& kids = kids_of(node);
     for (unsigned i = 0; i < kids.length; ++i) {
       const auto* kid = static_cast<const GumboNode*>(kids.data[i]);
       if (!is_element(kid)) continue;
       switch (kid->v.element.tag) {
         case GUMBO_TAG_CAPTION: sink_.add(element_text(kid), BlockKind::kParagraph); break;
-        case GUMBO_TAG_THEAD: case GUMBO_TAG_TBODY: case GUMBO_TAG_TFOOT: table(kid); break;
-        case GUMBO_TAG_TR: row(kid); break;
+        case GUMBO_TAG_THEAD: case GUMBO_TAG_TBODY: case GUMBO_TAG_TFOOT: table_section(kid, rows); break;
+        case GUMBO_TAG_TR: row(kid, rows); break;
         default: break;
       }
     }
   }
 
-  void row(const GumboNode* tr) {
-    std::string text;
-    const GumboVector& cells = kids_of(tr);
-    for (unsigned i = 0; i < cells.length; ++i) {
-      const auto* cell = static_cast<const GumboNode*>(cells.data[i]);
+  // A row of <th> cells only is the table's header.
+  void row(const GumboNode* tr, TableRows& rows) {
+    std::vector<std::string> cells;
+    bool all_th = true;
+    const GumboVector& kids = kids_of(tr);
+    for (unsigned i = 0; i < kids.length; ++i) {
+      const auto* cell = static_cast<const GumboNode*>(kids.data[i]);
       if (!is_element(cell) || (cell->v.element.tag != GUMBO_TAG_TD && cell->v.element.tag != GUMBO_TAG_TH)) continue;
-      const std::string value = element_text(cell);
-      if (value.empty()) continue;
-      if (!text.empty()) text += " | ";
-      text += value;
+      all_th &= cell->v.element.tag == GUMBO_TAG_TH;
+      cells.push_back(element_text(cell));
+      const GumboAttribute* colspan = gumbo_get_attribute(&cell->v.element.attributes, "colspan");
+      const int span = colspan != nullptr ? std::atoi(colspan->value) : 1;
+      for (int extra = 1; extra < span && extra < 64; ++extra) cells.emplace_back();
     }
-    sink_.add(text, BlockKind::kTableRow);
+    const bool header = all_th && !cells.empty();
+    rows.add(std::move(cells), header);
   }
 
   BlockSink sink_;

@@ -23,6 +23,8 @@ class Package {
   const std::vector<std::string>& names() const { return zip_->names(); }
   // Reads and parses a part (kNotFound when absent).
   Result<XmlDoc> xml(std::string_view part);
+  // Raw bytes of a part (kNotFound when absent).
+  Result<std::string> read(std::string_view part) { return zip_->read(part); }
   // Relationships of `part`; empty when it has none or they are unreadable.
   std::vector<Relationship> relationships(std::string_view part);
   // Target of the first relationship of `type` from `part`, or `fallback`.

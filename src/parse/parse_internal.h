@@ -22,6 +22,8 @@ class ParseContext {
 
   // kDeadlineExceeded once max_seconds_per_file has passed; `where` names the step.
   Status check_deadline(std::string_view where) const;
+  // Seconds until max_seconds_per_file is reached (negative once past it).
+  double seconds_left() const;
 
  private:
   Limits limits_;
@@ -77,6 +79,19 @@ Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx
 Result<ParsedDocument> parse_docx(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_pptx(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_xlsx(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_xml(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_json(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_image(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_doc(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_xls(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_ppt(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_rtf(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_odf(std::string_view bytes, const ParseContext& ctx);  // ODT, ODS, ODP
+Result<ParsedDocument> parse_epub(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_eml(std::string_view bytes, const ParseContext& ctx);
+
+// RFC 4180 rows of fields: quotes around fields, "" inside quotes.
+std::vector<std::vector<std::string>> split_csv_rows(std::string_view text, char delimiter);
 
 // What the bytes are: a format to parse, or an error explaining why not.
 struct Sniffed {

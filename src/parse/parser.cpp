@@ -29,7 +29,17 @@ Result<ParsedDocument> dispatch(Format format, std::string_view bytes, std::stri
     case Format::kDocx: return internal::parse_docx(bytes, ctx);
     case Format::kPptx: return internal::parse_pptx(bytes, ctx);
     case Format::kXlsx: return internal::parse_xlsx(bytes, ctx);
-    case Format::kUnknown: break;
+    case Format::kXml: return internal::parse_xml(bytes, ctx);
+    case Format::kJson: return internal::parse_json(bytes, ctx);
+    case Format::kImage: return internal::parse_image(bytes, ctx);
+    case Format::kDoc: return internal::parse_doc(bytes, ctx);
+    case Format::kXls: return internal::parse_xls(bytes, ctx);
+    case Format::kPpt: return internal::parse_ppt(bytes, ctx);
+    case Format::kRtf: return internal::parse_rtf(bytes, ctx);
+    case Format::kOdt: case Format::kOds: case Format::kOdp: return internal::parse_odf(bytes, ctx);
+    case Format::kEpub: return internal::parse_epub(bytes, ctx);
+    case Format::kEml: return internal::parse_eml(bytes, ctx);
+    default: break;
   }
   return error(ErrorCode::kUnsupported, "file of unknown type");
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -10,7 +11,8 @@
 
 namespace kr::parse {
 
-// Hard limits that protect the process from hostile or broken input.
+// Hard limits that protect the process from hostile or broken input, and the
+// OCR settings (they travel to the parse worker with the limits).
 struct Limits {
   uint64_t max_file_bytes = 256ull << 20;          // larger files are rejected (kTooLarge)
   uint64_t max_zip_total_bytes = 512ull << 20;     // sum of uncompressed zip members read
@@ -18,6 +20,12 @@ struct Limits {
   int max_xml_depth = 256;                         // nesting depth in XML/HTML
   int max_pages = 5000;                            // PDF pages / slides / sheets
   double max_seconds_per_file = 60.0;              // checked between pages/members (kDeadlineExceeded)
+  // OCR of scanned PDF pages and images (Tesseract). Pages OCR cannot reach in
+  // time stay listed in pages_needing_ocr instead of failing the file.
+  bool ocr_enabled = true;
+  std::string ocr_language = "eng";                // Tesseract languages, e.g. "eng+deu"
+  double ocr_seconds_per_page = 20.0;              // recognition budget per page/image
+  int ocr_dpi = 300;                               // rendering resolution of scanned PDF pages
 };
 
 // Detects the format from the bytes (magic numbers, zip members, markup sniffing);

@@ -1,16 +1,19 @@
 // PDF via poppler-cpp: one pass over the pages, text split into paragraphs,
-// pages without text reported for OCR.
+// pages without a text layer recognised by OCR (or reported when OCR cannot run).
 #include <poppler-document.h>
 #include <poppler-global.h>
+#include <poppler-page-renderer.h>
 #include <poppler-page.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "core/text.h"
+#include "parse/ocr.h"
 #include "parse/parse_internal.h"
 
 namespace kr::parse::internal {
@@ -70,6 +73,73 @@ void add_page_paragraphs(std::string_view text, int page, BlockSink& sink) {
   sink.add(paragraph, BlockKind::kParagraph, page);
 }
 
+// Rendered pages above this size are drawn at a lower resolution (a poster-sized
+// page at 300 dpi would be hundreds of megapixels).
+constexpr double kMaxRenderMegapixels = 40.0;
+
+// OCR for pages without a text layer: render in gray at the configured
+// resolution, recognise within the page budget. Problems that concern every
+// page (language data missing, no time left) are reported once and stop OCR.
+// True when no pixel is dark enough to be ink: empty pages skip recognition.
+bool blank(const poppler::image& gray) {
+  const auto* data = reinterpret_cast<const unsigned char*>(gray.const_data());
+  for (int y = 0; y < gray.height(); ++y) {
+    const unsigned char* row = data + static_cast<size_t>(y) * static_cast<size_t>(gray.bytes_per_row());
+    for (int x = 0; x < gray.width(); ++x) {
+      if (row[x] < 128) return false;
+    }
+  }
+  return true;
+}
+
+class PdfOcr {
+ public:
+  explicit PdfOcr(const ParseContext& ctx) : ctx_(ctx), engine_(ctx) {}
+
+  // True when the page got text from OCR.
+  bool run(const poppler::page& page, int number, ParsedDocument& doc, BlockSink& sink) {
+    if (stopped_ || !ctx_.limits().ocr_enabled) return false;
+    // Leave a second of the file's budget for the remaining pages' text layer.
+    const double budget = std::min(ctx_.limits().ocr_seconds_per_page, ctx_.seconds_left() - 1.0);
+    if (budget < 1.0) {
+      stop(doc, "OCR stopped at page " + std::to_string(number) + ": the file's parse time limit is reached; "
+                "raise parse_max_seconds to OCR every page");
+      return false;
+    }
+    const poppler::rectf box = page.page_rect();
+    double dpi = ctx_.limits().ocr_dpi;
+    const double megapixels = box.width() * box.height() / (72.0 * 72.0) * dpi * dpi / 1e6;
+    if (megapixels > kMaxRenderMegapixels) dpi *= std::sqrt(kMaxRenderMegapixels / megapixels);
+    poppler::page_renderer renderer;
+    renderer.set_image_format(poppler::image::format_gray8);
+    renderer.set_render_hints(poppler::page_renderer::antialiasing | poppler::page_renderer::text_antialiasing);
+    const poppler::image image = renderer.render_page(&page, dpi, dpi);
+    if (!image.is_valid() || blank(image)) return false;
+    const Bitmap bitmap{reinterpret_cast<const unsigned char*>(image.const_data()), image.width(), image.height(), 1,
+                        image.bytes_per_row(), static_cast<int>(dpi)};
+    auto result = engine_.recognize(bitmap, budget);
+    if (!result.is_ok()) {
+      stop(doc, "OCR is unavailable: " + result.status().message());
+      return false;
+    }
+    const size_t before = doc.blocks.size();
+    add_ocr_paragraphs(result->text, number, sink);
+    if (doc.blocks.size() == before) return false;
+    doc.warnings.push_back(ocr_note(number, *result, engine_.language()));
+    return true;
+  }
+
+ private:
+  void stop(ParsedDocument& doc, std::string why) {
+    stopped_ = true;
+    doc.warnings.push_back(std::move(why));
+  }
+
+  const ParseContext& ctx_;
+  OcrEngine engine_;
+  bool stopped_ = false;
+};
+
 }  // namespace
 
 Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx) {
@@ -101,6 +171,7 @@ Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx
     doc.title = std::string(trim(collapse_whitespace(sanitize_utf8(std::string_view(utf8.data(), utf8.size())))));
   }
   BlockSink sink(doc);
+  std::unique_ptr<PdfOcr> ocr;  // created at the first page without text
   for (int i = 0; i < pages; ++i) {
     KR_RETURN_IF_ERROR(ctx.check_deadline("reading page " + std::to_string(i + 1)));
     std::unique_ptr<poppler::page> page(pdf->create_page(i));
@@ -111,7 +182,9 @@ Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx
     }
     const size_t before = doc.blocks.size();
     add_page_paragraphs(sanitize_utf8(text), i + 1, sink);
-    if (doc.blocks.size() == before) {
+    if (doc.blocks.size() != before || !page) continue;
+    if (!ocr) ocr = std::make_unique<PdfOcr>(ctx);
+    if (!ocr->run(*page, i + 1, doc, sink)) {
       doc.pages_needing_ocr.push_back(i + 1);
       doc.warnings.push_back("page " + std::to_string(i + 1) + " has no extractable text (scanned image?) — needs OCR");
     }

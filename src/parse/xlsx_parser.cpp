@@ -1,10 +1,12 @@
 // XLSX: every worksheet in workbook order (page = sheet index, heading path =
-// sheet name), one table-row block per non-empty row, values as stored.
+// sheet name), one table-row block per non-empty row, values as stored and
+// named by the sheet's header row when it has one.
 #include <string>
 #include <vector>
 
 #include "core/text.h"
 #include "parse/ooxml_common.h"
+#include "parse/table_rows.h"
 
 namespace kr::parse::internal {
 namespace {
@@ -55,26 +57,19 @@ std::string cell_value(const pugi::xml_node& c, const std::vector<std::string>& 
   return v;  // numbers, formula strings ("str") and errors ("e") as written
 }
 
-std::string row_text(const pugi::xml_node& row, const std::vector<std::string>& strings) {
+// The row's cells in column order, short gaps padded with empty cells so
+// columns stay aligned with the header row.
+std::vector<std::string> row_cells(const pugi::xml_node& row, const std::vector<std::string>& strings) {
   std::vector<std::string> cells;
   for (const pugi::xml_node& c : children(row, "c")) {
     std::string value = collapse_whitespace(cell_value(c, strings));
     const size_t col = column_of(attr(c, "r"));
-    // Keep columns aligned across rows by padding short gaps with empty cells.
     if (col != std::string_view::npos && col > cells.size() && col - cells.size() <= kMaxPaddedGap) {
       cells.resize(col);
     }
     cells.push_back(std::move(value));
   }
-  while (!cells.empty() && cells.back().empty()) cells.pop_back();
-  size_t first = 0;
-  while (first < cells.size() && cells[first].empty()) ++first;
-  std::string out;
-  for (size_t i = first; i < cells.size(); ++i) {
-    if (i > first) out += " | ";
-    out += cells[i];
-  }
-  return out;
+  return cells;
 }
 
 struct Sheet {
@@ -127,9 +122,9 @@ Result<ParsedDocument> parse_xlsx(std::string_view bytes, const ParseContext& ct
     if (!sheet.is_ok()) return sheet.status();
     sink.set_path({sanitize_utf8(sheets[i].name)});
     const pugi::xml_node data = child(child(**sheet, "worksheet"), "sheetData");
-    for (const pugi::xml_node& row : children(data, "row")) {
-      sink.add(row_text(row, strings), BlockKind::kTableRow, page);
-    }
+    TableRows table(sink, TableRows::Header::kDetect, page);
+    for (const pugi::xml_node& row : children(data, "row")) table.add(row_cells(row, strings));
+    table.finish();
   }
   return doc;
 }

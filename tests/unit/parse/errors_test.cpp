@@ -85,7 +85,7 @@ TEST(ParseErrors, ManyUnclosedParagraphsAreNotDeep) {
 TEST(ParseErrors, ZipThatIsNotOffice) {
   const Status s = parse_error("plain.zip");
   EXPECT_EQ(s.code(), ErrorCode::kUnsupported);
-  EXPECT_EQ(s.message(), "zip archive that is not a Word, PowerPoint or Excel document");
+  EXPECT_EQ(s.message(), "zip archive that is not a Word, PowerPoint, Excel, OpenDocument or EPUB document");
 }
 
 TEST(ParseErrors, EncryptedOle2) {
@@ -95,14 +95,17 @@ TEST(ParseErrors, EncryptedOle2) {
 }
 
 TEST(ParseErrors, LegacyOffice) {
+  // An OLE2 header naming a WordDocument stream, with no document behind it.
+  EXPECT_EQ(detect_format(fixture("legacy.doc"), "legacy.doc"), Format::kDoc);
   const Status s = parse_error("legacy.doc");
-  EXPECT_EQ(s.code(), ErrorCode::kUnsupported);
-  EXPECT_NE(s.message().find("legacy binary Office format"), std::string::npos);
+  EXPECT_EQ(s.code(), ErrorCode::kCorruptInput) << s.to_string();
+  EXPECT_NE(s.message().find("catdoc could not read the file"), std::string::npos) << s.message();
 }
 
 TEST(ParseErrors, ImageAndRtf) {
-  EXPECT_EQ(parse_error("image.png").message(), "image file; OCR is not supported yet");
-  EXPECT_EQ(parse_error("doc.rtf").code(), ErrorCode::kUnsupported);
+  const Status image = parse_error("image.png");  // a PNG signature and nothing else
+  EXPECT_EQ(image.code(), ErrorCode::kCorruptInput) << image.to_string();
+  EXPECT_EQ(image.message(), "image is damaged or in a format the OCR cannot read");
 }
 
 TEST(ParseErrors, MaxPages) {

@@ -88,7 +88,10 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenTest,
                          ::testing::Values("sample.txt", "utf16_bom.txt", "utf16be_nobom.txt", "latin1.txt",
                                            "sample.md", "sample.csv", "semicolon.csv", "sample.html", "cp1252.html",
                                            "sample.pdf", "blank.pdf", "sample.docx", "docx_named.pdf", "sample.pptx",
-                                           "sample.xlsx"),
+                                           "sample.xlsx", "sample.xml", "utf16.xml", "billion_laughs.xml",
+                                           "sample.json", "sample.ndjson", "not_json.json", "tables.html",
+                                           "tables.docx", "sample.rtf", "doc.rtf", "sample.odt",
+                                           "sample.ods", "sample.odp", "sample.epub", "sample.eml"),
                          [](const ::testing::TestParamInfo<const char*>& param) {
                            std::string n = param.param;
                            for (char& c : n) {
