@@ -22,6 +22,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::kDeadlineExceeded: return 504;
     case ErrorCode::kDataCorruption: return 500;
     case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInsufficientStorage: return 507;
   }
   return 500;
 }
@@ -37,6 +38,43 @@ void send_error(httplib::Response& res, const Status& status) {
   if (status.code() == ErrorCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
 }
 
+bool json_nests_deeper_than(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+void send_busy(httplib::Response& res, const Status& status) {
+  send_error(res, status);
+  res.set_header("Retry-After", "1");
+}
+
+Result<json> parse_client_json(std::string_view text, std::string_view what, int max_depth) {
+  if (json_nests_deeper_than(text, max_depth)) {
+    return error(ErrorCode::kInvalidArgument, std::string(what) + " nests arrays/objects deeper than " +
+                                                  std::to_string(max_depth) + " levels; flatten it");
+  }
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    return error(ErrorCode::kInvalidArgument, std::string(what) + " is not valid JSON: " + e.what());
+  }
+}
+
 Result<json> parse_json_body(const httplib::Request& req, int64_t max_bytes) {
   if (static_cast<int64_t>(req.body.size()) > max_bytes) {
     return error(ErrorCode::kTooLarge, "request body is " + std::to_string(req.body.size()) +
@@ -48,17 +86,9 @@ Result<json> parse_json_body(const httplib::Request& req, int64_t max_bytes) {
   if (!type.empty() && type.find("application/json") == std::string::npos && type.find("+json") == std::string::npos) {
     return error(ErrorCode::kUnsupported, "expected Content-Type: application/json, got '" + type + "'");
   }
-  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    try {
-      json reparsed = json::parse(req.body);  // only for the parser's message
-      (void)reparsed;
-    } catch (const json::parse_error& e) {
-      return error(ErrorCode::kInvalidArgument, std::string("request body is not valid JSON: ") + e.what());
-    }
-    return error(ErrorCode::kInvalidArgument, "request body is not valid JSON");
-  }
-  if (!body.is_object()) return error(ErrorCode::kInvalidArgument, "request body must be a JSON object");
+  auto body = parse_client_json(req.body, "request body");
+  if (!body) return body.status();
+  if (!body->is_object()) return error(ErrorCode::kInvalidArgument, "request body must be a JSON object");
   return body;
 }
 

@@ -1,12 +1,15 @@
 #include "api/json_mapping.h"
 
+#include "api/http_util.h"
+
 namespace kr::api {
 
 json to_json(const Metadata& metadata) {
   json out = json::object();
   for (const auto& [key, value] : metadata) {
-    out[key] = json::parse(value, nullptr, /*allow_exceptions=*/false);
-    if (out[key].is_discarded()) out[key] = value;
+    // Stored values are JSON text; one that does not parse (or nests too deep) is shown as a string.
+    auto parsed = parse_client_json(value, "metadata value");
+    out[key] = parsed ? std::move(*parsed) : json(value);
   }
   return out;
 }

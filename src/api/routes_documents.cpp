@@ -13,16 +13,16 @@ constexpr const char* kUploadHelp =
 Result<Metadata> upload_metadata(const httplib::Request& req) {
   if (!req.has_file("metadata")) return Metadata{};
   const auto& field = req.get_file_value("metadata");
-  json value = json::parse(field.content, nullptr, false);
-  if (value.is_discarded()) return error(ErrorCode::kInvalidArgument, "form field 'metadata' is not valid JSON");
-  return metadata_from_json(value);
+  auto value = parse_client_json(field.content, "form field 'metadata'");
+  if (!value) return value.status();
+  return metadata_from_json(*value);
 }
 
 Result<MetadataFilter> filter_param(const httplib::Request& req) {
   if (!req.has_param("filter")) return MetadataFilter{};
-  json value = json::parse(req.get_param_value("filter"), nullptr, false);
-  if (value.is_discarded()) return error(ErrorCode::kInvalidArgument, "query parameter 'filter' is not valid JSON");
-  return filter_from_json(value);
+  auto value = parse_client_json(req.get_param_value("filter"), "query parameter 'filter'");
+  if (!value) return value.status();
+  return filter_from_json(*value);
 }
 
 }  // namespace

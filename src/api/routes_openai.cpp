@@ -382,10 +382,11 @@ void rag_chat(const RagChat& chat, service::Engine& engine, const std::atomic<bo
 // The upstream answer to forward: a 200 JSON gets "source_nodes": null; other statuses keep theirs.
 void send_forwarded(httplib::Response& res, const generate::RawResponse& raw) {
   if (raw.status == 200) {
-    json body = json::parse(raw.body, nullptr, false);
-    if (body.is_object()) {
-      body["source_nodes"] = nullptr;
-      return send_json(res, 200, body);
+    // The model server's JSON is re-dumped: it gets the same depth limit as a client's.
+    auto body = parse_client_json(raw.body, "model response");
+    if (body && body->is_object()) {
+      (*body)["source_nodes"] = nullptr;
+      return send_json(res, 200, *body);
     }
   }
   res.status = raw.status;
@@ -433,10 +434,17 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
   service::Engine& engine = ctx.engine;
   const std::atomic<bool>& stopping = ctx.stopping;
 
+  ModelSlots& model_slots = ctx.model_slots;
   router.add("POST", "/v1/chat/completions", "/v1/chat/completions",
-             [&engine, &stopping](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &stopping, &model_slots](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_openai_error(res, body.status());
+               if (engine.has_llm()) {
+                 if (Status slot = model_slots.acquire_for_request(); !slot) {
+                   send_openai_error(res, slot);
+                   return res.set_header("Retry-After", "1");
+                 }
+               }
                std::string collection;
                if (Status s = common_checks(*body, engine, collection); !s) return send_openai_error(res, s);
                if (collection.empty()) return passthrough(std::move(*body), engine, stopping, res);

@@ -55,8 +55,9 @@ void add_query_routes(Router& router, ApiContext& ctx) {
              });
 
   const std::atomic<bool>& stopping = ctx.stopping;
+  ModelSlots& model_slots = ctx.model_slots;
   router.add("POST", R"(/v1/collections/([^/]+)/ask)", "/v1/collections/{name}/ask",
-             [&engine, &stopping](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &stopping, &model_slots](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_error(res, body.status());
                auto fields = query_fields(*body, "question", engine.config().default_top_k);
@@ -64,6 +65,9 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                const std::string collection = req.matches[1];
                service::AskRequest request{fields->text, fields->top_k, fields->filter};
                request.mode = fields->retrieval.mode;
+               if (engine.has_llm()) {
+                 if (Status slot = model_slots.acquire_for_request(); !slot) return send_busy(res, slot);
+               }
                if (!fields->stream) {
                  auto answer = engine.ask(collection, request);
                  if (!answer) return send_error(res, answer.status());

@@ -45,6 +45,11 @@ std::optional<json> json_body(const httplib::Request& req, httplib::Response& re
     send_detail(res, 413, "request body is larger than " + std::to_string(max_bytes) + " bytes (max_json_bytes)");
     return std::nullopt;
   }
+  if (json_nests_deeper_than(req.body, kMaxJsonDepth)) {
+    send_detail(res, 400, "request body nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) +
+                              " levels; flatten it");
+    return std::nullopt;
+  }
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded()) {
     send_validation(res, json::array({validation_error("json_invalid", json::array({"body", 0}), "JSON decode error",
@@ -288,8 +293,9 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
         if (!v.errors.empty()) return send_validation(res, v.errors);
         json filter_json = json::object();
         if (req.has_param("metadata_filter")) {
-          filter_json = json::parse(req.get_param_value("metadata_filter"), nullptr, false);
-          if (filter_json.is_discarded() || !(filter_json.is_object() || filter_json.is_null())) {
+          auto parsed = parse_client_json(req.get_param_value("metadata_filter"), "metadata_filter");
+          if (parsed) filter_json = std::move(*parsed);
+          if (!parsed || !(filter_json.is_object() || filter_json.is_null())) {
             return send_detail(res, 400, "Invalid metadata filter format. Must be a valid JSON string.");
           }
         }

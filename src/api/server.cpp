@@ -2,10 +2,15 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cerrno>
+#include <cstdlib>
 #include <optional>
+#include <regex>
 
+#include "api/edge_server.h"
 #include "api/http_util.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -18,6 +23,36 @@ namespace {
 // in thread-locals.
 thread_local std::chrono::steady_clock::time_point t_request_start;
 thread_local std::string t_route_label;
+// The body limit of the current request and the option that sets it.
+thread_local int64_t t_body_limit = 0;
+thread_local const char* t_body_limit_option = "";
+
+// Multipart uploads get max_upload_bytes; every other route takes JSON (or nothing).
+void choose_body_limit(const httplib::Request& req, const Config& config) {
+  static const std::regex upload(R"(/v1/collections/[^/]+/documents)");
+  const bool is_upload = req.method == "POST" && std::regex_match(req.path, upload);
+  t_body_limit = is_upload ? config.max_upload_bytes : config.max_json_bytes;
+  t_body_limit_option = is_upload ? "max_upload_bytes" : "max_json_bytes";
+}
+
+Status body_too_large(const std::string& size) {
+  return error(ErrorCode::kTooLarge, "request body is " + size + "; this route accepts at most " +
+                                         std::to_string(t_body_limit) + " bytes (" + t_body_limit_option + ")");
+}
+
+// Content-Length over the limit: answered before a byte of the body is read.
+bool declared_too_large(const httplib::Request& req) {
+  const std::string length = req.get_header_value("Content-Length");
+  if (length.empty()) return false;
+  errno = 0;
+  const unsigned long long bytes = std::strtoull(length.c_str(), nullptr, 10);
+  return errno == ERANGE || bytes > static_cast<unsigned long long>(t_body_limit);
+}
+
+bool has_body(const httplib::Request& req) {
+  return req.has_header("Transfer-Encoding") ||
+         (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+}
 
 bool is_public_path(const std::string& path) {
   return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
@@ -48,7 +83,21 @@ std::optional<std::string> bearer_token(const std::string& header) {
 }  // namespace
 
 struct Server::Impl : Router {
-  explicit Impl(service::Engine& e) : engine(e), context{e, metrics, stopping} {}
+  explicit Impl(service::Engine& e)
+      : engine(e),
+        model_slots(e.config().llm_max_concurrent, e.config().llm_max_waiting,
+                    std::chrono::milliseconds(static_cast<int64_t>(e.config().llm_timeout_seconds * 1000))),
+        context{e, metrics, stopping, model_slots},
+        http(edge_options(e.config())) {}
+
+  static EdgeOptions edge_options(const Config& config) {
+    EdgeOptions options;
+    options.workers = config.http_threads;
+    options.queue_max = config.http_queue_max;
+    options.max_connections = config.http_max_connections;
+    options.request_timeout = std::chrono::seconds(config.request_timeout_seconds);
+    return options;
+  }
 
   void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) override {
     Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
@@ -68,14 +117,22 @@ struct Server::Impl : Router {
 
   void configure() {
     const Config& config = engine.config();
-    http.new_task_queue = [threads = config.http_threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-    http.set_payload_max_length(static_cast<size_t>(config.max_upload_bytes));
+    // Per-route limits are enforced by the pre-routing hook (Content-Length) and the
+    // connection's body budget (while reading, chunked included); this is the outer bound.
+    http.set_payload_max_length(static_cast<size_t>(std::max(config.max_upload_bytes, config.max_json_bytes)));
+    http.set_body_limit([&config](const httplib::Request& req) {
+      choose_body_limit(req, config);
+      return t_body_limit;
+    });
+    http.set_request_done([] { ModelSlots::release_request_slot(); });
+    http.set_rejection_observer([this](const std::string& method) { metrics.observe("(busy)", method, 503, 0); });
     http.set_read_timeout(config.request_timeout_seconds, 0);
     http.set_write_timeout(config.request_timeout_seconds, 0);
     http.set_keep_alive_max_count(1000);
     http.set_keep_alive_timeout(2);  // an idle client must not hold a worker (or shutdown) for long
     // httplib's default also sets SO_REUSEPORT, which lets a second server bind the
     // same port and silently split the traffic; we want "address in use" instead.
+    // EdgeServer sets TCP_NODELAY on every accepted socket.
     http.set_socket_options([](socket_t sock) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
@@ -84,29 +141,56 @@ struct Server::Impl : Router {
     http.set_pre_routing_handler([this, &config](const httplib::Request& req, httplib::Response& res) {
       t_request_start = std::chrono::steady_clock::now();
       t_route_label = "unmatched";
-      if (config.api_keys.empty() || is_public_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
-      const std::string header = req.get_header_value("Authorization");
-      if (const auto token = bearer_token(header); token && key_matches(*token, config.api_keys)) {
-        return httplib::Server::HandlerResponse::Unhandled;
+      // A request answered here leaves its body unread: its connection closes after the answer.
+      if (!config.api_keys.empty() && !is_public_path(req.path)) {
+        const std::string header = req.get_header_value("Authorization");
+        if (const auto token = bearer_token(header); !token || !key_matches(*token, config.api_keys)) {
+          t_route_label = "unauthenticated";
+          send_error(res, error(ErrorCode::kUnauthenticated,
+                                header.empty() ? "missing API key: send 'Authorization: Bearer <key>'"
+                                               : "invalid API key"));
+          if (has_body(req)) {
+            EdgeServer::close_current_connection();
+            res.set_header("Connection", "close");
+          }
+          return httplib::Server::HandlerResponse::Handled;
+        }
       }
-      t_route_label = "unauthenticated";
-      send_error(res, error(ErrorCode::kUnauthenticated,
-                            header.empty() ? "missing API key: send 'Authorization: Bearer <key>'"
-                                           : "invalid API key"));
-      return httplib::Server::HandlerResponse::Handled;
+      if (declared_too_large(req)) {
+        t_route_label = "too_large";
+        EdgeServer::close_current_connection();
+        send_error(res, body_too_large(req.get_header_value("Content-Length") + " bytes"));
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
     });
 
+    http.set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response& res) {
+      t_request_start = std::chrono::steady_clock::now();
+      if (!declared_too_large(req)) return 100;
+      t_route_label = "too_large";
+      EdgeServer::close_current_connection();
+      send_error(res, body_too_large(req.get_header_value("Content-Length") + " bytes"));
+      res.set_header("Connection", "close");
+      return 413;
+    });
     // Errors httplib produces itself (no route, body too large, bad request line).
     http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
+      if (EdgeServer::current_body_limit_exceeded()) {  // httplib reports the cut-off read as 400
+        t_route_label = "too_large";
+        send_error(res, body_too_large("larger than that"));
+        res.set_header("Connection", "close");
+        return;
+      }
       switch (res.status) {
         case 404:
           send_error(res, error(ErrorCode::kNotFound, "no route for " + req.method + " " + req.path +
                                                           " (see GET /openapi.json)"));
           break;
         case 413:
-          send_error(res, error(ErrorCode::kTooLarge, "request body is larger than the server accepts "
-                                                      "(max_upload_bytes)"));
+          send_error(res, body_too_large("larger than that"));
           break;
         default: {
           Status status(res.status >= 500 ? ErrorCode::kInternal : ErrorCode::kInvalidArgument,
@@ -144,8 +228,9 @@ struct Server::Impl : Router {
   service::Engine& engine;
   RequestMetrics metrics;
   std::atomic<bool> stopping{false};
+  ModelSlots model_slots;
   ApiContext context;
-  httplib::Server http;
+  EdgeServer http;
 };
 
 Server::Server(service::Engine& engine) : impl_(std::make_unique<Impl>(engine)) { impl_->configure(); }
@@ -165,7 +250,10 @@ Result<int> Server::bind(const std::string& host, int port) {
   return port;
 }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run() {
+  impl_->http.listen_after_bind();
+  impl_->http.shutdown_connections();  // running requests finish, idle connections close
+}
 
 void Server::stop() {
   impl_->stopping = true;  // streaming answers end at their next token

@@ -178,6 +178,23 @@ std::vector<OptionSpec> make_specs() {
       string_option("log_level", "KAITO_RAG_LOG_LEVEL", "debug, info, warn or error", &Config::log_level),
       string_option("log_format", "KAITO_RAG_LOG_FORMAT", "text or json (one JSON object per line)",
                     &Config::log_format),
+      int_option("http_queue_max", "KAITO_RAG_HTTP_QUEUE_MAX",
+                 "requests that may wait for a busy HTTP worker; more are answered 503 with Retry-After",
+                 &Config::http_queue_max),
+      int_option("http_max_connections", "KAITO_RAG_HTTP_MAX_CONNECTIONS",
+                 "open client connections (idle keep-alive ones included); more are answered 503",
+                 &Config::http_max_connections),
+      int_option("llm_max_concurrent", "KAITO_RAG_LLM_MAX_CONCURRENT",
+                 "answers from the language model generated at once (ask, chat)", &Config::llm_max_concurrent),
+      int_option("llm_max_waiting", "KAITO_RAG_LLM_MAX_WAITING",
+                 "model requests that may wait for a slot; more are answered 429 with Retry-After",
+                 &Config::llm_max_waiting),
+      int_option("parse_max_workers", "KAITO_RAG_PARSE_MAX_WORKERS",
+                 "parse worker processes at once (0: cores, fewer when the cgroup memory limit cannot hold them)",
+                 &Config::parse_max_workers),
+      int_option("parse_worker_memory_bytes", "KAITO_RAG_PARSE_WORKER_MEMORY_BYTES",
+                 "address-space limit of each parse worker (0: half the cgroup memory limit, at most 4 GiB)",
+                 &Config::parse_worker_memory_bytes),
   };
 }
 
@@ -299,6 +316,18 @@ Status validate_config(const Config& c) {
     return invalid("log_level must be debug, info, warn or error");
   }
   if (c.log_format != "text" && c.log_format != "json") return invalid("log_format must be text or json");
+  if (c.http_queue_max < 0 || c.http_queue_max > 100000) return invalid("http_queue_max must be between 0 and 100000");
+  if (c.http_max_connections < 1 || c.http_max_connections > 900) {
+    return invalid("http_max_connections must be between 1 and 900 (the HTTP library cannot serve sockets above 1023)");
+  }
+  if (c.llm_max_concurrent < 1 || c.llm_max_concurrent > 1024) {
+    return invalid("llm_max_concurrent must be between 1 and 1024");
+  }
+  if (c.llm_max_waiting < 0 || c.llm_max_waiting > 100000) return invalid("llm_max_waiting must be between 0 and 100000");
+  if (c.parse_max_workers < 0 || c.parse_max_workers > 256) return invalid("parse_max_workers must be between 0 and 256");
+  if (c.parse_worker_memory_bytes != 0 && c.parse_worker_memory_bytes < (64ll << 20)) {
+    return invalid("parse_worker_memory_bytes must be 0 (automatic) or at least 67108864 (64 MiB)");
+  }
   return Status::ok();
 }
 

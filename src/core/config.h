@@ -64,6 +64,13 @@ struct Config {
   // Logging
   std::string log_level = "info";           // debug | info | warn | error
   std::string log_format = "text";          // text | json
+  // Admission and limits (DESIGN.md "Admission and limits")
+  int http_queue_max = 64;                  // requests waiting for an HTTP worker; beyond: 503 + Retry-After
+  int http_max_connections = 512;           // open connections, idle keep-alive ones included; beyond: 503
+  int llm_max_concurrent = 4;               // model calls (ask/chat with a model) in flight
+  int llm_max_waiting = 16;                 // model calls waiting for a slot; beyond: 429 + Retry-After
+  int parse_max_workers = 0;                // concurrent parse worker processes (0: from cores and cgroup memory)
+  int64_t parse_worker_memory_bytes = 0;    // RLIMIT_AS per parse worker (0: from the cgroup memory limit, else 4 GiB)
 };
 
 struct OptionSpec {

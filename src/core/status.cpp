@@ -20,6 +20,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kDataCorruption: return "data_corruption";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInsufficientStorage: return "insufficient_storage";
   }
   return "internal";
 }

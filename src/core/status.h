@@ -28,6 +28,7 @@ enum class ErrorCode {
   kCancelled,           // the client went away
   kDataCorruption,      // our own stored data is damaged (500)
   kInternal,            // a bug or an unexpected third-party failure (500)
+  kInsufficientStorage,  // the disk holding the data directory is full (507)
 };
 
 std::string_view error_code_name(ErrorCode code);

@@ -15,6 +15,7 @@
 #include "embed/local_encoder.h"
 #include "embed/remote_embedder.h"
 #include "generate/prompt.h"
+#include "store/directory_sync.h"
 
 namespace kr::service {
 namespace fs = std::filesystem;
@@ -34,6 +35,8 @@ ParseRunnerOptions parse_options(const Config& c, const std::string& self) {
   options.limits = limits_from(c);
   if (c.parse_isolation == "process") options.worker_executable = self;
   options.scratch_dir = c.data_dir + "/tmp";
+  options.max_workers = c.parse_max_workers;
+  options.worker_memory_bytes = c.parse_worker_memory_bytes;
   return options;
 }
 
@@ -340,6 +343,7 @@ Result<CollectionInfo> Engine::create_collection(const std::string& name, const 
     fs::remove_all(tmp_dir, ec);
     return error(ErrorCode::kUnavailable, "cannot create collection directory " + final_dir + ": " + ec.message());
   }
+  (void)store::sync_directory(collections_dir());  // the rename survives a power loss (logged on failure)
   auto collection = Collection::open(name, final_dir, vector_options(config_));
   if (!collection) return collection.status();
   {
@@ -387,6 +391,7 @@ Status Engine::delete_collection(const std::string& name) {
   std::error_code ec;
   fs::rename((*collection)->directory(), trash, ec);
   if (ec) return error(ErrorCode::kUnavailable, "cannot delete collection '" + name + "': " + ec.message());
+  (void)store::sync_directory(collections_dir());
   fs::remove_all(trash, ec);  // open readers keep their file handles; removal is safe on POSIX
   log::info("collection deleted", {{"collection", name}});
   return Status::ok();

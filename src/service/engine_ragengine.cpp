@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "service/engine.h"
+#include "store/directory_sync.h"
 
 namespace kr::service {
 namespace fs = std::filesystem;
@@ -92,6 +93,7 @@ Status write_file_atomically(const std::string& path, const std::string& content
     fs::remove(tmp, ec);
     return error(ErrorCode::kUnavailable, "cannot write " + path + ": " + ec.message());
   }
+  (void)store::sync_directory(fs::path(path).parent_path().string());
   return Status::ok();
 }
 
@@ -272,6 +274,7 @@ Result<std::string> Engine::persist_index(const std::string& index, const std::s
   if (status) {
     fs::rename(tmp, database, ec);
     if (ec) status = error(ErrorCode::kUnavailable, "cannot write " + database + ": " + ec.message());
+    else (void)store::sync_directory(path);
   }
   if (!status) {
     fs::remove(tmp, ec);
@@ -353,6 +356,7 @@ Status Engine::load_index(const std::string& index, const std::string& path, boo
   }
   fs::rename(tmp_dir, final_dir, ec);
   if (ec) return fail(error(ErrorCode::kUnavailable, "cannot create " + final_dir + ": " + ec.message()));
+  (void)store::sync_directory(collections_dir());  // covers the rename of `previous` to trash too
   if (!trash.empty()) fs::remove_all(trash, ec);
   auto collection = Collection::open(index, final_dir);
   if (!collection) return collection.status();

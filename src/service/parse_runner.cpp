@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +30,11 @@ namespace kr::service {
 namespace {
 
 using nlohmann::json;
+
+// The worker learns its parent's pid from here to notice a parent that died
+// before PR_SET_PDEATHSIG was in place.
+constexpr const char* kParentPidVariable = "KR_PARSE_PARENT_PID";
+constexpr int64_t kDefaultWorkerMemory = 4ll << 30;
 
 json document_to_json(const parse::ParsedDocument& doc) {
   json blocks = json::array();
@@ -71,6 +80,40 @@ bool write_file(const std::string& path, const std::string& bytes) {
   return static_cast<bool>(out);
 }
 
+// A new file only this process can have made (O_EXCL, mode 0600).
+Status write_new_file(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return error(ErrorCode::kInternal, "cannot create scratch file " + path + ": " + std::strerror(errno));
+  size_t written = 0;
+  int failure = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      failure = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    written += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (failure == ENOSPC || failure == EDQUOT) {
+    log::error("disk full on the data directory", {{"file", path}});
+    return error(ErrorCode::kInsufficientStorage, "disk full on the data directory: cannot write the scratch file " + path);
+  }
+  if (failure) return error(ErrorCode::kInternal, "cannot write scratch file " + path + ": " + std::strerror(failure));
+  return Status::ok();
+}
+
+// environ plus the parent pid for the worker.
+std::vector<std::string> worker_environment() {
+  std::vector<std::string> env;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    if (std::string_view(*entry).rfind(kParentPidVariable, 0) != 0) env.emplace_back(*entry);
+  }
+  env.push_back(std::string(kParentPidVariable) + "=" + std::to_string(::getpid()));
+  return env;
+}
+
 // Removes the scratch files whatever happens.
 struct ScratchFiles {
   std::string input, output;
@@ -88,6 +131,64 @@ constexpr bool kUnderSanitizer = false;
 #endif
 
 }  // namespace
+
+ParseBudget parse_budget(std::optional<int64_t> cgroup_memory_limit, int cores, int configured_workers,
+                         int64_t configured_memory_bytes) {
+  ParseBudget budget{std::max(1, cores), kDefaultWorkerMemory};
+  if (cgroup_memory_limit && *cgroup_memory_limit > 0) {
+    budget.worker_memory_bytes = std::min(kDefaultWorkerMemory, *cgroup_memory_limit / 2);
+  }
+  if (configured_memory_bytes > 0) budget.worker_memory_bytes = configured_memory_bytes;
+  if (cgroup_memory_limit && *cgroup_memory_limit > 0) {
+    const int64_t fit = (*cgroup_memory_limit / 2) / std::max<int64_t>(1, budget.worker_memory_bytes);
+    budget.max_workers = static_cast<int>(std::clamp<int64_t>(fit, 1, budget.max_workers));
+  }
+  if (configured_workers > 0) budget.max_workers = configured_workers;
+  return budget;
+}
+
+std::optional<int64_t> read_cgroup_memory_limit(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  if (!(in >> text) || text == "max") return std::nullopt;
+  try {
+    const long long limit = std::stoll(text);
+    if (limit > 0) return limit;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+ParseRunner::ParseRunner(ParseRunnerOptions options)
+    : options_(std::move(options)),
+      budget_(parse_budget(read_cgroup_memory_limit(), static_cast<int>(std::thread::hardware_concurrency()),
+                           options_.max_workers, options_.worker_memory_bytes)) {}
+
+ParseRunner::~ParseRunner() {
+  if (private_dir_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(private_dir_, ec);
+}
+
+Result<std::string> ParseRunner::private_scratch_dir() const {
+  std::lock_guard lock(mutex_);
+  if (!private_dir_.empty()) return private_dir_;
+  std::error_code ec;
+  std::filesystem::create_directories(options_.scratch_dir, ec);
+  // mkdtemp: a fresh 0700 directory per runner, so a worker of an earlier server
+  // (or another process) never writes where this one reads.
+  std::string pattern = options_.scratch_dir + "/parse-" + std::to_string(::getpid()) + "-XXXXXX";
+  if (!::mkdtemp(pattern.data())) {
+    if (errno == ENOSPC || errno == EDQUOT) {
+      log::error("disk full on the data directory", {{"directory", pattern}});
+      return error(ErrorCode::kInsufficientStorage, "disk full on the data directory: cannot create " + pattern);
+    }
+    return error(ErrorCode::kInternal, "cannot create a scratch directory in " + options_.scratch_dir + ": " +
+                                           std::strerror(errno));
+  }
+  private_dir_ = pattern;
+  return private_dir_;
+}
 
 std::vector<std::string> limits_to_args(const parse::Limits& limits) {
   const auto exact = [](double value) {
@@ -119,18 +220,31 @@ Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const
 
 Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& bytes,
                                                           const std::string& file_name) const {
-  std::error_code ec;
-  std::filesystem::create_directories(options_.scratch_dir, ec);
-  ScratchFiles files{options_.scratch_dir + "/parse-in-" + unique_suffix(),
-                     options_.scratch_dir + "/parse-out-" + unique_suffix()};
-  if (!write_file(files.input, bytes)) {
-    return error(ErrorCode::kResourceExhausted, "cannot write scratch file in " + options_.scratch_dir);
+  auto dir = private_scratch_dir();
+  if (!dir) return dir.status();
+  // At most budget_.max_workers children at once: each may use worker_memory_bytes.
+  {
+    std::unique_lock lock(mutex_);
+    worker_freed_.wait(lock, [this] { return running_ < budget_.max_workers; });
+    ++running_;
   }
+  struct WorkerSlot {
+    const ParseRunner& runner;
+    ~WorkerSlot() {
+      {
+        std::lock_guard lock(runner.mutex_);
+        --runner.running_;
+      }
+      runner.worker_freed_.notify_one();
+    }
+  } slot{*this};
+  ScratchFiles files{*dir + "/in-" + unique_suffix(), *dir + "/out-" + unique_suffix()};
+  KR_RETURN_IF_ERROR(write_new_file(files.input, bytes));
 
   std::vector<std::string> args = {options_.worker_executable, "__parse-worker", files.input, files.output,
                                    file_name};
   for (auto& arg : limits_to_args(options_.limits)) args.push_back(std::move(arg));
-  if (!kUnderSanitizer) args.push_back(std::to_string(options_.worker_memory_bytes));
+  if (!kUnderSanitizer) args.push_back(std::to_string(budget_.worker_memory_bytes));
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -140,7 +254,11 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  std::vector<std::string> env = worker_environment();
+  std::vector<char*> envp;
+  for (auto& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     return error(ErrorCode::kInternal, std::string("cannot start the parse worker: ") + std::strerror(rc));
@@ -196,6 +314,10 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
 
 int run_parse_worker(const std::string& input_path, const std::string& output_path, const std::string& file_name,
                      const parse::Limits& limits) {
+  // Die with the server. The signal follows the spawning thread, which waits for
+  // us; a parent already gone before prctl shows as a different getppid().
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (const char* parent = std::getenv(kParentPidVariable); parent && std::to_string(::getppid()) != parent) return 4;
   std::ifstream in(input_path, std::ios::binary);
   if (!in) return 2;
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -6,7 +6,12 @@
 // file's error message, never the server or the batch.
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "parse/parser.h"
@@ -18,23 +23,51 @@ struct ParseRunnerOptions {
   // Path of the kaito-rag binary to run as "kaito-rag __parse-worker IN OUT";
   // empty = parse inline in this process.
   std::string worker_executable;
-  std::string scratch_dir;            // where input/output files for the worker go
-  int64_t worker_memory_bytes = 4ll << 30;  // RLIMIT_AS of the worker (not under sanitizers)
+  std::string scratch_dir;            // each runner makes its own private directory below it
+  int64_t worker_memory_bytes = 0;    // RLIMIT_AS of a worker (not under sanitizers); 0: see parse_budget()
+  int max_workers = 0;                // worker processes at once; 0: see parse_budget()
 };
 
+// How many parse workers may run at once and how much address space each gets:
+// explicit values win; otherwise a worker gets half the container's memory limit
+// (at most 4 GiB) and as many run as fit in the other half (at least 1, at most `cores`).
+struct ParseBudget {
+  int max_workers;
+  int64_t worker_memory_bytes;
+};
+ParseBudget parse_budget(std::optional<int64_t> cgroup_memory_limit, int cores, int configured_workers,
+                         int64_t configured_memory_bytes);
+// The cgroup v2 memory limit ("max" or absent: none).
+std::optional<int64_t> read_cgroup_memory_limit(const std::string& path = "/sys/fs/cgroup/memory.max");
+
+// Thread-safe: parse() may be called from many threads; at most max_workers
+// children run at once, the others wait.
 class ParseRunner {
  public:
-  explicit ParseRunner(ParseRunnerOptions options) : options_(std::move(options)) {}
+  explicit ParseRunner(ParseRunnerOptions options);
+  ~ParseRunner();
+  ParseRunner(const ParseRunner&) = delete;
+  ParseRunner& operator=(const ParseRunner&) = delete;
+
   Result<parse::ParsedDocument> parse(const std::string& bytes, const std::string& file_name) const;
   const ParseRunnerOptions& options() const { return options_; }
+  const ParseBudget& budget() const { return budget_; }
 
  private:
   Result<parse::ParsedDocument> parse_in_child(const std::string& bytes, const std::string& file_name) const;
+  Result<std::string> private_scratch_dir() const;
+
   ParseRunnerOptions options_;
+  ParseBudget budget_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable worker_freed_;
+  mutable int running_ = 0;
+  mutable std::string private_dir_;  // made on first use, removed by the destructor
 };
 
 // The child's side: parse INPUT (file name hint NAME) and write the result to OUTPUT.
-// Returns the process exit code.
+// Returns the process exit code. First it arranges to be killed when the server
+// dies (PR_SET_PDEATHSIG), so no worker outlives a kill -9 of its parent.
 int run_parse_worker(const std::string& input_path, const std::string& output_path, const std::string& file_name,
                      const parse::Limits& limits);
 

@@ -1,5 +1,7 @@
 #include "store/sqlite.h"
 
+#include "core/log.h"
+
 namespace kr::store {
 namespace {
 
@@ -8,9 +10,13 @@ Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
   const int primary = rc & 0xFF;
   ErrorCode code = ErrorCode::kInternal;
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) code = ErrorCode::kDataCorruption;
-  else if (primary == SQLITE_FULL) code = ErrorCode::kResourceExhausted;
+  else if (primary == SQLITE_FULL) code = ErrorCode::kInsufficientStorage;
   else if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) code = ErrorCode::kUnavailable;
   else if (primary == SQLITE_CANTOPEN || primary == SQLITE_PERM || primary == SQLITE_READONLY) code = ErrorCode::kUnavailable;
+  if (code == ErrorCode::kInsufficientStorage) {
+    log::error("disk full on the data directory", {{"operation", std::string(what)}, {"sqlite", message}});
+    return {code, "disk full on the data directory: " + std::string(what) + ": " + message};
+  }
   return {code, std::string(what) + ": " + message};
 }
 

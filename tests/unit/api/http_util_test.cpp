@@ -27,8 +27,9 @@ TEST(HttpStatus, EveryErrorCode) {
       {ErrorCode::kCancelled, 499},
       {ErrorCode::kDataCorruption, 500},
       {ErrorCode::kInternal, 500},
+      {ErrorCode::kInsufficientStorage, 507},
   };
-  ASSERT_EQ(expected.size(), 16u);  // every enumerator of ErrorCode
+  ASSERT_EQ(expected.size(), 17u);  // every enumerator of ErrorCode
   for (const auto& [code, status] : expected) {
     EXPECT_EQ(http_status(code), status) << error_code_name(code);
   }
@@ -196,6 +197,57 @@ TEST(QueryInt, FallbackValueAndErrors) {
     ASSERT_FALSE(out.is_ok()) << name;
     EXPECT_EQ(out.status().message(), std::string("query parameter '") + name + "' must be between 0 and 1000");
   }
+}
+
+std::string nested_arrays(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+TEST(ParseClientJson, AcceptsNestingUpToTheLimit) {
+  auto value = parse_client_json(nested_arrays(kMaxJsonDepth), "request body");
+  ASSERT_TRUE(value) << value.status().to_string();
+  EXPECT_TRUE(value->is_array());
+  auto object = parse_client_json(R"({"a":{"b":[1,{"c":"d"}]}})", "request body");
+  ASSERT_TRUE(object);
+  EXPECT_EQ((*object)["a"]["b"][1]["c"], "d");
+}
+
+TEST(ParseClientJson, RejectsOneLevelDeeper) {
+  auto value = parse_client_json(nested_arrays(kMaxJsonDepth + 1), "form field 'metadata'");
+  ASSERT_FALSE(value);
+  EXPECT_EQ(value.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(value.status().message(), "form field 'metadata' nests arrays/objects deeper than 64 levels; flatten it");
+}
+
+TEST(ParseClientJson, MillionLevelsRejectedWithoutRecursion) {
+  // Unbalanced on purpose, as an attacker would send it: the scan stops at level 65.
+  const std::string body = std::string(1'000'000, '[');
+  auto value = parse_client_json(body, "request body");
+  ASSERT_FALSE(value);
+  EXPECT_EQ(value.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(value.status().message().find("deeper than 64"), std::string::npos);
+  auto objects = parse_client_json(std::string(500'000, '{') + "\"a\":1", "request body");
+  ASSERT_FALSE(objects);
+  EXPECT_NE(objects.status().message().find("deeper than 64"), std::string::npos);
+}
+
+TEST(ParseClientJson, BracketsInsideStringsDoNotCount) {
+  const std::string text = "{\"q\":\"" + std::string(500, '[') + "\\\"" + std::string(500, '{') + "\"}";
+  auto value = parse_client_json(text, "request body");
+  ASSERT_TRUE(value) << value.status().to_string();
+  EXPECT_EQ((*value)["q"].get<std::string>().size(), 1001u);
+}
+
+TEST(ParseClientJson, InvalidJsonNamesTheInput) {
+  auto value = parse_client_json("{\"a\":", "query parameter 'filter'");
+  ASSERT_FALSE(value);
+  EXPECT_EQ(value.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(value.status().message().rfind("query parameter 'filter' is not valid JSON: ", 0), 0u);
+}
+
+TEST(ParseJsonBody, TooDeepBodyIs400) {
+  auto body = parse_json_body(json_request("{\"a\":" + nested_arrays(100) + "}"), 1 << 20);
+  ASSERT_FALSE(body);
+  EXPECT_EQ(body.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(http_status(body.status().code()), 400);
 }
 
 }  // namespace

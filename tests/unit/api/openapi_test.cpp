@@ -118,7 +118,8 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   service::Engine engine(config, "");
   RequestMetrics metrics;
   std::atomic<bool> stopping{false};
-  ApiContext context{engine, metrics, stopping};
+  ModelSlots model_slots(1, 0, std::chrono::milliseconds(0));
+  ApiContext context{engine, metrics, stopping, model_slots};
   RecordingRouter router;
   add_system_routes(router, context);
   add_collection_routes(router, context);

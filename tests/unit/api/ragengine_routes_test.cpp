@@ -45,7 +45,7 @@ class RagEngineRoutesTest : public ::testing::Test {
     config_.parse_isolation = "inline";
     engine_ = std::make_unique<service::Engine>(config_, "");
     ASSERT_TRUE(engine_->open().is_ok());
-    context_ = std::make_unique<ApiContext>(ApiContext{*engine_, metrics_, stopping_});
+    context_ = std::make_unique<ApiContext>(ApiContext{*engine_, metrics_, stopping_, model_slots_});
     add_ragengine_routes(router_, *context_);
   }
   void TearDown() override {
@@ -78,6 +78,7 @@ class RagEngineRoutesTest : public ::testing::Test {
   std::unique_ptr<service::Engine> engine_;
   RequestMetrics metrics_;
   std::atomic<bool> stopping_{false};
+  ModelSlots model_slots_{1, 0, std::chrono::milliseconds(0)};
   std::unique_ptr<ApiContext> context_;
   CapturingRouter router_;
   std::vector<std::unique_ptr<httplib::Request>> requests_;

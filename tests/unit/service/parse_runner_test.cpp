@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/log.h"
@@ -283,6 +285,72 @@ TEST_F(ParseRunnerTest, IsolatedPathMissingExecutable) {
   auto result = runner(dir_ + "/no-such-binary").parse(kMarkdown, "guide.md");
   ASSERT_FALSE(result.is_ok());
   EXPECT_NE(result.status().code(), ErrorCode::kOk);
+}
+
+TEST(ParseBudget, NoCgroupLimit) {
+  const ParseBudget budget = parse_budget(std::nullopt, 8, 0, 0);
+  EXPECT_EQ(budget.max_workers, 8);
+  EXPECT_EQ(budget.worker_memory_bytes, 4ll << 30);
+}
+
+TEST(ParseBudget, TwoGibPodRunsOneWorkerOfOneGib) {
+  const ParseBudget budget = parse_budget(2ll << 30, 8, 0, 0);
+  EXPECT_EQ(budget.worker_memory_bytes, 1ll << 30);
+  EXPECT_EQ(budget.max_workers, 1);
+}
+
+TEST(ParseBudget, LargeLimitIsCappedByCoresAndFourGib) {
+  const ParseBudget budget = parse_budget(64ll << 30, 4, 0, 0);
+  EXPECT_EQ(budget.worker_memory_bytes, 4ll << 30);
+  EXPECT_EQ(budget.max_workers, 4);  // 32 GiB would fit 8; 4 cores
+}
+
+TEST(ParseBudget, ExplicitValuesWin) {
+  const ParseBudget budget = parse_budget(2ll << 30, 8, 3, 256ll << 20);
+  EXPECT_EQ(budget.max_workers, 3);
+  EXPECT_EQ(budget.worker_memory_bytes, 256ll << 20);
+  // Memory set, workers derived: 1 GiB of the 2 GiB limit / 256 MiB = 4.
+  EXPECT_EQ(parse_budget(2ll << 30, 8, 0, 256ll << 20).max_workers, 4);
+}
+
+TEST_F(ParseRunnerTest, CgroupMemoryLimitFile) {
+  EXPECT_EQ(read_cgroup_memory_limit(write("memory.max", "2147483648\n")), std::optional<int64_t>(2147483648ll));
+  EXPECT_EQ(read_cgroup_memory_limit(write("unlimited", "max\n")), std::nullopt);
+  EXPECT_EQ(read_cgroup_memory_limit(dir_ + "/absent"), std::nullopt);
+  EXPECT_EQ(read_cgroup_memory_limit(write("junk", "lots\n")), std::nullopt);
+}
+
+TEST_F(ParseRunnerTest, ScratchFilesLiveInAPrivateDirectoryPerRunner) {
+  // The stand-in worker reports the directory of its input file.
+  const std::string worker = script("where.sh", "printf '{\"error\":{\"code\":7,\"message\":\"%s\"}}' \"$(dirname \"$2\")\" > \"$3\"");
+  ParseRunner first = runner(worker);
+  ParseRunner second = runner(worker);
+  const std::string dir_a = first.parse("x", "a.txt").status().message();
+  const std::string dir_b = second.parse("x", "b.txt").status().message();
+  EXPECT_EQ(first.parse("y", "c.txt").status().message(), dir_a);  // stable for one runner
+  EXPECT_NE(dir_a, dir_b);
+  EXPECT_EQ(fs::path(dir_a).parent_path(), fs::path(dir_ + "/scratch"));
+  EXPECT_EQ(fs::status(dir_a).permissions() & fs::perms::all, fs::perms::owner_all);  // 0700
+}
+
+TEST_F(ParseRunnerTest, ConcurrentParsesAreBoundedByMaxWorkers) {
+  // mkdir is atomic: a second worker running at the same time fails it and exits 7.
+  const std::string lock = dir_ + "/running";
+  const std::string worker = script(
+      "one.sh", "mkdir '" + lock + "' || exit 7\nsleep 0.2\nrmdir '" + lock + "'\n"
+                "printf '{\"error\":{\"code\":7,\"message\":\"alone\"}}' > \"$3\"");
+  ParseRunnerOptions options;
+  options.worker_executable = worker;
+  options.scratch_dir = dir_ + "/scratch";
+  options.max_workers = 1;
+  ParseRunner shared(options);
+  std::vector<std::string> messages(3);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    threads.emplace_back([&, i] { messages[i] = shared.parse("x", "f.txt").status().message(); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& message : messages) EXPECT_EQ(message, "alone");
 }
 
 }  // namespace
