@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "core/text.h"
+#include "embed/embedder.h"
+#include "generate/evidence.h"
 #include "generate/prompt.h"
 #include "service/engine.h"
 
@@ -40,6 +43,30 @@ std::vector<generate::Passage> to_passages(const std::vector<SearchHit>& hits, b
   return passages;
 }
 
+// The decline and answerability signals (answerability.h) from a search and its evidence.
+generate::AnswerabilitySignals answerability_signals(const SearchResponse& retrieved, const generate::Evidence& evidence) {
+  generate::AnswerabilitySignals signals;
+  signals.passage_coverage = evidence.best_passage_coverage;
+  signals.sentence_coverage = evidence.best_coverage;
+  if (evidence.encoded) signals.sentence_similarity = evidence.best_similarity;
+  const auto& hits = retrieved.hits;
+  if (!hits.empty() && hits.front().dense_score) signals.top_dense = *hits.front().dense_score;
+  // Agreement: the chunk BM25 ranks first is among the three dense ranks first.
+  size_t best_bm25 = hits.size(), dense_known = 0;
+  for (size_t i = 0; i < hits.size(); ++i) {
+    if (hits[i].bm25_score && (best_bm25 == hits.size() || *hits[i].bm25_score > *hits[best_bm25].bm25_score)) best_bm25 = i;
+    if (hits[i].dense_score) ++dense_known;
+  }
+  if (best_bm25 < hits.size() && dense_known > 0 && hits[best_bm25].dense_score) {
+    size_t denser = 0;
+    for (const auto& hit : hits) denser += hit.dense_score && *hit.dense_score > *hits[best_bm25].dense_score;
+    signals.agreement = denser < 3 ? 1.0 : 0.0;
+  }
+  return signals;
+}
+
+constexpr size_t kClosestSources = 3;
+
 constexpr const char* kNoSourcesAnswer =
     "I could not find anything about this in the documents of this collection.";
 
@@ -62,21 +89,64 @@ Result<Answer> Answerer::ask(const std::string& collection, const AskRequest& re
 }
 
 Result<Answer> Answerer::respond(const std::string& collection, const std::string& query,
-                               const ChatAskRequest& request, const AnswerSink& sink) {
+                                 const ChatAskRequest& request, const AnswerSink& sink, bool may_decline) {
   if (trim(request.question).empty()) return error(ErrorCode::kInvalidArgument, "question must not be empty");
+  auto settings = hooks_.settings(collection);
+  if (!settings) return settings.status();
   SearchRequest search_request{query, request.top_k, request.filter};
   search_request.mode = request.mode;
   auto retrieved = hooks_.search(collection, search_request);
   if (!retrieved) return retrieved.status();
-  Result<Answer> answer = llm_ ? answer_with_model(*retrieved, request, sink) : answer_extractively(*retrieved, query);
+  // The evidence is judged on the question retrieval used (a follow-up's standalone form).
+  const auto passages = to_passages(retrieved->hits, false);
+  const generate::Evidence evidence = generate::gather_evidence(query, passages, sentence_encoder());
+  std::optional<generate::Answerability> answerability;
+  if (!retrieved->hits.empty()) {
+    const double threshold = settings->answer_threshold >= 0 ? settings->answer_threshold : config_.answer_threshold;
+    answerability = generate::judge_answerability(answerability_signals(*retrieved, evidence), threshold);
+  }
+  Result<Answer> answer = may_decline && answerability && !answerability->answerable ? decline(*retrieved)
+                          : llm_ ? answer_with_model(*retrieved, request, sink)
+                                 : answer_extractively(*retrieved, query, evidence);
   (answer ? counters_.answers : counters_.answer_failures)++;
   if (!answer) return answer;
   answer->retrieval_query = query;
-  if (!llm_ && sink) sink(answer->text);  // one piece: the extractive answer is not generated
+  answer->answerability = answerability;
+  if (answer->model.empty() && sink) sink(answer->text);  // one piece: nothing was generated
   return answer;
 }
 
-Answer Answerer::answer_extractively(const SearchResponse& retrieved, const std::string& question) const {
+generate::SentenceEncoder Answerer::sentence_encoder() const {
+  embed::Embedder* embedder = hooks_.embedder ? hooks_.embedder() : nullptr;
+  if (!embedder) return {};
+  return [embedder](const std::vector<std::string>& texts,
+                    bool as_query) -> Result<std::vector<std::vector<float>>> {
+    auto vectors = embedder->embed(
+        texts, as_query ? embed::InputKind::kQuery : embed::InputKind::kPassage);
+    if (!vectors) return vectors.status();
+    std::vector<std::vector<float>> out;
+    for (size_t i = 0; i < vectors->rows(); ++i) out.emplace_back(vectors->row(i).begin(), vectors->row(i).end());
+    return out;
+  };
+}
+
+Answer Answerer::decline(const SearchResponse& retrieved) const {
+  Answer answer;
+  answer.extractive = !llm_;
+  answer.finish_reason = "stop";
+  answer.text = generate::kDeclineAnswer;
+  // The closest sources, so the user can look for themselves; none is cited.
+  for (size_t i = 0; i < retrieved.hits.size() && i < kClosestSources; ++i) {
+    AnswerSource source;
+    source.number = static_cast<int>(i + 1);
+    source.hit = retrieved.hits[i];
+    answer.sources.push_back(std::move(source));
+  }
+  return answer;
+}
+
+Answer Answerer::answer_extractively(const SearchResponse& retrieved, const std::string& question,
+                                     const generate::Evidence& evidence) const {
   Answer answer;
   answer.extractive = true;
   answer.finish_reason = "stop";
@@ -84,7 +154,8 @@ Answer Answerer::answer_extractively(const SearchResponse& retrieved, const std:
     answer.text = kNoSourcesAnswer;
     return answer;
   }
-  const auto sentences = generate::extractive_answer(question, to_passages(retrieved.hits, false), 3);
+  const auto sentences = generate::extractive_answer(question, evidence, to_passages(retrieved.hits, false),
+                                                     static_cast<size_t>(config_.extractive_max_sentences));
   // Number sources in the order the answer first uses them.
   std::map<size_t, int> number_of_passage;
   for (const auto& sentence : sentences) {

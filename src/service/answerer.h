@@ -7,6 +7,8 @@
 #include <string>
 
 #include "core/config.h"
+#include "embed/embedder.h"
+#include "generate/evidence.h"
 #include "generate/llm_client.h"
 #include "service/types.h"
 
@@ -22,6 +24,8 @@ struct AnswererHooks {
   std::function<Result<SearchResponse>(const std::string& collection, const SearchRequest& request)> search;
   // The collection's settings; kNotFound when it does not exist.
   std::function<Result<CollectionSettings>(const std::string& collection)> settings;
+  // The configured embedding model, or null (then evidence is lexical only).
+  std::function<embed::Embedder*()> embedder;
 };
 
 // Thread-safety: all public methods may be called concurrently.
@@ -38,11 +42,16 @@ class Answerer {
 
  private:
   // ask() and chat(): retrieve with `query`, then answer `request` (one implementation for both).
+  // `may_decline`: whether weak evidence declines (not for a follow-up that lost its context).
   Result<Answer> respond(const std::string& collection, const std::string& query, const ChatAskRequest& request,
-                         const AnswerSink& sink);
+                         const AnswerSink& sink, bool may_decline = true);
   Result<Answer> answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
                                    const AnswerSink& sink);
-  Answer answer_extractively(const SearchResponse& retrieved, const std::string& question) const;
+  Answer answer_extractively(const SearchResponse& retrieved, const std::string& question,
+                             const generate::Evidence& evidence) const;
+  // "I could not find this in your documents" with the closest sources, none cited.
+  Answer decline(const SearchResponse& retrieved) const;
+  generate::SentenceEncoder sentence_encoder() const;  // empty without an embedding model
   std::string condense_question(const ChatAskRequest& request);  // service/chat.cpp
 
   const Config& config_;

@@ -32,8 +32,11 @@ Result<Answer> Answerer::chat(const std::string& collection, const ChatAskReques
   }
   auto settings = hooks_.settings(collection);  // before spending a model call on the question
   if (!settings) return settings.status();
-  const std::string query = llm_ && has_conversation(request) ? condense_question(request) : request.question;
-  return respond(collection, query, request, sink);
+  const bool follow_up = llm_ && has_conversation(request);
+  const std::string query = follow_up ? condense_question(request) : request.question;
+  // A follow-up that could not be condensed lacks its context: its evidence cannot be judged.
+  const bool judge = !follow_up || query != request.question;
+  return respond(collection, query, request, sink, judge);
 }
 
 std::string Answerer::condense_question(const ChatAskRequest& request) {

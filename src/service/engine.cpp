@@ -162,6 +162,7 @@ Engine::Engine(Config config, std::string self_executable)
     if (!c) return c.status();
     return (*c)->settings();
   };
+  hooks.embedder = [this]() -> embed::Embedder* { return embedder_.get(); };
   answerer_ = std::make_unique<Answerer>(config_, std::move(hooks), counters_);
 }
 
