@@ -74,6 +74,9 @@ def main():
         answered, _, _, _ = rates(w, train, args.lexical, t)
         if answered >= args.min_answered:
             best = t
+    # answerability.cpp stores the bias shifted so that the chosen threshold becomes 0.5 (the
+    # default answer_threshold), whichever weight set runs.
+    print(f"bias for answer_threshold 0.5: {w[0] - math.log(best / (1 - best)):.3f}" if 0 < best < 1 else "no threshold")
     for name, subset in (("fit (dev + calibration)", train), ("check (held back)", check)):
         answered, declined, p, n = rates(w, subset, args.lexical, best)
         print(f"threshold {best:.2f} on {name}: answered {answered:.3f} of {p}, declined {declined:.3f} of {n}")
