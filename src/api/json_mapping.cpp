@@ -35,7 +35,9 @@ json to_json(const service::CollectionInfo& info) {
             {"description", info.settings.description},
             {"search_mode", info.settings.search_mode.empty() ? json(nullptr) : json(info.settings.search_mode)},
             {"fusion", info.settings.fusion.empty() ? json(nullptr) : json(info.settings.fusion)},
-            {"hybrid_alpha", info.settings.hybrid_alpha < 0 ? json(nullptr) : json(info.settings.hybrid_alpha)}}}};
+            {"hybrid_alpha", info.settings.hybrid_alpha < 0 ? json(nullptr) : json(info.settings.hybrid_alpha)},
+            {"answer_threshold",
+             info.settings.answer_threshold < 0 ? json(nullptr) : json(info.settings.answer_threshold)}}}};
 }
 
 Status read_retrieval_options(const json& body, service::SearchRequest& request) {
@@ -121,6 +123,21 @@ json to_json(const service::SearchHit& h) {
           {"metadata", to_json(h.metadata)}};
 }
 
+json answerability_json(const service::Answer& a) {
+  if (!a.answerability) return nullptr;
+  const auto& v = *a.answerability;
+  const auto known = [](double x) { return x < 0 ? json(nullptr) : json(x); };
+  return {{"answerable", v.answerable},
+          {"score", v.score},
+          {"threshold", v.threshold},
+          {"signals",
+           {{"passage_coverage", v.signals.passage_coverage},
+            {"sentence_coverage", v.signals.sentence_coverage},
+            {"sentence_similarity", known(v.signals.sentence_similarity)},
+            {"top_dense", known(v.signals.top_dense)},
+            {"agreement", known(v.signals.agreement)}}}};
+}
+
 json to_json(const service::Answer& a) {
   json sources = json::array();
   for (const auto& s : a.sources) {
@@ -133,7 +150,9 @@ json to_json(const service::Answer& a) {
               {"mode", a.extractive ? "extractive" : "generative"},
               {"citations", a.citations},
               {"sources", std::move(sources)},
-              {"finish_reason", a.finish_reason}};
+              {"finish_reason", a.finish_reason},
+              {"answerable", a.answerability ? json(a.answerability->answerable) : json(nullptr)},
+              {"answerability", answerability_json(a)}};
   if (!a.extractive) {
     out["model"] = a.model;
     out["usage"] = {{"prompt_tokens", a.prompt_tokens},
@@ -185,7 +204,8 @@ json openai_completion(const service::Answer& answer, const std::string& id, int
                                     {"logprobs", nullptr},
                                     {"finish_reason", answer.finish_reason.empty() ? "stop" : answer.finish_reason}}})},
           {"usage", openai_usage(answer.prompt_tokens, answer.completion_tokens)},
-          {"source_nodes", source_nodes(answer)}};
+          {"source_nodes", source_nodes(answer)},
+          {"answerability", answerability_json(answer)}};
 }
 
 json openai_chunk(const std::string& id, int64_t created, const std::string& model, const json& delta,

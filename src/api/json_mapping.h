@@ -17,6 +17,8 @@ json to_json(const service::DocumentInfo& info);
 json to_json(const service::IngestResult& result);
 json to_json(const service::SearchHit& hit);
 json to_json(const service::Answer& answer);
+// Extension field: {"answerable", "score", "threshold", "signals"}; null when nothing was retrieved.
+json answerability_json(const service::Answer& answer);
 json error_json(const Status& status);
 
 // OpenAI / KAITO RAGEngine shapes (routes_openai.cpp).

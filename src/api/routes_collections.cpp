@@ -30,13 +30,15 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
     auto b = optional_double(*body, "bm25_b", settings.bm25_b, 0, 1);
     auto size = optional_int(*body, "chunk_max_tokens", settings.chunk_max_tokens, 16, 8192);
     auto overlap = optional_int(*body, "chunk_overlap_tokens", settings.chunk_overlap_tokens, 0, 4096);
-    for (const Status& s : {k1.status(), b.status(), size.status(), overlap.status()}) {
+    auto threshold = optional_double(*body, "answer_threshold", settings.answer_threshold, 0, 1);
+    for (const Status& s : {k1.status(), b.status(), size.status(), overlap.status(), threshold.status()}) {
       if (!s) return send_error(res, s);
     }
     settings.bm25_k1 = *k1;
     settings.bm25_b = *b;
     settings.chunk_max_tokens = *size;
     settings.chunk_overlap_tokens = *overlap;
+    settings.answer_threshold = *threshold;
     if (body->contains("description") && (*body)["description"].is_string()) {
       settings.description = (*body)["description"].get<std::string>();
     }

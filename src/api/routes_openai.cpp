@@ -362,6 +362,7 @@ void rag_chat(const RagChat& chat, service::Engine& engine, const std::atomic<bo
         json last = openai_chunk(id, created, model, json::object(),
                                  answer->finish_reason.empty() ? "stop" : answer->finish_reason);
         last["source_nodes"] = source_nodes(*answer);
+        last["answerability"] = answerability_json(*answer);
         std::string tail = data_event(last);
         if (chat.include_usage) {
           json usage = openai_chunk(id, created, model, json::object());

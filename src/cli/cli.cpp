@@ -89,8 +89,18 @@ int run(int argc, char** argv) {
   reembed_cmd->add_option("collection", reembed_name, "collection name")->required();
   EvalArgs eval_args;
   auto* eval_cmd = app.add_subcommand("eval", "measure retrieval quality on a BEIR-layout folder "
-                                              "(corpus.jsonl, queries.jsonl, qrels/test.tsv) in a scratch collection");
-  eval_cmd->add_option("--beir", eval_args.beir_dir, "the BEIR folder")->required();
+                                              "(corpus.jsonl, queries.jsonl, qrels/test.tsv), or answers on "
+                                              "docqa-style question sets (--qa), in a scratch collection");
+  auto* beir_opt = eval_cmd->add_option("--beir", eval_args.beir_dir, "the BEIR folder");
+  auto* qa_opt = eval_cmd->add_option("--qa", eval_args.qa_files,
+                                      "docqa-style questions.jsonl (repeatable): ingest the files they name, answer "
+                                      "each, score answers, citations (file + page) and declines")
+                     ->excludes(beir_opt);
+  beir_opt->excludes(qa_opt);
+  eval_cmd->add_option("--corpus", eval_args.corpus_dir, "--qa: the folder the questions' file paths are relative to")
+      ->needs(qa_opt);
+  eval_cmd->add_option("--dump", eval_args.dump_file, "--qa: write one JSON line per question (answer, signals)")
+      ->needs(qa_opt);
   eval_cmd->add_option("--mode", eval_args.mode, "retrieval mode")->check(CLI::IsMember({"bm25", "dense", "hybrid"}))
       ->capture_default_str();
   eval_cmd->add_option("--run-file", eval_args.run_file, "also write the ranking as a TREC run file");
@@ -137,7 +147,14 @@ int run(int argc, char** argv) {
   if (documents_cmd->parsed()) return list_documents(*config, self, documents_collection, documents_json);
   if (check_cmd->parsed()) return check(*config, self);
   if (reembed_cmd->parsed()) return reembed(*config, self, reembed_name);
-  if (eval_cmd->parsed()) return eval(*config, eval_args);
+  if (eval_cmd->parsed()) {
+    if (!eval_args.qa_files.empty()) return eval_qa(*config, eval_args);
+    if (eval_args.beir_dir.empty()) {
+      std::cerr << "kaito-rag eval: give --beir DIR or --qa FILE\n";
+      return 2;
+    }
+    return eval(*config, eval_args);
+  }
   return 2;
 }
 

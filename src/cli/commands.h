@@ -36,10 +36,14 @@ struct EvalArgs {
   bool answers = false;       // also score answers with the configured model
   size_t limit = 0;           // answers: first N queries (0 = all)
   int top_k = 5;              // answers: passages per question
+  std::vector<std::string> qa_files;  // --qa: docqa-style question sets (eval_qa)
+  std::string corpus_dir;             // --corpus: their files' root
+  std::string dump_file;              // --dump: one JSON line per question (answers, answerability signals)
 };
 
 int serve(const Config& config, const std::string& self);
 int eval(const Config& config, const EvalArgs& args);
+int eval_qa(const Config& config, const EvalArgs& args);  // commands_eval_qa.cpp
 int ingest(const Config& config, const std::string& self, const IngestArgs& args);
 int search(const Config& config, const std::string& self, const QueryArgs& args);
 int ask(const Config& config, const std::string& self, const QueryArgs& args);

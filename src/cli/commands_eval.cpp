@@ -7,18 +7,18 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "service/eval.h"
+#include "eval/beir.h"
 
 namespace kr::cli {
 
 int eval(const Config& config, const EvalArgs& args) {
-  auto data = service::load_beir(args.beir_dir);
+  auto data = eval::load_beir(args.beir_dir);
   if (!data) {
     std::cerr << "kaito-rag: " << data.status().message() << "\n";
     return 1;
   }
   const bool tty = isatty(STDERR_FILENO);
-  service::EvalOptions options;
+  eval::EvalOptions options;
   options.mode = args.mode;
   options.scratch_dir = args.index_dir;
   options.answers = args.answers;
@@ -31,7 +31,7 @@ int eval(const Config& config, const EvalArgs& args) {
   };
   std::cerr << "Evaluating " << args.beir_dir << ": " << data->corpus.size() << " passages, " << data->queries.size()
             << " queries, mode " << args.mode << "\n";
-  auto report = service::evaluate_beir(config, *data, options);
+  auto report = eval::evaluate_beir(config, *data, options);
   if (tty) std::cerr << "\n";
   if (!report) {
     std::cerr << "kaito-rag: " << report.status().message() << "\n";
@@ -47,7 +47,7 @@ int eval(const Config& config, const EvalArgs& args) {
       }
     }
   }
-  const auto answer_json = [](const service::AnswerMetrics& a) {
+  const auto answer_json = [](const eval::AnswerMetrics& a) {
     return nlohmann::json{{"questions", a.questions},
                           {"accuracy", a.accuracy},
                           {"macro_f1", a.macro_f1},

@@ -113,6 +113,12 @@ std::vector<OptionSpec> make_specs() {
       int_option("answer_max_tokens", "KAITO_RAG_ANSWER_MAX_TOKENS", "tokens reserved for the answer",
                  &Config::answer_max_tokens),
       double_option("llm_temperature", "KAITO_RAG_LLM_TEMPERATURE", "sampling temperature", &Config::llm_temperature),
+      double_option("answer_threshold", "KAITO_RAG_ANSWER_THRESHOLD",
+                    "answerability score (0..1) below which an answer is declined with \"I could not find this in "
+                    "your documents\" (0: never decline; a collection's own setting wins)",
+                    &Config::answer_threshold),
+      int_option("extractive_max_sentences", "KAITO_RAG_EXTRACTIVE_MAX_SENTENCES",
+                 "most sentences in an extractive answer", &Config::extractive_max_sentences),
       int_option("chunk_max_tokens", "KAITO_RAG_CHUNK_MAX_TOKENS", "chunk size in estimated tokens",
                  &Config::chunk_max_tokens),
       int_option("chunk_overlap_tokens", "KAITO_RAG_CHUNK_OVERLAP_TOKENS", "overlap between chunks of a section",
@@ -291,6 +297,10 @@ Status validate_config(const Config& c) {
   }
   if (c.bm25_k1 < 0 || c.bm25_b < 0 || c.bm25_b > 1) return invalid("bm25_k1 must be >= 0 and bm25_b in [0, 1]");
   if (c.llm_temperature < 0 || c.llm_temperature > 2) return invalid("llm_temperature must be between 0 and 2");
+  if (!(c.answer_threshold >= 0 && c.answer_threshold <= 1)) return invalid("answer_threshold must be between 0 and 1");
+  if (c.extractive_max_sentences < 1 || c.extractive_max_sentences > 20) {
+    return invalid("extractive_max_sentences must be between 1 and 20");
+  }
   if (c.default_top_k < 1 || c.default_top_k > 1000) return invalid("default_top_k must be between 1 and 1000");
   if (c.search_mode != "hybrid" && c.search_mode != "dense" && c.search_mode != "bm25") {
     return invalid("search_mode must be hybrid, dense or bm25");

@@ -61,6 +61,9 @@ struct Config {
   std::string embedding_passage_prefix;
   int embedding_threads = 0;                // 0 = all cores
   int embedding_batch_size = 32;
+  // Answers (issue 10): decline below this answerability score (a collection may set its own)
+  double answer_threshold = 0.5;
+  int extractive_max_sentences = 3;
   // Logging
   std::string log_level = "info";           // debug | info | warn | error
   std::string log_format = "text";          // text | json

@@ -1,213 +1,63 @@
-// Extractive answers: the passage sentences that share the most terms with the question.
-#include <utf8proc.h>
-
+// Extractive answers: the evidence sentences that best answer the question (see evidence.h).
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
-#include <set>
 #include <string>
-#include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "core/text.h"
+#include "generate/evidence.h"
 #include "generate/prompt.h"
+#include "generate/sentences.h"
 
 namespace kr::generate {
 
 namespace {
 
-constexpr size_t kMinTermLength = 3;  // code points
-constexpr size_t kStemLength = 5;     // a prefix stands in for a stemmer
-constexpr double kRankDecay = 0.3;
-
-const std::unordered_set<std::string_view>& stop_words() {
-  static const std::unordered_set<std::string_view> words = {
-      "the",   "and",   "for",   "are",   "but",   "not",   "you",   "all",   "any",  "can",  "had",   "has",
-      "have",  "her",   "his",   "was",   "were",  "one",   "our",   "out",   "how",  "its",  "may",   "who",
-      "whom",  "what",  "when",  "where", "which", "why",   "with",  "this",  "that", "these", "those", "from",
-      "into",  "does",  "did",   "doing", "there", "their", "they",  "them",  "then", "than", "been",  "being",
-      "will",  "would", "should", "could", "about", "also", "some",  "such",  "only", "other", "your", "more",
-      "most",  "very",  "just",  "over",  "each",  "both",  "here",  "she",   "him",  "tell",
-      "explain", "describe", "please", "know", "many", "much", "use", "used", "using", "between", "within"};
-  return words;
-}
-
-// Abbreviations whose period does not end a sentence.
-const std::unordered_set<std::string_view>& abbreviations() {
-  static const std::unordered_set<std::string_view> words = {
-      "dr",  "mr",  "mrs", "ms",  "prof", "sr",  "jr",  "st",   "vs",  "no",  "nos", "fig", "figs", "eq",
-      "al",  "approx", "inc", "ltd", "co", "corp", "dept", "est", "jan", "feb", "mar", "apr", "jun", "jul",
-      "aug", "sep", "sept", "oct", "nov", "dec", "mt", "gen", "col", "lt", "sgt", "rev", "vol", "pp", "ch",
-      "sec", "cf", "ca", "resp", "ref", "refs", "ed", "eds"};
-  return words;
-}
-
-std::string casefold(std::string_view text) {
-  utf8proc_uint8_t* folded = nullptr;
-  const utf8proc_ssize_t n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()), static_cast<utf8proc_ssize_t>(text.size()),
-                   &folded, static_cast<utf8proc_option_t>(UTF8PROC_CASEFOLD | UTF8PROC_COMPOSE | UTF8PROC_STABLE));
-  if (n < 0) {  // ill-formed UTF-8: ASCII folding is still useful
-    std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  }
-  std::string out(reinterpret_cast<const char*>(folded), static_cast<size_t>(n));
-  std::free(folded);
-  return out;
-}
-
-bool is_word_code_point(utf8proc_int32_t cp) {
-  if (cp < 0x80) return std::isalnum(static_cast<unsigned char>(cp)) != 0;
-  switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Lower-cased words of >= 3 code points minus stop words, cut to 5 code points.
-std::set<std::string> stems(std::string_view text) {
-  const std::string folded = casefold(text);
-  std::set<std::string> out;
-  std::string word, stem;
-  size_t length = 0;
-  auto flush = [&] {
-    if (length >= kMinTermLength && !stop_words().count(word)) out.insert(stem);
-    word.clear();
-    stem.clear();
-    length = 0;
-  };
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(folded.data());
-  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(folded.size());
-  while (left > 0) {
-    utf8proc_int32_t cp = 0;
-    utf8proc_ssize_t len = utf8proc_iterate(p, left, &cp);
-    if (len <= 0) {  // skip a bad byte
-      len = 1;
-      cp = -1;
-    }
-    if (cp >= 0 && is_word_code_point(cp)) {
-      word.append(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
-      if (length < kStemLength) stem.append(reinterpret_cast<const char*>(p), static_cast<size_t>(len));
-      ++length;
-    } else {
-      flush();
-    }
-    p += len;
-    left -= len;
-  }
-  flush();
-  return out;
-}
-
-bool is_closer(char c) { return c == '"' || c == '\'' || c == ')' || c == ']'; }
-
-// True when the '.' at `dot` ends an abbreviation ("e.g.", "Dr.", "U.S.", initials).
-bool ends_abbreviation(std::string_view text, size_t dot) {
-  size_t begin = dot;
-  while (begin > 0 && !std::isspace(static_cast<unsigned char>(text[begin - 1]))) --begin;
-  std::string_view word = text.substr(begin, dot - begin);
-  while (!word.empty() && (word.front() == '(' || word.front() == '"' || word.front() == '\'')) word.remove_prefix(1);
-  if (word.empty()) return false;
-  if (word.find('.') != std::string_view::npos) return true;  // e.g. i.e. U.S.
-  if (word.size() == 1 && std::isalpha(static_cast<unsigned char>(word[0]))) return true;  // J. Smith
-  std::string lowered(word);
-  for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return abbreviations().count(lowered) > 0;
-}
-
-// Sentences end at newlines, and at . ! ? (plus closing quotes) followed by
-// whitespace and an upper-case letter, a digit or a non-ASCII character.
-std::vector<std::string_view> split_sentences(std::string_view text) {
-  std::vector<std::string_view> out;
-  auto emit = [&](size_t from, size_t to) {
-    const std::string_view s = trim(text.substr(from, to - from));
-    if (!s.empty()) out.push_back(s);
-  };
-  size_t start = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\n') {
-      emit(start, i);
-      start = i + 1;
-      continue;
-    }
-    if (c != '.' && c != '!' && c != '?') continue;
-    size_t j = i + 1;
-    while (j < text.size() && (text[j] == '.' || text[j] == '!' || text[j] == '?' || is_closer(text[j]))) ++j;
-    if (j < text.size() && text[j] != ' ' && text[j] != '\t' && text[j] != '\r') continue;
-    size_t k = j;
-    while (k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r')) ++k;
-    if (k < text.size() && text[k] != '\n') {
-      const unsigned char next = static_cast<unsigned char>(text[k]);
-      const bool starts = std::isupper(next) || std::isdigit(next) || next >= 0x80 || next == '"' || next == '(';
-      if (!starts) continue;
-    }
-    if (c == '.' && j == i + 1 && ends_abbreviation(text, i)) continue;
-    emit(start, j);
-    start = j;
-    i = j - 1;
-  }
-  emit(start, text.size());
-  return out;
-}
-
-// Sentences sharing fewer than this fraction of the best sentence's question
-// words are left out: they match the topic, not the question.
-constexpr double kMinRelativeOverlap = 0.75;
-
-struct Candidate {
-  size_t passage = 0;
-  size_t order = 0;  // position among all sentences, for stable passage/sentence order
-  std::string_view text;
-  double score = 0;
-  size_t overlap = 0;  // question stems the sentence shares
-};
+// Sentences below this fraction of the best one's strength are left out: they match the
+// topic, not the question.
+constexpr double kMinRelativeScore = 0.75;
+// A sentence holding every question term and this much ahead of the next is the whole answer.
+constexpr double kSoleAnswerMargin = 0.9;
+constexpr size_t kMaxSpanWords = 40;
 
 }  // namespace
 
-std::vector<ExtractiveSentence> extractive_answer(const std::string& question, const std::vector<Passage>& passages,
-                                                  size_t max_sentences) {
+std::vector<ExtractiveSentence> extractive_answer(const std::string& question, const Evidence& evidence,
+                                                  const std::vector<Passage>& passages, size_t max_sentences) {
   std::vector<ExtractiveSentence> out;
-  if (max_sentences == 0 || passages.empty()) return out;
-
-  const std::set<std::string> query = stems(question);
-  std::vector<Candidate> candidates;
-  std::unordered_set<std::string_view> seen;  // overlapping chunks repeat sentences
-  for (size_t p = 0; p < passages.size(); ++p) {
-    const double weight = 1.0 / (1.0 + kRankDecay * static_cast<double>(p));
-    for (const std::string_view sentence : split_sentences(passages[p].text)) {
-      if (!seen.insert(sentence).second) continue;
-      size_t overlap = 0;
-      if (!query.empty()) {
-        for (const std::string& s : stems(sentence)) overlap += query.count(s);
-      }
-      candidates.push_back({p, candidates.size(), sentence, static_cast<double>(overlap) * weight, overlap});
+  if (max_sentences == 0 || evidence.sentences.empty()) return out;
+  const QuestionTerms terms = question_terms(question);
+  std::vector<const EvidenceSentence*> picked;
+  const EvidenceSentence& best = evidence.sentences.front();
+  if (best.score > 0) {
+    const bool sole = best.coverage >= 0.999 && (evidence.sentences.size() == 1 ||
+                                                  evidence.sentences[1].score < kSoleAnswerMargin * best.score);
+    // Lexical evidence compares coverage (rank only orders); encoded evidence its combined score.
+    const auto strength = [&evidence](const EvidenceSentence& s) { return evidence.encoded ? s.score : s.coverage; };
+    const double floor = kMinRelativeScore * strength(best);
+    for (const EvidenceSentence& s : evidence.sentences) {
+      if (picked.size() >= (sole ? 1 : max_sentences)) break;
+      if (strength(s) >= floor && (s.coverage > 0 || evidence.encoded)) picked.push_back(&s);
     }
   }
-
-  std::vector<Candidate> picked;
-  for (const Candidate& c : candidates) {
-    if (c.score > 0) picked.push_back(c);
+  if (picked.empty()) {  // nothing matches: the best-ranked passage's lead
+    for (const EvidenceSentence& s : evidence.sentences) {
+      if (s.passage == 0 && s.position == 0) picked.push_back(&s);
+    }
+    if (picked.empty()) picked.push_back(&best);
   }
-  std::stable_sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
-  if (picked.size() > max_sentences) picked.resize(max_sentences);
-  if (!picked.empty()) {
-    size_t best = 0;
-    for (const Candidate& c : picked) best = std::max(best, c.overlap);
-    const double floor = static_cast<double>(best) * kMinRelativeOverlap;
-    std::erase_if(picked, [floor](const Candidate& c) { return static_cast<double>(c.overlap) < floor; });
+  // Reading order: by passage rank, then as the sentences stand in their passage.
+  std::sort(picked.begin(), picked.end(), [](const EvidenceSentence* a, const EvidenceSentence* b) {
+    return a->passage != b->passage ? a->passage < b->passage : a->position < b->position;
+  });
+  for (const EvidenceSentence* s : picked) {
+    if (s->passage < passages.size()) out.push_back({answer_span(s->text, terms, kMaxSpanWords), s->passage});
   }
-  std::sort(picked.begin(), picked.end(), [](const Candidate& a, const Candidate& b) { return a.order < b.order; });
-
-  if (picked.empty() && !candidates.empty()) picked.push_back(candidates.front());  // the best-ranked passage's lead
-  for (const Candidate& c : picked) out.push_back({std::string(c.text), c.passage});
   return out;
+}
+
+std::vector<ExtractiveSentence> extractive_answer(const std::string& question, const std::vector<Passage>& passages,
+                                                  size_t max_sentences) {
+  return extractive_answer(question, gather_evidence(question, passages), passages, max_sentences);
 }
 
 }  // namespace kr::generate

@@ -80,9 +80,15 @@ struct ExtractiveSentence {
   size_t passage = 0;  // index into the input passages
 };
 
-// With no model: the sentences of the passages that best match the question
-// (term overlap weighted by rank), at most `max_sentences`, in passage order.
+// With no model: the sentences of the passages that best match the question (term overlap
+// weighted by rank), at most `max_sentences`, in reading order (passage rank, then position).
 std::vector<ExtractiveSentence> extractive_answer(const std::string& question, const std::vector<Passage>& passages,
                                                   size_t max_sentences = 3);
+struct Evidence;
+// The same from gathered evidence (generate/evidence.h), which may rank by embedding
+// similarity too. A sentence holding every question term, clearly ahead of the rest, is the
+// whole answer; a long sentence is cut to its part around the question's terms.
+std::vector<ExtractiveSentence> extractive_answer(const std::string& question, const Evidence& evidence,
+                                                  const std::vector<Passage>& passages, size_t max_sentences);
 
 }  // namespace kr::generate

@@ -1,5 +1,5 @@
 // Multi-turn chat: a follow-up question is condensed into a standalone question with the
-// model before retrieval, then answered by the same code as Engine::ask (Engine::respond).
+// model before retrieval, then answered by the same code as Engine::ask (Answerer::respond).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "generate/prompt.h"
-#include "service/engine.h"
+#include "service/answerer.h"
 
 namespace kr::service {
 
@@ -25,18 +25,21 @@ bool has_conversation(const ChatAskRequest& request) {
 
 }  // namespace
 
-Result<Answer> Engine::chat(const std::string& collection, const ChatAskRequest& request, const AnswerSink& sink) {
+Result<Answer> Answerer::chat(const std::string& collection, const ChatAskRequest& request, const AnswerSink& sink) {
   if (trim(request.question).empty()) return error(ErrorCode::kInvalidArgument, "question must not be empty");
   if (!(request.sources_budget_ratio > 0.0 && request.sources_budget_ratio <= 1.0)) {
     return error(ErrorCode::kInvalidArgument, "the share of the prompt for sources must be in (0, 1]");
   }
-  auto c = find(collection);  // before spending a model call on the question
-  if (!c) return c.status();
-  const std::string query = llm_ && has_conversation(request) ? condense_question(request) : request.question;
-  return respond(collection, query, request, sink);
+  auto settings = hooks_.settings(collection);  // before spending a model call on the question
+  if (!settings) return settings.status();
+  const bool follow_up = llm_ && has_conversation(request);
+  const std::string query = follow_up ? condense_question(request) : request.question;
+  // A follow-up that could not be condensed lacks its context: its evidence cannot be judged.
+  const bool judge = !follow_up || query != request.question;
+  return respond(collection, query, request, sink, judge);
 }
 
-std::string Engine::condense_question(const ChatAskRequest& request) {
+std::string Answerer::condense_question(const ChatAskRequest& request) {
   const std::string& raw = request.question;
   auto info = model_info();
   if (!info) return raw;  // answering reports the model's state

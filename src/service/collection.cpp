@@ -49,6 +49,7 @@ Status write_settings(store::CollectionStore& store, const CollectionSettings& s
   KR_RETURN_IF_ERROR(store.set_setting("search_mode", s.search_mode));
   KR_RETURN_IF_ERROR(store.set_setting("fusion", s.fusion));
   KR_RETURN_IF_ERROR(store.set_setting("hybrid_alpha", std::to_string(s.hybrid_alpha)));
+  KR_RETURN_IF_ERROR(store.set_setting("answer_threshold", std::to_string(s.answer_threshold)));
   return store.set_setting("created_at", std::to_string(created_at));
 }
 
@@ -74,6 +75,7 @@ Status read_settings(const store::CollectionStore& store, CollectionSettings& s,
   KR_RETURN_IF_ERROR(get("search_mode", [&](const std::string& v) { s.search_mode = v; }));
   KR_RETURN_IF_ERROR(get("fusion", [&](const std::string& v) { s.fusion = v; }));
   KR_RETURN_IF_ERROR(get("hybrid_alpha", [&](const std::string& v) { s.hybrid_alpha = std::stod(v); }));
+  KR_RETURN_IF_ERROR(get("answer_threshold", [&](const std::string& v) { s.answer_threshold = std::stod(v); }));
   return get("created_at", [&](const std::string& v) { created_at = std::stoll(v); });
 }
 

@@ -40,18 +40,6 @@ ParseRunnerOptions parse_options(const Config& c, const std::string& self) {
   return options;
 }
 
-std::unique_ptr<generate::LlmClient> make_llm(const Config& c) {
-  if (c.llm_url.empty()) return nullptr;
-  generate::LlmConfig llm;
-  llm.base_url = c.llm_url;
-  llm.model = c.llm_model;
-  llm.api_key = c.llm_api_key;
-  llm.timeout_seconds = c.llm_timeout_seconds;
-  llm.max_retries = c.llm_max_retries;
-  llm.context_window = c.llm_context_window;
-  return generate::make_openai_client(llm);
-}
-
 index::VectorIndexOptions vector_options(const Config& c) {
   index::VectorIndexOptions options;
   options.exact_threshold = static_cast<uint64_t>(c.vector_exact_threshold);
@@ -143,25 +131,6 @@ Result<std::string> read_file(const std::string& path, int64_t max_bytes) {
   return bytes;
 }
 
-// With `with_sections`, each passage starts with its section path, which helps
-// the model place a chunk that does not repeat its heading.
-std::vector<generate::Passage> to_passages(const std::vector<SearchHit>& hits, bool with_sections) {
-  std::vector<generate::Passage> passages;
-  for (const auto& hit : hits) {
-    std::string text = hit.text;
-    if (with_sections && !hit.heading_path.empty()) {
-      std::string path;
-      for (const auto& h : hit.heading_path) path += (path.empty() ? "" : " > ") + h;
-      text = "(section: " + path + ")\n" + text;
-    }
-    passages.push_back({text, hit.document_name, hit.page_start, hit.page_end});
-  }
-  return passages;
-}
-
-constexpr const char* kNoSourcesAnswer =
-    "I could not find anything about this in the documents of this collection.";
-
 }  // namespace
 
 std::string_view ingest_outcome_name(IngestOutcome outcome) {
@@ -186,7 +155,19 @@ bool valid_collection_name(const std::string& name) {
 }
 
 Engine::Engine(Config config, std::string self_executable)
-    : config_(std::move(config)), parser_(parse_options(config_, self_executable)), llm_(make_llm(config_)) {}
+    : config_(std::move(config)), parser_(parse_options(config_, self_executable)) {
+  AnswererHooks hooks;
+  hooks.search = [this](const std::string& collection, const SearchRequest& request) {
+    return search(collection, request);
+  };
+  hooks.settings = [this](const std::string& collection) -> Result<CollectionSettings> {
+    auto c = find(collection);
+    if (!c) return c.status();
+    return (*c)->settings();
+  };
+  hooks.embedder = [this]() -> embed::Embedder* { return embedder_.get(); };
+  answerer_ = std::make_unique<Answerer>(config_, std::move(hooks), counters_);
+}
 
 Engine::~Engine() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
@@ -694,124 +675,17 @@ Status Engine::reembed(const std::string& collection, const std::function<void(s
 }
 
 Result<Answer> Engine::ask(const std::string& collection, const AskRequest& request, const AnswerSink& sink) {
-  ChatAskRequest single;
-  single.question = request.question;
-  single.top_k = request.top_k;
-  single.filter = request.filter;
-  single.mode = request.mode;
-  single.sources_budget_ratio = 1.0;  // no history to leave room for
-  return respond(collection, request.retrieval_query.empty() ? request.question : request.retrieval_query, single,
-                 sink);
+  return answerer_->ask(collection, request, sink);
 }
 
-Result<Answer> Engine::respond(const std::string& collection, const std::string& query,
-                               const ChatAskRequest& request, const AnswerSink& sink) {
-  if (trim(request.question).empty()) return error(ErrorCode::kInvalidArgument, "question must not be empty");
-  SearchRequest search_request{query, request.top_k, request.filter};
-  search_request.mode = request.mode;
-  auto retrieved = search(collection, search_request);
-  if (!retrieved) return retrieved.status();
-  Result<Answer> answer = llm_ ? answer_with_model(*retrieved, request, sink) : answer_extractively(*retrieved, query);
-  (answer ? counters_.answers : counters_.answer_failures)++;
-  if (!answer) return answer;
-  answer->retrieval_query = query;
-  if (!llm_ && sink) sink(answer->text);  // one piece: the extractive answer is not generated
-  return answer;
+Result<Answer> Engine::chat(const std::string& collection, const ChatAskRequest& request, const AnswerSink& sink) {
+  return answerer_->chat(collection, request, sink);
 }
 
-Answer Engine::answer_extractively(const SearchResponse& retrieved, const std::string& question) const {
-  Answer answer;
-  answer.extractive = true;
-  answer.finish_reason = "stop";
-  if (retrieved.hits.empty()) {
-    answer.text = kNoSourcesAnswer;
-    return answer;
-  }
-  const auto sentences = generate::extractive_answer(question, to_passages(retrieved.hits, false), 3);
-  // Number sources in the order the answer first uses them.
-  std::map<size_t, int> number_of_passage;
-  for (const auto& sentence : sentences) {
-    auto [it, inserted] = number_of_passage.try_emplace(sentence.passage, static_cast<int>(answer.sources.size() + 1));
-    if (inserted) {
-      AnswerSource source;
-      source.number = it->second;
-      source.cited = true;
-      source.hit = retrieved.hits[sentence.passage];
-      answer.sources.push_back(std::move(source));
-      answer.citations.push_back(it->second);
-    }
-    if (!answer.text.empty()) answer.text += " ";
-    answer.text += std::string(trim(sentence.text)) + " [" + std::to_string(it->second) + "]";
-  }
-  if (answer.text.empty()) answer.text = kNoSourcesAnswer;
-  return answer;
-}
-
-Result<generate::ModelInfo> Engine::model_info() {
-  if (!llm_) return error(ErrorCode::kFailedPrecondition, "no language model is configured (set --llm-url)");
-  auto info = llm_->model_info();
-  if (!info) {
-    return error(ErrorCode::kUnavailable, "the language model is unavailable: " + info.status().message() +
-                                              " (search still works: use the search endpoint)");
-  }
-  generate::ModelInfo out = *info;
-  if (config_.llm_context_window > 0) out.max_model_len = config_.llm_context_window;
-  if (out.max_model_len <= 0) out.max_model_len = 4096;
-  return out;
-}
+Result<generate::ModelInfo> Engine::model_info() { return answerer_->model_info(); }
 
 Result<generate::RawResponse> Engine::forward_chat(const std::string& json_body, const generate::ByteSink& sink) {
-  if (!llm_) return error(ErrorCode::kFailedPrecondition, "no language model is configured (set --llm-url)");
-  return llm_->forward_chat(json_body, sink);
-}
-
-Result<Answer> Engine::answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
-                                         const AnswerSink& sink) {
-  Answer answer;
-  auto info = model_info();
-  if (!info) return info.status();
-  answer.model = info->id;
-  const int window = info->max_model_len;
-  answer.context_window = window;
-  generate::Budget budget;
-  budget.context_window = window;
-  budget.answer_tokens = request.max_tokens > 0 ? std::min(request.max_tokens, window / 2)
-                                                : std::min(config_.answer_max_tokens, window / 4);
-  const auto passages = to_passages(retrieved.hits, true);
-  std::vector<generate::ChatMessage> history;
-  for (const ChatTurn& turn : request.history) history.push_back({turn.role, turn.content});
-  auto prompt = generate::assemble_chat_prompt(
-      history, request.question, passages, budget,
-      [this](const std::vector<generate::ChatMessage>& m) { return llm_->count_prompt_tokens(m); },
-      request.sources_budget_ratio);
-  if (!prompt) return prompt.status();
-  answer.prompt_tokens = prompt->prompt_tokens;
-  for (size_t n = 0; n < prompt->used_passages.size(); ++n) {
-    AnswerSource source;
-    source.number = static_cast<int>(n + 1);
-    source.hit = retrieved.hits[prompt->used_passages[n]];
-    answer.sources.push_back(std::move(source));
-  }
-  generate::ChatRequest chat;
-  chat.messages = prompt->messages;
-  chat.max_tokens = budget.answer_tokens;
-  chat.temperature = request.temperature >= 0 ? request.temperature : config_.llm_temperature;
-  auto completion = sink ? llm_->stream(chat, sink) : llm_->complete(chat);
-  if (!completion) {
-    const Status& s = completion.status();
-    if (s.code() == ErrorCode::kCancelled) return s;
-    return error(s.code() == ErrorCode::kInvalidArgument ? ErrorCode::kInternal : ErrorCode::kUnavailable,
-                 "the language model failed to answer: " + s.message());
-  }
-  answer.text = completion->text;
-  answer.finish_reason = completion->finish_reason;
-  answer.completion_tokens = completion->completion_tokens;
-  if (completion->prompt_tokens > 0) answer.prompt_tokens = completion->prompt_tokens;
-  answer.citations = generate::extract_citations(answer.text);
-  for (int number : answer.citations) {
-    if (number >= 1 && number <= static_cast<int>(answer.sources.size())) answer.sources[number - 1].cited = true;
-  }
-  return answer;
+  return answerer_->forward_chat(json_body, sink);
 }
 
 Status Engine::check() const {

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "embed/embedder.h"
 #include "generate/llm_client.h"
+#include "service/answerer.h"
 #include "service/collection.h"
 #include "service/parse_runner.h"
 #include "service/text_documents.h"
@@ -32,9 +33,6 @@ struct EngineCounters {
   std::atomic<uint64_t> answers{0};
   std::atomic<uint64_t> answer_failures{0};
 };
-
-// Called with each streamed piece of the answer; return false to stop (client gone).
-using AnswerSink = std::function<bool(const std::string& delta)>;
 
 // Thread-safety: all public methods may be called concurrently.
 class Engine {
@@ -58,7 +56,7 @@ class Engine {
   bool ready() const { return ready_.load(); }
   const Config& config() const { return config_; }
   const EngineCounters& counters() const { return counters_; }
-  bool has_llm() const { return llm_ != nullptr; }
+  bool has_llm() const { return answerer_->has_llm(); }
 
   // Collections. Names: 1-64 characters of [A-Za-z0-9_.-], starting with a letter or digit.
   Result<CollectionInfo> create_collection(const std::string& name, const CollectionSettings& settings);
@@ -106,7 +104,7 @@ class Engine {
   Status load_index(const std::string& index, const std::string& path, bool overwrite);
   std::string persist_base_dir() const;
 
-  // Multi-turn chat over a collection (service/chat.cpp). With a model, a follow-up (a question
+  // Multi-turn chat over a collection (service/answerer.h). With a model, a follow-up (a question
   // with history) is first condensed into a standalone question for retrieval (on failure the
   // raw question is used); the answer prompt holds the sources, the latest history turns that
   // fit and the question. Without a model: the extractive answer to the last question.
@@ -123,13 +121,6 @@ class Engine {
   Result<std::shared_ptr<Collection>> find(const std::string& name) const;
   Result<std::shared_ptr<Collection>> find_or_create(const std::string& name, bool create);
   Status require_writable() const;
-  // ask() and chat(): retrieve with `query`, then answer `request` (one implementation for both).
-  Result<Answer> respond(const std::string& collection, const std::string& query, const ChatAskRequest& request,
-                         const AnswerSink& sink);
-  Result<Answer> answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
-                                   const AnswerSink& sink);
-  Answer answer_extractively(const SearchResponse& retrieved, const std::string& question) const;
-  std::string condense_question(const ChatAskRequest& request);  // service/chat.cpp
   std::string collections_dir() const;
   // Embeds a document's chunks for `collection` (before its write lock). Returns the space the
   // vectors belong to, or an empty space when the collection stays lexical-only.
@@ -137,10 +128,10 @@ class Engine {
 
   Config config_;
   ParseRunner parser_;
-  std::unique_ptr<generate::LlmClient> llm_;
   std::shared_ptr<embed::Embedder> embedder_;  // set by open(); null = BM25 only
   std::atomic<bool> ready_{false};
   EngineCounters counters_;
+  std::unique_ptr<Answerer> answerer_;  // after counters_: it counts answers there
   mutable std::shared_mutex collections_mutex_;
   std::map<std::string, std::shared_ptr<Collection>> collections_;
   std::mutex create_mutex_;  // serializes collection creation and deletion

@@ -8,6 +8,7 @@
 
 #include "core/metadata.h"
 #include "core/status.h"
+#include "generate/answerability.h"
 #include "retrieve/fusion.h"
 
 namespace kr::service {
@@ -23,6 +24,8 @@ struct CollectionSettings {
   std::string search_mode;    // hybrid | dense | bm25
   std::string fusion;         // rrf | normalized
   double hybrid_alpha = -1;   // 0..1
+  // Answers: decline below this answerability score (0..1); negative = the server's answer_threshold.
+  double answer_threshold = -1;
 };
 
 struct CollectionInfo {
@@ -166,6 +169,9 @@ struct Answer {
   int context_window = 0;
   std::string finish_reason;
   std::string retrieval_query;  // what the search used (a chat follow-up: its standalone form)
+  // Whether the documents hold the answer; unset when nothing was retrieved. When not
+  // answerable, `text` is the decline sentence and `sources` the closest chunks, none cited.
+  std::optional<generate::Answerability> answerability;
 };
 
 }  // namespace kr::service

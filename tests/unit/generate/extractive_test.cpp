@@ -27,17 +27,33 @@ TEST(ExtractiveAnswer, PicksTheMatchingSentence) {
 }
 
 TEST(ExtractiveAnswer, ReturnsPassageThenSentenceOrder) {
+  // No sentence holds every question term, so the close ones are all kept, in reading order.
   const std::vector<Passage> passages = {
-      passage("Unrelated opening. GPU nodes are provisioned by the workspace controller."),
+      passage("Unrelated opening. GPU nodes are provisioned by the controller."),
       passage("Workspace GPU nodes use the preset instance type. Nothing else here."),
-      passage("Provisioned GPU nodes of a workspace take minutes.")};
+      passage("Provisioned GPU nodes take minutes.")};
   auto answer = extractive_answer("How are GPU nodes provisioned for a workspace?", passages, 3);
-  EXPECT_EQ(texts(answer), (std::vector<std::string>{"GPU nodes are provisioned by the workspace controller.",
+  EXPECT_EQ(texts(answer), (std::vector<std::string>{"GPU nodes are provisioned by the controller.",
                                                      "Workspace GPU nodes use the preset instance type.",
-                                                     "Provisioned GPU nodes of a workspace take minutes."}));
+                                                     "Provisioned GPU nodes take minutes."}));
   EXPECT_EQ(answer[0].passage, 0u);
   EXPECT_EQ(answer[1].passage, 1u);
   EXPECT_EQ(answer[2].passage, 2u);
+}
+
+TEST(ExtractiveAnswer, OneSentenceHoldingEverythingIsTheWholeAnswer) {
+  const std::vector<Passage> passages = {
+      passage("GPU nodes are provisioned for each workspace by the controller."),
+      passage("Workspace GPU nodes use the preset instance type.")};
+  auto answer = extractive_answer("How are GPU nodes provisioned for a workspace?", passages, 3);
+  EXPECT_EQ(texts(answer), (std::vector<std::string>{"GPU nodes are provisioned for each workspace by the controller."}));
+}
+
+TEST(ExtractiveAnswer, MarkupIsStripped) {
+  auto answer = extractive_answer("What is the capital of Canada?",
+                                  {passage("<country><name>Canada</name><capital>Ottawa</capital></country>")}, 3);
+  ASSERT_EQ(answer.size(), 1u);
+  EXPECT_EQ(answer[0].text, "Canada Ottawa");
 }
 
 TEST(ExtractiveAnswer, KeepsOnlySentencesCloseToTheBest) {

@@ -1,4 +1,4 @@
-#include "service/eval.h"
+#include "eval/beir.h"
 
 #include <atomic>
 #include <mutex>
@@ -19,7 +19,11 @@
 #include "generate/llm_client.h"
 #include "service/engine.h"
 
-namespace kr::service {
+namespace kr::eval {
+using service::Engine;
+using service::IngestInput;
+using service::IngestOutcome;
+using service::SearchRequest;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -393,4 +397,4 @@ Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, con
   return report;
 }
 
-}  // namespace kr::service
+}  // namespace kr::eval

@@ -1,4 +1,4 @@
-#include "service/eval.h"
+#include "eval/beir.h"
 
 #include <filesystem>
 
@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-namespace kr::service {
+namespace kr::eval {
 static const std::string kBeirMini = std::string(KR_FIXTURE_DIR) + "/beir-mini";
 namespace {
 
@@ -111,9 +111,9 @@ TEST(EvaluateBeir, DenseAndHybridWithTheLocalEncoder) {
 }
 
 }  // namespace
-}  // namespace kr::service
+}  // namespace kr::eval
 
-namespace kr::service {
+namespace kr::eval {
 namespace {
 
 TEST(FirstDecision, TakesTheFirstDecisionWord) {
@@ -152,4 +152,4 @@ TEST(EvaluateBeir, AnswersNeedAModel) {
 }
 
 }  // namespace
-}  // namespace kr::service
+}  // namespace kr::eval

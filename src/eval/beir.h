@@ -11,7 +11,7 @@
 #include "core/config.h"
 #include "core/status.h"
 
-namespace kr::service {
+namespace kr::eval {
 
 struct BeirQuery {
   std::string id;
@@ -89,4 +89,4 @@ struct EvalReport {
 // Uses `config` for chunking and BM25 parameters (chunk_max_tokens, bm25_k1, bm25_b, language).
 Result<EvalReport> evaluate_beir(const Config& config, const BeirData& data, const EvalOptions& options);
 
-}  // namespace kr::service
+}  // namespace kr::eval
