@@ -42,6 +42,12 @@ constexpr double kCompactRatio = 0.2;
 // ... and at least this many, so tiny indexes do not compact on every removal.
 constexpr uint64_t kMinCompact = 1024;
 
+// Below this many postings over the query's terms, the exhaustive scorer is faster
+// than MaxScore: pubmedqa questions (about 9 terms) took 15 us exhaustive vs 60 us
+// MaxScore at 3.4k chunks (2k postings) and 0.50 vs 0.55 ms at 100k chunks (32k
+// postings); see BENCHMARKS.md.
+constexpr size_t kMaxScoreMinPostings = 65536;
+
 struct TermTf {
   uint32_t term;
   uint32_t tf;
@@ -324,6 +330,17 @@ void Bm25Index::apply(const std::vector<ChunkPostings>& add, const std::vector<u
 
 std::vector<ScoredChunk> Bm25Index::search(const std::vector<std::string>& query_terms, size_t k,
                                            const std::function<bool(uint64_t doc_key)>& accept_doc) const {
+  const Impl& m = *impl_;
+  auto lock = m.read_lock();
+  if (k == 0) return {};
+  const ScoringInputs in = m.scoring_inputs(query_terms);
+  size_t postings = 0;
+  for (const QueryTerm& term : in.terms) postings += term.postings->size();
+  return postings < kMaxScoreMinPostings ? score_exhaustive(in, k, accept_doc) : score_max_score(in, k, accept_doc);
+}
+
+std::vector<ScoredChunk> Bm25Index::search_max_score(const std::vector<std::string>& query_terms, size_t k,
+                                                     const std::function<bool(uint64_t doc_key)>& accept_doc) const {
   const Impl& m = *impl_;
   auto lock = m.read_lock();
   if (k == 0) return {};

@@ -66,10 +66,14 @@ class Bm25Index {
   std::vector<ScoredChunk> search(const std::vector<std::string>& query_terms, size_t k,
                                   const std::function<bool(uint64_t doc_key)>& accept_doc = {}) const;
 
-  // The same results as search() from a plain term-at-a-time scorer that reads every
-  // posting: the reference for tests and benchmarks.
+  // The two scorers search() picks between by the query's posting count; they return
+  // identical results. Exhaustive: term-at-a-time over every posting (the reference for
+  // tests and benchmarks). MaxScore: block-max MaxScore, which skips what cannot reach
+  // the top k.
   std::vector<ScoredChunk> search_exhaustive(const std::vector<std::string>& query_terms, size_t k,
                                              const std::function<bool(uint64_t doc_key)>& accept_doc = {}) const;
+  std::vector<ScoredChunk> search_max_score(const std::vector<std::string>& query_terms, size_t k,
+                                            const std::function<bool(uint64_t doc_key)>& accept_doc = {}) const;
 
   Bm25Stats stats() const;
   // Approximate heap bytes held by the index (walks every term: for benchmarks, not hot paths).

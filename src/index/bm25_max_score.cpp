@@ -1,14 +1,15 @@
 // Block-max MaxScore (Turtle & Flood's MaxScore, with per-block bounds in the
 // manner of Lucene's MaxScoreBulkScorer), exact top-k.
 //
-// The slot space is walked in windows that end where the first current block of
-// any query term ends. In a window each term is bounded by its block's impacts
-// (0 if its block starts after the window). A window whose bounds sum below the
-// k-th best score is skipped without decoding anything. Otherwise the terms are
-// sorted by bound; the longest prefix whose bounds sum below the k-th score is
-// "non-essential": only the other terms' postings produce candidates, and the
-// non-essential ones are looked up for a candidate only while its partial score
-// plus their remaining bounds can still reach the top k.
+// The slot space is walked in windows of kWindow slots. In a window each term is
+// bounded by the best impacts of the blocks overlapping it (0 if none). A window
+// whose bounds sum below the k-th best score is skipped without decoding anything.
+// Otherwise the terms are sorted by bound; the longest prefix whose bounds sum below
+// the k-th score is "non-essential". The other, essential terms are scored term at a
+// time into a per-window buffer; each slot they touched is a candidate, and the
+// non-essential terms are looked up for it (highest bound first, each first bounded
+// by the block holding the slot) only while its partial score plus their remaining
+// bounds can still reach the top k.
 //
 // Exactness: a chunk is pruned only when an upper bound of its score is strictly
 // below the k-th score (a tie could still enter by chunk_id). Bounds are BM25 of
@@ -46,7 +47,6 @@ class Cursor {
 
   // The lowest slot this cursor can still produce (kNoSlot when exhausted).
   uint32_t min_slot() const { return std::max(target_, block_first_); }
-  uint32_t block_last() const { return block_last_; }
 
   // Upper bound of this term's contribution for any slot in [min_slot(), end]:
   // the best bound of the blocks that overlap it.

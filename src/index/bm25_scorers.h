@@ -40,7 +40,7 @@ using DocFilter = std::function<bool(uint64_t doc_key)>;
 // Term-at-a-time: scores every posting of every query term.
 std::vector<ScoredChunk> score_exhaustive(const ScoringInputs& in, size_t k, const DocFilter& accept_doc);
 
-// Document-at-a-time block-max MaxScore: skips postings and whole blocks that
+// Block-max MaxScore (bm25_max_score.cpp): skips postings and whole blocks that
 // cannot reach the current k-th score.
 std::vector<ScoredChunk> score_max_score(const ScoringInputs& in, size_t k, const DocFilter& accept_doc);
 

@@ -1,6 +1,6 @@
-// search() (block-max MaxScore) against search_exhaustive() (every posting scored)
-// on random corpora, queries, filters and update sequences: identical chunk ids,
-// doc keys and bit-identical scores, in the same order.
+// search_max_score() (block-max MaxScore) and search() against search_exhaustive()
+// (every posting scored) on random corpora, queries, filters and update sequences:
+// identical chunk ids, doc keys and bit-identical scores, in the same order.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -88,13 +88,14 @@ std::string describe(const std::vector<std::string>& q, size_t k) {
 
 void expect_identical(const Bm25Index& index, const std::vector<std::string>& q, size_t k,
                       const std::function<bool(uint64_t)>& filter) {
-  const auto pruned = index.search(q, k, filter);
   const auto exhaustive = index.search_exhaustive(q, k, filter);
-  ASSERT_EQ(pruned.size(), exhaustive.size()) << describe(q, k);
-  for (size_t i = 0; i < pruned.size(); ++i) {
-    ASSERT_EQ(pruned[i].chunk_id, exhaustive[i].chunk_id) << describe(q, k) << " rank " << i;
-    ASSERT_EQ(pruned[i].doc_key, exhaustive[i].doc_key) << describe(q, k) << " rank " << i;
-    ASSERT_EQ(pruned[i].score, exhaustive[i].score) << describe(q, k) << " rank " << i;  // bit-identical
+  for (const auto& results : {index.search_max_score(q, k, filter), index.search(q, k, filter)}) {
+    ASSERT_EQ(results.size(), exhaustive.size()) << describe(q, k);
+    for (size_t i = 0; i < results.size(); ++i) {
+      ASSERT_EQ(results[i].chunk_id, exhaustive[i].chunk_id) << describe(q, k) << " rank " << i;
+      ASSERT_EQ(results[i].doc_key, exhaustive[i].doc_key) << describe(q, k) << " rank " << i;
+      ASSERT_EQ(results[i].score, exhaustive[i].score) << describe(q, k) << " rank " << i;  // bit-identical
+    }
   }
 }
 
@@ -176,7 +177,7 @@ TEST(Bm25MaxScoreTest, TiesAcrossBlocksAreBrokenByChunkId) {
   for (uint64_t i = 0; i < 1000; ++i) add.push_back({5000 - i, 1, {{"t", 1}, {"pad", 3}}, 0});
   for (uint64_t i = 0; i < 3; ++i) add.push_back({9000 + i, 1, {{"t", 3}, {"pad", 1}}, 0});
   index.apply(add, {});
-  const auto top = index.search({"t"}, 6);
+  const auto top = index.search_max_score({"t"}, 6);
   ASSERT_EQ(top.size(), 6u);
   EXPECT_EQ(top[0].chunk_id, 9000u);
   EXPECT_EQ(top[1].chunk_id, 9001u);
@@ -196,6 +197,42 @@ TEST(Bm25MaxScoreTest, StopWordOnlyAndEmptyQueriesReturnNothing) {
   EXPECT_TRUE(index.search({}, 10).empty());
   EXPECT_TRUE(index.search({"the", "of"}, 10).empty());
   EXPECT_TRUE(index.search_exhaustive({"the", "of"}, 10).empty());
+  EXPECT_TRUE(index.search_max_score({"the", "of"}, 10).empty());
+  EXPECT_TRUE(index.search_max_score({}, 10).empty());
+}
+
+TEST(Bm25MaxScoreTest, LargeListsThroughSearchMatchExhaustive) {
+  // Over 65,536 postings per query, so search() itself takes the MaxScore path.
+  const CorpusShape shape{500, 1.2, 20, 3, true};
+  const Zipf zipf(shape.vocabulary, shape.zipf_s);
+  std::mt19937_64 rng(5);
+  Bm25Index index;
+  std::vector<ChunkPostings> add;
+  for (uint64_t id = 0; id < 40000; ++id) add.push_back(random_chunk(id, shape, zipf, rng));
+  index.apply(add, {});
+  for (int i = 0; i < 20; ++i) {
+    expect_identical(index, {"w0", "w1", "w" + std::to_string(zipf(rng)), "w" + std::to_string(rng() % 500)},
+                     kTopKs[rng() % std::size(kTopKs)], {});
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(Bm25MaxScoreTest, FilterMayRunAnotherSearch) {
+  Bm25Index index, other;
+  std::vector<ChunkPostings> add;
+  for (uint64_t i = 0; i < 3000; ++i) add.push_back({i, i % 7, {{"t", 1 + static_cast<uint32_t>(i % 5)}}, 5});
+  index.apply(add, {});
+  other.apply({{1, 2, {{"allowed", 1}}, 0}, {2, 5, {{"allowed", 1}}, 0}}, {});
+  const auto filter = [&](uint64_t key) {
+    for (const auto& r : other.search_max_score({"allowed"}, 10)) {
+      if (r.doc_key == key) return true;
+    }
+    return false;
+  };
+  const auto results = index.search_max_score({"t"}, 20, filter);
+  ASSERT_EQ(results.size(), 20u);
+  for (const auto& r : results) EXPECT_TRUE(r.doc_key == 2 || r.doc_key == 5);
+  expect_identical(index, {"t"}, 20, filter);
 }
 
 TEST(Bm25MaxScoreTest, FilterSeesOnlyCandidatesThatCouldEnter) {
@@ -206,13 +243,13 @@ TEST(Bm25MaxScoreTest, FilterSeesOnlyCandidatesThatCouldEnter) {
   for (uint64_t i = 0; i < 5000; ++i) add.push_back({i, i % 10, {{"common", 1 + static_cast<uint32_t>(i % 4)}}, 4});
   index.apply(add, {});
   size_t calls = 0;
-  const auto none = index.search({"common"}, 10, [&](uint64_t) {
+  const auto none = index.search_max_score({"common"}, 10, [&](uint64_t) {
     ++calls;
     return false;
   });
   EXPECT_TRUE(none.empty());
   EXPECT_EQ(calls, 5000u);  // nothing ever enters, so nothing can be pruned
-  const auto top = index.search({"common"}, 10, [](uint64_t key) { return key == 3; });
+  const auto top = index.search_max_score({"common"}, 10, [](uint64_t key) { return key == 3; });
   ASSERT_EQ(top.size(), 10u);
   for (const auto& r : top) EXPECT_EQ(r.doc_key, 3u);
   expect_identical(index, {"common"}, 10, [](uint64_t key) { return key == 3; });
