@@ -247,7 +247,8 @@ function exchangeView(x: Exchange, isLast: boolean): HTMLElement {
   const chip = (n: number) => {
     const source = byNumber.get(n);
     if (!source) return null;
-    const page = source.citation.page_start ? `, page ${source.citation.page_start}` : "";
+    const c = source.citation;
+    const page = !c.page_start ? "" : c.page_end > c.page_start ? `, pages ${c.page_start}–${c.page_end}` : `, page ${c.page_start}`;
     return h(
       "button",
       {
@@ -343,7 +344,7 @@ function sourceList(sources: Source[], answer: string): HTMLElement {
             { class: "source-link", type: "button", on: { click: () => showSource(s, answer) } },
             h("span", { class: "chip", "aria-hidden": "true" }, String(s.number)),
             ` ${s.document_name}`,
-            s.citation.page_start ? ` · page ${s.citation.page_start}` : "",
+            !s.citation.page_start ? "" : s.citation.page_end > s.citation.page_start ? ` · pages ${s.citation.page_start}–${s.citation.page_end}` : ` · page ${s.citation.page_start}`,
             s.citation.heading_path.length ? ` · ${s.citation.heading_path.join(" › ")}` : "",
           ),
         ),

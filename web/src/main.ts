@@ -169,7 +169,7 @@ async function loadConversations(): Promise<void> {
           h("span", { class: "muted small" }, c.collection),
         ),
         h("button", { class: "icon", type: "button", "aria-label": `Rename “${c.title}”`, on: { click: () => void rename(c) } }, "✎"),
-        h("button", { class: "icon", type: "button", "aria-label": `Delete “${c.title}”`, on: { click: () => void removeConversation(c) } }, "🗑"),
+        h("button", { class: "icon", type: "button", "aria-label": `Delete “${c.title}”`, on: { click: () => void removeConversation(c) } }, "✕"),
       ),
     );
   }

@@ -5,7 +5,7 @@ import * as pdfjs from "pdfjs-dist";
 import workerUrl from "pdfjs-dist/build/pdf.worker.min.mjs?url";
 import { enc, fetchBytes, Source } from "./api";
 import { announce, clear, h } from "./dom";
-import { locatePassage, supportingSentences } from "./highlight";
+import { foldText, locatePassage, supportingSentences } from "./highlight";
 import { state } from "./state";
 
 pdfjs.GlobalWorkerOptions.workerSrc = workerUrl;
@@ -58,7 +58,7 @@ export async function showSource(source: Source, answer: string): Promise<void> 
     const holder = h("div", { class: "pdf-page", "aria-busy": "true" }, h("p", { class: "muted" }, "Rendering the page…"));
     content.append(holder);
     try {
-      await renderPdfPage(source, holder);
+      await renderPdfPage(source, answer, holder);
       return;
     } catch (e) {
       clear(holder);
@@ -95,7 +95,22 @@ async function download(source: Source): Promise<void> {
   }
 }
 
-async function renderPdfPage(source: Source, holder: HTMLElement): Promise<void> {
+// A passage may cross pages: show the page holding the sentence that backs the answer.
+async function citedPage(pdf: pdfjs.PDFDocumentProxy, source: Source, answer: string): Promise<number> {
+  const first = Math.min(source.citation.page_start, pdf.numPages);
+  const last = Math.min(Math.max(source.citation.page_end, first), pdf.numPages);
+  if (last === first) return first;
+  const best = supportingSentences(source.text, answer, 1)[0];
+  const probe = foldText(best ? source.text.slice(best[0], best[1]) : source.text).slice(0, 40);
+  for (let n = first; n <= last; n++) {
+    const content = await (await pdf.getPage(n)).getTextContent();
+    const text = content.items.map((item) => ("str" in item ? item.str : "")).join("");
+    if (probe && foldText(text).includes(probe)) return n;
+  }
+  return first;
+}
+
+async function renderPdfPage(source: Source, answer: string, holder: HTMLElement): Promise<void> {
   const key = `${state.collection}/${source.doc_id}`;
   if (!pdfCache.has(key)) {
     const loading = fetchBytes(originalUrl(source)).then((data) => pdfjs.getDocument({ data, isEvalSupported: false }).promise);
@@ -103,7 +118,8 @@ async function renderPdfPage(source: Source, holder: HTMLElement): Promise<void>
     pdfCache.set(key, loading);
   }
   const pdf = await pdfCache.get(key)!;
-  const page = await pdf.getPage(Math.min(source.citation.page_start, pdf.numPages));
+  const pageNumber = await citedPage(pdf, source, answer);
+  const page = await pdf.getPage(pageNumber);
   const width = Math.max(280, holder.clientWidth || content.clientWidth || 480);
   const base = page.getViewport({ scale: 1 });
   const viewport = page.getViewport({ scale: width / base.width });
@@ -125,8 +141,10 @@ async function renderPdfPage(source: Source, holder: HTMLElement): Promise<void>
   const spans = layer.textDivs as HTMLElement[];
   const marks = highlightSpans(spans, source.text);
   if (marks.length > 0) {
-    marks[0].scrollIntoView({ block: "center" });
-    holder.append(h("p", { class: "muted small" }, "The highlighted lines are the cited passage."));
+    // Scroll the panel only (scrollIntoView would also move the page under a fixed layout).
+    const top = marks[0].getBoundingClientRect().top - panel.getBoundingClientRect().top + panel.scrollTop;
+    panel.scrollTop = Math.max(0, top - panel.clientHeight / 3);
+    holder.append(h("p", { class: "muted small" }, `Page ${pageNumber}: the highlighted lines are the cited passage.`));
   } else {
     holder.append(h("p", { class: "notice" }, "The passage could not be located on the page image; it reads:"), passageView(source, ""));
   }

@@ -106,7 +106,7 @@ describe("web UI with a model (fake LLM)", () => {
     assert.match(final, /20 weeks/);
     await shot(page, "03-answer");
     const chip = body.locator("button.chip").first();
-    assert.match(await chip.getAttribute("aria-label"), /benefits-guide\.pdf, page 2/);
+    assert.match(await chip.getAttribute("aria-label"), /benefits-guide\.pdf, pages? [12]/);
     await chip.click();
     const panel = page.locator(".source-panel");
     await panel.locator("canvas.pdf-canvas").waitFor({ timeout: 60_000 });
@@ -114,6 +114,7 @@ describe("web UI with a model (fake LLM)", () => {
     await marks.first().waitFor({ timeout: 30_000 });
     const marked = (await marks.allInnerTexts()).join(" ");
     assert.match(marked, /20 weeks of fully paid parental leave/);
+    assert.match(await panel.innerText(), /Page 2: the highlighted lines are the cited passage/);
     await shot(page, "04-pdf-highlight");
     await page.keyboard.press("Escape");
     assert.equal(await panel.isHidden(), true);
