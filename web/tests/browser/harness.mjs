@@ -53,11 +53,12 @@ export async function startFakeLlm() {
   };
 }
 
-export async function startServer({ llmUrl } = {}) {
+export async function startServer({ llmUrl, args: extra = [] } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "kr-ui-"));
   const args = ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--parse-isolation", "inline"];
   if (llmUrl) args.push("--llm-url", llmUrl);
+  args.push(...extra);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith("KAITO_RAG_")) delete env[k];
   const child = spawn(BIN, args, { env, stdio: ["ignore", "ignore", "pipe"] });

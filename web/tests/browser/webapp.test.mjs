@@ -247,3 +247,32 @@ describe("web UI without a model", () => {
     await shot(p, "11-extractive-and-not-found");
   });
 });
+
+describe("web UI on a server with API keys", () => {
+  let locked, b;
+  before(async () => {
+    locked = await startServer({ args: ["--api-keys", "team-key-1"] });
+    b = await launchBrowser();
+  });
+  after(async () => {
+    await b?.close();
+    locked?.stop();
+  });
+
+  it("asks for the key, keeps it for the tab only, and rejects a wrong one", async () => {
+    const p = await b.newPage();
+    await p.goto(locked.url + "/");
+    const dialog = p.getByRole("dialog", { name: "Sign in" });
+    await dialog.waitFor();
+    await p.fill("#key-input", "wrong-key");
+    await p.press("#key-input", "Enter");
+    await dialog.getByText("That API key was not accepted").waitFor();
+    await p.fill("#key-input", "team-key-1");
+    await p.press("#key-input", "Enter");
+    await p.getByText("No collection yet.").waitFor();
+    assert.equal(await dialog.count(), 0);
+    assert.equal(await p.evaluate(() => sessionStorage.getItem("kaito-rag.api-key")), "team-key-1");
+    assert.equal(await p.evaluate(() => JSON.stringify(localStorage).includes("team-key-1")), false);
+    await shot(p, "12-signed-in");
+  });
+});
