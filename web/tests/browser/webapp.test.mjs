@@ -216,6 +216,35 @@ describe("web UI with a model (fake LLM)", () => {
     await phone.close();
   });
 
+  it("shows the model in settings and, on request, why an answer was given (BM25/dense/fused scores)", async () => {
+    await page.getByRole("button", { name: "Settings" }).click();
+    const dialog = page.getByRole("dialog", { name: "Settings" });
+    await dialog.getByText(/fake-phi-3 \(context 4096 tokens\)/).waitFor();
+    await dialog.getByLabel("Why this answer: show retrieval scores").check();
+    await dialog.getByLabel("Retrieval", { exact: true }).selectOption("bm25");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    const table = page.locator(".exchange").first().locator(".why table");
+    await table.waitFor();
+    assert.deepEqual(await table.locator("thead th").allInnerTexts(), ["#", "Passage", "BM25", "Dense", "Fused", "Cited"]);
+    assert.match(await table.locator("tbody tr").first().innerText(), /\d\.\d{3}/);
+    await shot(page, "13-why-this-answer");
+  });
+
+  it("creates, switches and deletes collections with a confirmation", async () => {
+    await page.getByRole("button", { name: "New collection" }).click();
+    await page.fill("#new-collection", "scratch");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.waitForFunction(() => document.querySelector("#collection").value === "scratch");
+    await page.getByRole("button", { name: "Delete collection" }).click();
+    const confirm = page.getByRole("dialog", { name: "Delete collection?" });
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    assert.equal((await (await fetch(server.url + "/v1/collections/scratch")).json()).name, "scratch");
+    await page.getByRole("button", { name: "Delete collection" }).click();
+    await confirm.getByRole("button", { name: "Delete scratch" }).click();
+    await page.waitForFunction(() => document.querySelector("#collection").value === "default");
+    assert.equal((await fetch(server.url + "/v1/collections/scratch")).status, 404);
+  });
+
   it("reported no script errors or CSP violations", () => {
     assert.deepEqual(problems, []);
   });
