@@ -10,6 +10,7 @@ let summary: HTMLElement;
 let uploads: HTMLElement;
 let search: HTMLInputElement;
 let documents: DocumentInfo[] = [];
+let stats: Collection | null = null;
 const PARALLEL_UPLOADS = 2;
 
 export function documentsView(): HTMLElement {
@@ -67,6 +68,7 @@ export function documentsView(): HTMLElement {
 
 export async function refreshDocuments(): Promise<void> {
   documents = [];
+  stats = null;
   if (!state.collection) return renderList();
   try {
     for (let offset = 0; ; offset += 1000) {
@@ -80,6 +82,7 @@ export async function refreshDocuments(): Promise<void> {
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) announce("Cannot list documents: " + (e as Error).message);
   }
+  stats = await collectionStats(state.collection);
   renderList();
 }
 
@@ -87,7 +90,9 @@ function renderList(): void {
   clear(list);
   const query = search.value.trim().toLowerCase();
   const shown = documents.filter((d) => d.name.toLowerCase().includes(query));
-  summary.textContent = `${shown.length} of ${documents.length} document${documents.length === 1 ? "" : "s"}`;
+  summary.textContent =
+    `${shown.length} of ${plural(documents.length, "document")}` +
+    (stats ? ` · ${plural(stats.chunks, "passage")} · originals kept: ${formatBytes(stats.originals_bytes ?? 0)}` : "");
   if (documents.length === 0) {
     list.append(h("p", { class: "empty" }, "No documents yet: upload some above."));
     return;
@@ -167,7 +172,7 @@ async function uploadOne(collection: string, file: File, row: Row): Promise<void
   row.progress.value = 1;
   if (result && result.status !== "failed") {
     const words: Record<string, string> = {
-      added: `Added: ${result.chunks} passages${result.pages ? `, ${result.pages} pages` : ""}`,
+      added: `Added: ${plural(result.chunks ?? 0, "passage")}${result.pages ? `, ${plural(result.pages, "page")}` : ""}`,
       updated: "Updated (new version)",
       unchanged: "Already there, unchanged",
       duplicate: "Same content as a document already there",
@@ -183,7 +188,11 @@ async function uploadOne(collection: string, file: File, row: Row): Promise<void
   if (problem?.message) row.item.append(h("span", { class: "upload-detail" }, problem.message));
 }
 
-export async function collectionStats(name: string): Promise<Collection | null> {
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+async function collectionStats(name: string): Promise<Collection | null> {
   try {
     return await call<Collection>("GET", `/v1/collections/${enc(name)}`);
   } catch {

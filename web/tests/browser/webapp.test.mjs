@@ -86,6 +86,7 @@ describe("web UI with a model (fake LLM)", () => {
     assert.equal(await page.locator(".doc-table tbody tr").count(), files.length);
     const pdfRow = page.locator(".doc-table tbody tr", { hasText: "benefits-guide.pdf" });
     assert.equal(await pdfRow.locator("td").nth(1).innerText(), "3"); // pages
+    await page.getByText(/5 of 5 documents · \d+ passages · originals kept: [\d.]+ KB/).waitFor();
     await shot(page, "02-upload");
     await page.fill("input[type=search]", "travel");
     assert.equal(await page.locator(".doc-table tbody tr").count(), 1);
