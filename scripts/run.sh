@@ -67,5 +67,7 @@ Kaito-RAG is running at $URL  (Ctrl-C to stop)
   Search:  curl -s $URL/v1/collections/default/search -H 'Content-Type: application/json' -d '{"query": "password length"}'
   Upload:  curl -s -F file=@your.pdf $URL/v1/collections/default/documents
   API:     $URL/openapi.json
+
+Open the web UI in a browser: $URL/
 EOM
 wait $SERVER

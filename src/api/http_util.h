@@ -42,6 +42,9 @@ void add_document_routes(Router& router, ApiContext& context);
 void add_query_routes(Router& router, ApiContext& context);
 void add_openai_routes(Router& router, ApiContext& context);  // OpenAI-compatible /v1/chat/completions, /v1/models
 void add_ragengine_routes(Router& router, ApiContext& context);  // KAITO RAGEngine API (routes_ragengine.cpp)
+void add_conversation_routes(Router& router, ApiContext& context);  // /v1/conversations (routes_conversations.cpp)
+void add_ui_routes(Router& router, ApiContext& context);  // the web UI at / (routes_ui.cpp)
+bool is_ui_path(const std::string& path);  // served without an API key: the UI asks for one itself
 
 // The one mapping from error codes to HTTP statuses.
 int http_status(ErrorCode code);

@@ -1,6 +1,7 @@
 // /v1/collections: create, list, get, delete.
 #include "api/http_util.h"
 #include "api/json_mapping.h"
+#include "api/originals.h"
 
 namespace kr::api {
 
@@ -62,7 +63,9 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
              [&engine](const httplib::Request& req, httplib::Response& res) {
                auto info = engine.get_collection(req.matches[1]);
                if (!info) return send_error(res, info.status());
-               send_json(res, 200, to_json(*info));
+               json body = to_json(*info);
+               body["originals_bytes"] = originals_bytes(engine, info->name);  // uploaded files kept as they came
+               send_json(res, 200, body);
              });
 
   router.add("DELETE", R"(/v1/collections/([^/]+))", "/v1/collections/{name}",

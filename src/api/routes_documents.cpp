@@ -1,6 +1,7 @@
 // /v1/collections/{name}/documents: upload (multipart), list, get, delete.
 #include "api/http_util.h"
 #include "api/json_mapping.h"
+#include "api/originals.h"
 
 namespace kr::api {
 namespace {
@@ -48,7 +49,7 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                                               "the 'source' field names one document; send it with a single file"));
                }
                json results = json::array();
-               size_t failures = 0, files = 0;
+               size_t failures = 0, files = 0, updated = 0;
                Status first_failure;
                for (const auto& [field, part] : req.files) {
                  if (field == "metadata" || field == "source") continue;
@@ -69,7 +70,10 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                    if (failures++ == 0) first_failure = result->error;
                  }
                  results.push_back(to_json(*result));
+                 if (result->outcome != service::IngestOutcome::kFailed) keep_original(engine, collection, part.content, results.back());
+                 if (result->outcome == service::IngestOutcome::kUpdated) ++updated;
                }
+               if (updated > 0) sweep_originals(engine, collection);
                if (files == 0) {
                  return send_error(res, error(ErrorCode::kInvalidArgument, std::string("no files in the request; ") + kUploadHelp));
                }
@@ -109,8 +113,10 @@ void add_document_routes(Router& router, ApiContext& ctx) {
   router.add("DELETE", R"(/v1/collections/([^/]+)/documents/([^/]+))", "/v1/collections/{name}/documents/{doc_id}",
              [&engine](const httplib::Request& req, httplib::Response& res) {
                const std::string doc_id = req.matches[2];
+               const std::string content_hash = original_hash(engine, req.matches[1], doc_id);
                Status status = engine.delete_document(req.matches[1], doc_id);
                if (!status) return send_error(res, status);
+               release_original(engine, req.matches[1], content_hash);
                send_json(res, 200, {{"deleted", doc_id}});
              });
 }

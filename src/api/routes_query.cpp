@@ -1,5 +1,6 @@
 // /v1/collections/{name}/search and /ask (JSON or Server-Sent Events).
 #include <chrono>
+#include <optional>
 
 #include "api/http_util.h"
 #include "api/json_mapping.h"
@@ -13,7 +14,27 @@ struct QueryFields {
   MetadataFilter filter;
   bool stream = false;
   service::SearchRequest retrieval;  // mode, fusion, alpha, candidates
+  std::vector<service::ChatTurn> history;  // /ask only: earlier turns of a conversation
 };
+
+// "history": [{"role": "user"|"assistant", "content": "..."}], oldest first.
+Result<std::vector<service::ChatTurn>> history_field(const json& body) {
+  std::vector<service::ChatTurn> turns;
+  const auto it = body.find("history");
+  if (it == body.end() || it->is_null()) return turns;
+  if (!it->is_array()) return error(ErrorCode::kInvalidArgument, "history must be a list of {role, content} objects");
+  for (const json& turn : *it) {
+    const bool valid = turn.is_object() && turn.contains("role") && turn["role"].is_string() &&
+                       turn.contains("content") && turn["content"].is_string() &&
+                       (turn["role"] == "user" || turn["role"] == "assistant");
+    if (!valid) {
+      return error(ErrorCode::kInvalidArgument,
+                   "each history entry must be {\"role\": \"user\" or \"assistant\", \"content\": string}");
+    }
+    turns.push_back({turn["role"].get<std::string>(), turn["content"].get<std::string>()});
+  }
+  return turns;
+}
 
 Result<QueryFields> query_fields(const json& body, const char* text_field, int default_top_k) {
   QueryFields fields;
@@ -31,6 +52,9 @@ Result<QueryFields> query_fields(const json& body, const char* text_field, int d
   if (!stream) return stream.status();
   fields.stream = *stream;
   KR_RETURN_IF_ERROR(read_retrieval_options(body, fields.retrieval));
+  auto history = history_field(body);
+  if (!history) return history.status();
+  fields.history = std::move(*history);
   return fields;
 }
 
@@ -68,8 +92,21 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                if (engine.has_llm()) {
                  if (Status slot = model_slots.acquire_for_request(); !slot) return send_busy(res, slot);
                }
+               // With history the question is a follow-up: answered as a chat turn (Engine::chat).
+               std::optional<service::ChatAskRequest> follow_up;
+               if (!fields->history.empty()) {
+                 follow_up.emplace();
+                 follow_up->history = fields->history;
+                 follow_up->question = fields->text;
+                 follow_up->top_k = fields->top_k;
+                 follow_up->filter = fields->filter;
+                 follow_up->mode = fields->retrieval.mode;
+               }
+               const auto answer_it = [&engine, collection, request, follow_up](const service::AnswerSink& sink) {
+                 return follow_up ? engine.chat(collection, *follow_up, sink) : engine.ask(collection, request, sink);
+               };
                if (!fields->stream) {
-                 auto answer = engine.ask(collection, request);
+                 auto answer = answer_it({});
                  if (!answer) return send_error(res, answer.status());
                  return send_json(res, 200, to_json(*answer));
                }
@@ -82,11 +119,11 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                res.set_header("Cache-Control", "no-cache");
                res.set_header("X-Accel-Buffering", "no");
                res.set_chunked_content_provider(
-                   "text/event-stream", [&engine, &stopping, collection, request](size_t, httplib::DataSink& sink) {
+                   "text/event-stream", [&stopping, answer_it](size_t, httplib::DataSink& sink) {
                      auto write = [&sink, &stopping](const std::string& event) {
                        return !stopping.load() && sink.write(event.data(), event.size());
                      };
-                     auto answer = engine.ask(collection, request, [&write](const std::string& delta) {
+                     auto answer = answer_it([&write](const std::string& delta) {
                        return write(sse_event("token", {{"delta", delta}}));
                      });
                      if (answer) {

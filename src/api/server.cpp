@@ -12,6 +12,7 @@
 
 #include "api/edge_server.h"
 #include "api/http_util.h"
+#include "api/originals.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -55,7 +56,8 @@ bool has_body(const httplib::Request& req) {
 }
 
 bool is_public_path(const std::string& path) {
-  return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
+  return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics" || path == "/openapi.json" ||
+         is_ui_path(path);
 }
 
 // Constant-time check of a bearer token against every configured key: both
@@ -113,6 +115,7 @@ struct Server::Impl : Router {
     else if (method == "POST") http.Post(pattern, wrapped);
     else if (method == "PUT") http.Put(pattern, wrapped);
     else if (method == "DELETE") http.Delete(pattern, wrapped);
+    else if (method == "PATCH") http.Patch(pattern, wrapped);
   }
 
   void configure() {
@@ -223,6 +226,9 @@ struct Server::Impl : Router {
     add_query_routes(*this, context);
     add_openai_routes(*this, context);
     add_ragengine_routes(*this, context);
+    add_original_routes(*this, context);
+    add_conversation_routes(*this, context);
+    if (config.webui) add_ui_routes(*this, context);
   }
 
   service::Engine& engine;

@@ -41,6 +41,8 @@ int run(int argc, char** argv) {
         ->type_name(spec.secret ? "SECRET" : "VALUE");
   }
 
+  app.add_flag_callback("--no-webui", [&flags] { flags["webui"] = "false"; }, "serve the HTTP API only, no web UI at /");
+
   auto* serve_cmd = app.add_subcommand("serve", "run the HTTP server");
 
   IngestArgs ingest_args;

@@ -96,6 +96,19 @@ std::vector<OptionSpec> make_specs() {
        "and /metrics needs 'Authorization: Bearer <key>'", true,
        [](Config& c, const std::string& v) { c.api_keys = split_csv(v); return Status::ok(); },
        [](const Config& c) { return join_csv(c.api_keys); }},
+      {"webui", "KAITO_RAG_WEBUI", "serve the web UI at / (true or false; --no-webui = false)", false,
+       [](Config& c, const std::string& v) {
+         const std::string value(trim(v));
+         if (value != "true" && value != "false" && value != "1" && value != "0") {
+           return error(ErrorCode::kInvalidArgument, "webui must be true or false, got '" + value + "'");
+         }
+         c.webui = value == "true" || value == "1";
+         return Status::ok();
+       },
+       [](const Config& c) { return std::string(c.webui ? "true" : "false"); }},
+      int_option("conversation_retention_days", "KAITO_RAG_CONVERSATION_RETENTION_DAYS",
+                 "delete web UI conversations not updated for this many days (0: keep them)",
+                 &Config::conversation_retention_days),
       string_option("llm_url", "KAITO_RAG_LLM_URL",
                     "OpenAI-compatible model server, e.g. http://workspace-phi-3-mini-4k/v1 (empty: extractive answers)",
                     &Config::llm_url),
@@ -278,6 +291,7 @@ Status validate_config(const Config& c) {
   if (c.max_upload_bytes < 1024) return invalid("max_upload_bytes must be at least 1024");
   if (c.max_json_bytes < 1024) return invalid("max_json_bytes must be at least 1024");
   if (c.request_timeout_seconds < 1) return invalid("request_timeout_seconds must be at least 1");
+  if (c.conversation_retention_days < 0) return invalid("conversation_retention_days must be 0 (keep) or positive");
   if (c.llm_timeout_seconds <= 0) return invalid("llm_timeout_seconds must be positive");
   if (c.llm_max_retries < 0 || c.llm_max_retries > 10) return invalid("llm_max_retries must be between 0 and 10");
   if (c.llm_context_window < 0) return invalid("llm_context_window must be 0 (ask the server) or positive");

@@ -24,6 +24,8 @@ struct Config {
   int64_t max_json_bytes = 8ll << 20;       // JSON request bodies
   int request_timeout_seconds = 300;
   std::vector<std::string> api_keys;        // empty = no authentication
+  bool webui = true;                        // serve the web UI at / (--no-webui: API only)
+  int conversation_retention_days = 0;      // delete conversations untouched this long; 0 = keep
   // Language model (OpenAI-compatible)
   std::string llm_url;                      // empty = extractive answers only
   std::string llm_model;

@@ -23,6 +23,7 @@ modes are set with constructor arguments or at runtime, either in-process
 * ``stream_delay``    seconds to sleep between streamed chunks (slow stream, for cancellation)
 * ``stream_error_after``  >= 0: a streamed answer sends an ``{"error": ...}`` event after that many
                       content chunks, then ``[DONE]`` (vLLM's way of failing mid-stream)
+* ``GET /_events``    the ``stream_events`` (chunks sent, aborted?) for tests in another process
 * ``condense_answer`` the reply to "standalone question" requests (multi-turn condensation);
                       default: the follow-up question as asked
 
@@ -205,6 +206,8 @@ class FakeLLM:
                          "max_model_len": fake.max_model_len}]})
                 if self.path == "/health":
                     return self._send(200, {})
+                if self.path == "/_events":  # for out-of-process tests (the browser tests)
+                    return self._send(200, {"stream_events": fake.stream_events})
                 self._send(404, {"detail": "Not Found"})
 
             def do_POST(self):

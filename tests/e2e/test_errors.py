@@ -61,7 +61,7 @@ def test_missing_field_is_400_and_names_it(srv, path, field):
 
 
 @pytest.mark.parametrize("method,path", [
-    ("GET", "/"), ("GET", "/v2/collections"), ("GET", "/v1/nothing"), ("POST", "/healthz"),
+    ("GET", "/index.htm"), ("GET", "/v2/collections"), ("GET", "/v1/nothing"), ("POST", "/healthz"),
     ("GET", "/v1/collections/c/documents/x/y"), ("PUT", "/v1/collections/c"), ("PATCH", "/v1/collections"),
     ("GET", "/v1/collections/c/search"),
 ])

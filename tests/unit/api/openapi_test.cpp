@@ -15,6 +15,7 @@
 #include <string>
 
 #include "api/http_util.h"
+#include "api/originals.h"
 
 namespace kr::api {
 namespace {
@@ -127,6 +128,9 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   add_query_routes(router, context);
   add_openai_routes(router, context);
   add_ragengine_routes(router, context);
+  add_original_routes(router, context);
+  add_conversation_routes(router, context);
+  add_ui_routes(router, context);
   ASSERT_FALSE(router.routes.empty());
 
   std::set<std::pair<std::string, std::string>> documented;

@@ -1,0 +1,112 @@
+#include "store/original_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace kr::store {
+namespace fs = std::filesystem;
+namespace {
+
+// Hashes come from our own sha256_hex, but a path component must never be anything else.
+bool valid_hash(const std::string& hash) {
+  if (hash.size() != 64) return false;
+  for (char c : hash) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status io_error(const std::string& what, const std::string& path) {
+  return error(ErrorCode::kUnavailable, what + " " + path + ": " + std::strerror(errno));
+}
+
+Status write_all(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return io_error("cannot write", path);
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string OriginalStore::dir(const std::string& collection) const { return root_ + "/" + collection + "/originals"; }
+
+Status OriginalStore::keep(const std::string& collection, const std::string& content_hash, std::string_view bytes) const {
+  if (!valid_hash(content_hash)) return error(ErrorCode::kInvalidArgument, "not a SHA-256 hex digest: " + content_hash);
+  const std::string final_path = dir(collection) + "/" + content_hash;
+  std::error_code ec;
+  if (fs::exists(final_path, ec)) return Status::ok();
+  fs::create_directories(dir(collection), ec);
+  if (ec) return error(ErrorCode::kUnavailable, "cannot create " + dir(collection) + ": " + ec.message());
+  const std::string tmp_path = final_path + ".tmp-" + std::to_string(std::random_device()());
+  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("cannot create", tmp_path);
+  Status status = write_all(fd, bytes, tmp_path);
+  if (status && ::fsync(fd) != 0) status = io_error("cannot sync", tmp_path);
+  ::close(fd);
+  if (status && ::rename(tmp_path.c_str(), final_path.c_str()) != 0) status = io_error("cannot rename", tmp_path);
+  if (!status) {
+    ::unlink(tmp_path.c_str());
+    return status;
+  }
+  // The rename is durable once the directory entry is.
+  if (const int dir_fd = ::open(dir(collection).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return Status::ok();
+}
+
+Result<std::string> OriginalStore::read(const std::string& collection, const std::string& content_hash) const {
+  if (!valid_hash(content_hash)) return error(ErrorCode::kInvalidArgument, "not a SHA-256 hex digest: " + content_hash);
+  const std::string path = dir(collection) + "/" + content_hash;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return error(ErrorCode::kNotFound, "the original file of this document was not kept (it was added before "
+                                       "originals were stored, or not through the upload API); upload it again");
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) return io_error("cannot read", path);
+  return std::move(out).str();
+}
+
+Status OriginalStore::release(const std::string& collection, const std::string& content_hash) const {
+  if (!valid_hash(content_hash)) return Status::ok();
+  std::error_code ec;
+  fs::remove(dir(collection) + "/" + content_hash, ec);
+  if (ec) return error(ErrorCode::kUnavailable, "cannot delete original " + content_hash + ": " + ec.message());
+  return Status::ok();
+}
+
+Status OriginalStore::sweep(const std::string& collection, const std::set<std::string>& live) const {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir(collection), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos) continue;  // a keep() in progress
+    if (!live.contains(name)) fs::remove(entry.path(), ec);
+  }
+  return Status::ok();
+}
+
+int64_t OriginalStore::bytes(const std::string& collection) const {
+  int64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir(collection), ec)) {
+    const auto size = entry.file_size(ec);
+    if (!ec) total += static_cast<int64_t>(size);
+  }
+  return total;
+}
+
+}  // namespace kr::store
