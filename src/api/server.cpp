@@ -131,11 +131,12 @@ struct Server::Impl : Router {
     http.set_rejection_observer([this](const std::string& method) { metrics.observe("(busy)", method, 503, 0); });
     http.set_read_timeout(config.request_timeout_seconds, 0);
     http.set_write_timeout(config.request_timeout_seconds, 0);
+    // Advertised in the Keep-Alive header; EdgeOptions (same values) enforces them.
     http.set_keep_alive_max_count(1000);
-    http.set_keep_alive_timeout(2);  // an idle client must not hold a worker (or shutdown) for long
+    http.set_keep_alive_timeout(2);
     // httplib's default also sets SO_REUSEPORT, which lets a second server bind the
     // same port and silently split the traffic; we want "address in use" instead.
-    // EdgeServer sets TCP_NODELAY on every accepted socket.
+    // (EdgeServer sets TCP_NODELAY on every accepted socket.)
     http.set_socket_options([](socket_t sock) {
       int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));

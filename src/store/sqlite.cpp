@@ -57,7 +57,8 @@ Status Connection::exec(const char* sql) const {
   std::string text = message ? message : sqlite3_errstr(rc);
   sqlite3_free(message);
   Status status = sqlite_error(db_, rc, std::string("SQL failed"));
-  return {status.code(), "SQL failed: " + text};
+  const bool full = status.code() == ErrorCode::kInsufficientStorage;
+  return {status.code(), (full ? "disk full on the data directory: SQL failed: " : "SQL failed: ") + text};
 }
 
 std::string Connection::last_error() const { return db_ ? sqlite3_errmsg(db_) : "no connection"; }
