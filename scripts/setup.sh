@@ -11,7 +11,7 @@ PACKAGES=(
   libgumbo-dev libpugixml-dev libminizip-dev libutf8proc-dev libssl-dev zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libhnswlib-dev libopenblas-dev
   python3 python3-venv python3-pip
-  libtesseract-dev libleptonica-dev tesseract-ocr-eng antiword catdoc
+  libtesseract-dev libleptonica-dev tesseract-ocr-eng catdoc
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

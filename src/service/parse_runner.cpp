@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -97,7 +98,9 @@ std::vector<std::string> limits_to_args(const parse::Limits& limits) {
   };
   return {std::to_string(limits.max_file_bytes), std::to_string(limits.max_zip_total_bytes),
           exact(limits.max_zip_ratio),           std::to_string(limits.max_xml_depth),
-          std::to_string(limits.max_pages),      exact(limits.max_seconds_per_file)};
+          std::to_string(limits.max_pages),      exact(limits.max_seconds_per_file),
+          limits.ocr_enabled ? limits.ocr_language : "off", exact(limits.ocr_seconds_per_page),
+          std::to_string(limits.ocr_dpi)};
 }
 
 parse::Limits limits_from_args(const std::vector<std::string>& args) {
@@ -109,16 +112,22 @@ parse::Limits limits_from_args(const std::vector<std::string>& args) {
   limits.max_xml_depth = std::stoi(args[3]);
   limits.max_pages = std::stoi(args[4]);
   limits.max_seconds_per_file = std::stod(args[5]);
+  if (args.size() < kLimitArgs) return limits;
+  limits.ocr_enabled = args[6] != "off";
+  if (limits.ocr_enabled) limits.ocr_language = args[6];
+  limits.ocr_seconds_per_page = std::stod(args[7]);
+  limits.ocr_dpi = std::stoi(args[8]);
   return limits;
 }
 
-Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const std::string& file_name) const {
-  if (options_.worker_executable.empty()) return parse::parse_document(bytes, file_name, options_.limits);
-  return parse_in_child(bytes, file_name);
+Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const std::string& file_name,
+                                                 const std::string& password) const {
+  if (options_.worker_executable.empty()) return parse::parse_document(bytes, file_name, options_.limits, password);
+  return parse_in_child(bytes, file_name, password);
 }
 
-Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& bytes,
-                                                          const std::string& file_name) const {
+Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& bytes, const std::string& file_name,
+                                                          const std::string& password) const {
   std::error_code ec;
   std::filesystem::create_directories(options_.scratch_dir, ec);
   ScratchFiles files{options_.scratch_dir + "/parse-in-" + unique_suffix(),
@@ -135,13 +144,32 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  // The password goes through a pipe on the worker's stdin: command lines are visible to every user.
+  int password_pipe[2] = {-1, -1};
+  if (!password.empty()) {
+    // Written before the worker starts (far below the pipe's capacity, so it cannot
+    // block), and while our read end is open, so it cannot raise SIGPIPE.
+    const size_t length = std::min<size_t>(password.size(), 4096);
+    if (::pipe2(password_pipe, O_CLOEXEC) != 0) return error(ErrorCode::kInternal, "cannot create a pipe for the parse worker");
+    const bool written = ::write(password_pipe[1], password.data(), length) == static_cast<ssize_t>(length);
+    ::close(password_pipe[1]);
+    if (!written) {
+      ::close(password_pipe[0]);
+      return error(ErrorCode::kInternal, "cannot hand the password to the parse worker");
+    }
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (password.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, password_pipe[0], STDIN_FILENO);
+  }
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  if (!password.empty()) ::close(password_pipe[0]);
   if (rc != 0) {
     return error(ErrorCode::kInternal, std::string("cannot start the parse worker: ") + std::strerror(rc));
   }
@@ -194,12 +222,23 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
   }
 }
 
+std::string read_worker_password() {
+  std::string password;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(STDIN_FILENO, buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || password.size() > 4096) break;
+    password.append(buf, static_cast<size_t>(n));
+  }
+  return password;
+}
+
 int run_parse_worker(const std::string& input_path, const std::string& output_path, const std::string& file_name,
-                     const parse::Limits& limits) {
+                     const parse::Limits& limits, const std::string& password) {
   std::ifstream in(input_path, std::ios::binary);
   if (!in) return 2;
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto parsed = parse::parse_document(bytes, file_name, limits);
+  auto parsed = parse::parse_document(bytes, file_name, limits, password);
   json result;
   if (parsed) {
     result["document"] = document_to_json(*parsed);
