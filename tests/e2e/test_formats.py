@@ -73,6 +73,6 @@ def test_table_rows_and_new_formats_are_searchable(make_server):
         assert results[name]["status"] == "added", results[name]
     assert {results[n]["format"] for n in results} == {"docx", "rtf", "eml", "odt", "xml", "json"}
     hit = server.search("formats", "Heparin route", top_k=1)["results"][0]
-    assert hit["text"] == "Drug: Heparin (weight-based); Route: IV", hit
+    assert "\nDrug: Heparin (weight-based); Route: IV\n" in hit["text"], hit  # the whole row, with its headers
     hit = server.search("formats", "Midnight Rain", top_k=1)["results"][0]
     assert "catalog > book > title: Midnight Rain" in hit["text"], hit
