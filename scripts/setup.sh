@@ -12,7 +12,7 @@ PACKAGES=(
   libcli11-dev libgtest-dev libgmock-dev libhnswlib-dev libopenblas-dev
   libxapian-dev
   python3 python3-venv python3-pip
-  libtesseract-dev libleptonica-dev tesseract-ocr-eng antiword catdoc
+  libtesseract-dev libleptonica-dev tesseract-ocr-eng catdoc
   chromium
 )
 

@@ -52,7 +52,7 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                size_t failures = 0, files = 0, updated = 0;
                Status first_failure;
                for (const auto& [field, part] : req.files) {
-                 if (field == "metadata" || field == "source") continue;
+                 if (field == "metadata" || field == "source" || field == "password") continue;
                  if (part.filename.empty()) continue;
                  ++files;
                  service::IngestInput input;
@@ -60,6 +60,8 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                  input.source = part.filename;
                  input.bytes = part.content;
                  input.metadata = *metadata;
+                 // For a password-protected PDF; handed to the parser only, never stored or logged.
+                 if (req.has_file("password")) input.password = req.get_file_value("password").content;
                  // "source" overrides the identity of the (single) file.
                  if (req.has_file("source")) {
                    input.source = req.get_file_value("source").content;

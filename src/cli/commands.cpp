@@ -317,13 +317,15 @@ int check(const Config& config, const std::string& self) {
 }
 
 int parse_worker(const std::vector<std::string>& args) {
-  if (args.size() < 9) {
+  constexpr size_t kFirstLimit = 3, kMemoryArg = kFirstLimit + service::kLimitArgs;
+  if (args.size() < kMemoryArg) {
     std::cerr << "usage: kaito-rag __parse-worker IN OUT NAME LIMITS... [MEMORY_BYTES]\n";
     return 2;
   }
-  const parse::Limits limits = service::limits_from_args(std::vector<std::string>(args.begin() + 3, args.begin() + 9));
-  if (args.size() >= 10) {
-    const rlim_t memory = std::stoull(args[9]);
+  const parse::Limits limits =
+      service::limits_from_args(std::vector<std::string>(args.begin() + kFirstLimit, args.begin() + kMemoryArg));
+  if (args.size() > kMemoryArg) {
+    const rlim_t memory = std::stoull(args[kMemoryArg]);
     rlimit limit{memory, memory};
     setrlimit(RLIMIT_AS, &limit);
   }
@@ -331,7 +333,7 @@ int parse_worker(const std::vector<std::string>& args) {
   const rlim_t cpu = static_cast<rlim_t>(limits.max_seconds_per_file * 2 + 5);
   rlimit cpu_limit{cpu, cpu + 1};
   setrlimit(RLIMIT_CPU, &cpu_limit);
-  return service::run_parse_worker(args[0], args[1], args[2], limits);
+  return service::run_parse_worker(args[0], args[1], args[2], limits, service::read_worker_password());
 }
 
 }  // namespace kr::cli

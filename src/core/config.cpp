@@ -146,6 +146,12 @@ std::vector<OptionSpec> make_specs() {
                     "process (parse each file in a child process: a crash or hang cannot take the server down) "
                     "or inline",
                     &Config::parse_isolation),
+      string_option("parse_ocr_language", "KAITO_RAG_PARSE_OCR_LANGUAGE",
+                    "Tesseract languages for scanned pages and images, e.g. eng or eng+deu (Debian tesseract-ocr-<lang>); "
+                    "off disables OCR",
+                    &Config::parse_ocr_language),
+      double_option("parse_ocr_seconds_per_page", "KAITO_RAG_PARSE_OCR_SECONDS_PER_PAGE",
+                    "OCR time budget per page or image", &Config::parse_ocr_seconds_per_page),
       string_option("language", "KAITO_RAG_LANGUAGE", "analyzer language of new collections (Snowball name)",
                     &Config::language),
       double_option("bm25_k1", "KAITO_RAG_BM25_K1", "BM25 k1 of new collections", &Config::bm25_k1),
@@ -306,6 +312,7 @@ Status validate_config(const Config& c) {
   if (c.parse_max_file_bytes < 1) return invalid("parse_max_file_bytes must be positive");
   if (c.parse_max_seconds <= 0) return invalid("parse_max_seconds must be positive");
   if (c.parse_max_pages < 1) return invalid("parse_max_pages must be positive");
+  if (c.parse_ocr_seconds_per_page <= 0) return invalid("parse_ocr_seconds_per_page must be positive");
   if (c.parse_isolation != "process" && c.parse_isolation != "inline") {
     return invalid("parse_isolation must be 'process' or 'inline'");
   }

@@ -42,6 +42,8 @@ struct Config {
   double parse_max_seconds = 60;
   int parse_max_pages = 5000;
   std::string parse_isolation = "process";  // process | inline
+  std::string parse_ocr_language = "eng";   // Tesseract languages for pages without text ("eng+deu"); "off" = no OCR
+  double parse_ocr_seconds_per_page = 20;
   // Retrieval
   std::string language = "english";         // default analyzer language for new collections
   double bm25_k1 = 1.2;

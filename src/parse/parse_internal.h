@@ -15,10 +15,12 @@ namespace kr::parse::internal {
 // Limits plus the clock for one parse_document call.
 class ParseContext {
  public:
-  explicit ParseContext(const Limits& limits)
-      : limits_(limits), start_(std::chrono::steady_clock::now()) {}
+  explicit ParseContext(const Limits& limits, std::string_view password = {})
+      : limits_(limits), password_(password), start_(std::chrono::steady_clock::now()) {}
 
   const Limits& limits() const { return limits_; }
+  // The password given with the upload ("" when none); valid for this parse only.
+  std::string_view password() const { return password_; }
 
   // kDeadlineExceeded once max_seconds_per_file has passed; `where` names the step.
   Status check_deadline(std::string_view where) const;
@@ -27,6 +29,7 @@ class ParseContext {
 
  private:
   Limits limits_;
+  std::string_view password_;
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -46,7 +46,8 @@ Result<ParsedDocument> dispatch(Format format, std::string_view bytes, std::stri
 
 }  // namespace
 
-Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view file_name, const Limits& limits) {
+Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view file_name, const Limits& limits,
+                                      std::string_view password) {
   if (bytes.empty()) return error(ErrorCode::kInvalidArgument, "file is empty");
   if (bytes.size() > limits.max_file_bytes) {
     return error(ErrorCode::kTooLarge, "file is " + std::to_string(bytes.size() >> 20) +
@@ -54,8 +55,13 @@ Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view f
                                            std::to_string(limits.max_file_bytes >> 20) + " MiB");
   }
   try {
-    const internal::ParseContext ctx(limits);
+    const internal::ParseContext ctx(limits, password);
     const internal::Sniffed sniffed = internal::sniff(bytes, file_name);
+    if (sniffed.status.code() == ErrorCode::kEncrypted && !password.empty()) {
+      return error(ErrorCode::kEncrypted,
+                   "a password cannot open encrypted Office documents yet (only PDFs); open it in Office, remove the "
+                   "password (File > Info > Protect > Encrypt with Password) and upload again");
+    }
     if (!sniffed.status.is_ok()) return sniffed.status;
     Result<ParsedDocument> result = dispatch(sniffed.format, bytes, file_name, ctx);
     if (!result.is_ok()) return result;

@@ -147,15 +147,20 @@ Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
     return error(ErrorCode::kTooLarge, "PDF is larger than 2 GiB");
   }
+  // One password serves as user or owner password: people know "the" password.
+  const std::string password(ctx.password());
   std::unique_ptr<poppler::document> pdf(
-      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
+      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size()), password, password));
   if (!pdf) {
     return error(ErrorCode::kCorruptInput, "PDF is damaged or truncated and could not be opened");
   }
+  if (pdf->is_locked() && !password.empty()) {
+    return error(ErrorCode::kEncrypted, "the password given does not open this PDF; check it and upload again");
+  }
   if (pdf->is_locked()) {
     return error(ErrorCode::kEncrypted,
-                 "PDF is password-protected; remove the password (e.g. print to PDF or qpdf --decrypt) "
-                 "and upload again");
+                 "PDF is password-protected; upload it again with its password (form field 'password') "
+                 "or remove the password (e.g. qpdf --decrypt)");
   }
   ParsedDocument doc;
   const int pages = pdf->pages();
@@ -182,12 +187,13 @@ Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx
     }
     const size_t before = doc.blocks.size();
     add_page_paragraphs(sanitize_utf8(text), i + 1, sink);
-    if (doc.blocks.size() != before || !page) continue;
-    if (!ocr) ocr = std::make_unique<PdfOcr>(ctx);
-    if (!ocr->run(*page, i + 1, doc, sink)) {
-      doc.pages_needing_ocr.push_back(i + 1);
-      doc.warnings.push_back("page " + std::to_string(i + 1) + " has no extractable text (scanned image?) — needs OCR");
+    if (doc.blocks.size() != before) continue;
+    if (page) {
+      if (!ocr) ocr = std::make_unique<PdfOcr>(ctx);
+      if (ocr->run(*page, i + 1, doc, sink)) continue;
     }
+    doc.pages_needing_ocr.push_back(i + 1);
+    doc.warnings.push_back("page " + std::to_string(i + 1) + " has no extractable text (scanned image?) — needs OCR");
   }
   return doc;
 }

@@ -27,6 +27,9 @@ parse::Limits limits_from(const Config& c) {
   limits.max_file_bytes = static_cast<uint64_t>(c.parse_max_file_bytes);
   limits.max_pages = c.parse_max_pages;
   limits.max_seconds_per_file = c.parse_max_seconds;
+  limits.ocr_enabled = !c.parse_ocr_language.empty() && c.parse_ocr_language != "off";
+  if (limits.ocr_enabled) limits.ocr_language = c.parse_ocr_language;
+  limits.ocr_seconds_per_page = c.parse_ocr_seconds_per_page;
   return limits;
 }
 
@@ -431,7 +434,7 @@ Result<IngestResult> Engine::ingest(const std::string& collection_name, IngestIn
     return result;
   }
 
-  auto parsed = parser_.parse(input.bytes, input.name);
+  auto parsed = parser_.parse(input.bytes, input.name, input.password);
   if (!parsed) {
     counters_.files_failed++;
     log::info("file rejected", {{"collection", collection_name}, {"file", input.name},

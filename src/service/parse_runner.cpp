@@ -8,9 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -198,7 +198,9 @@ std::vector<std::string> limits_to_args(const parse::Limits& limits) {
   };
   return {std::to_string(limits.max_file_bytes), std::to_string(limits.max_zip_total_bytes),
           exact(limits.max_zip_ratio),           std::to_string(limits.max_xml_depth),
-          std::to_string(limits.max_pages),      exact(limits.max_seconds_per_file)};
+          std::to_string(limits.max_pages),      exact(limits.max_seconds_per_file),
+          limits.ocr_enabled ? limits.ocr_language : "off", exact(limits.ocr_seconds_per_page),
+          std::to_string(limits.ocr_dpi)};
 }
 
 parse::Limits limits_from_args(const std::vector<std::string>& args) {
@@ -210,16 +212,22 @@ parse::Limits limits_from_args(const std::vector<std::string>& args) {
   limits.max_xml_depth = std::stoi(args[3]);
   limits.max_pages = std::stoi(args[4]);
   limits.max_seconds_per_file = std::stod(args[5]);
+  if (args.size() < kLimitArgs) return limits;
+  limits.ocr_enabled = args[6] != "off";
+  if (limits.ocr_enabled) limits.ocr_language = args[6];
+  limits.ocr_seconds_per_page = std::stod(args[7]);
+  limits.ocr_dpi = std::stoi(args[8]);
   return limits;
 }
 
-Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const std::string& file_name) const {
-  if (options_.worker_executable.empty()) return parse::parse_document(bytes, file_name, options_.limits);
-  return parse_in_child(bytes, file_name);
+Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const std::string& file_name,
+                                                 const std::string& password) const {
+  if (options_.worker_executable.empty()) return parse::parse_document(bytes, file_name, options_.limits, password);
+  return parse_in_child(bytes, file_name, password);
 }
 
-Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& bytes,
-                                                          const std::string& file_name) const {
+Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& bytes, const std::string& file_name,
+                                                          const std::string& password) const {
   auto dir = private_scratch_dir();
   if (!dir) return dir.status();
   // At most budget_.max_workers children at once: each may use worker_memory_bytes.
@@ -249,9 +257,27 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  // The password goes through a pipe on the worker's stdin: command lines are visible to every user.
+  int password_pipe[2] = {-1, -1};
+  if (!password.empty()) {
+    // Written before the worker starts (far below the pipe's capacity, so it cannot
+    // block), and while our read end is open, so it cannot raise SIGPIPE.
+    const size_t length = std::min<size_t>(password.size(), 4096);
+    if (::pipe2(password_pipe, O_CLOEXEC) != 0) return error(ErrorCode::kInternal, "cannot create a pipe for the parse worker");
+    const bool written = ::write(password_pipe[1], password.data(), length) == static_cast<ssize_t>(length);
+    ::close(password_pipe[1]);
+    if (!written) {
+      ::close(password_pipe[0]);
+      return error(ErrorCode::kInternal, "cannot hand the password to the parse worker");
+    }
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (password.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, password_pipe[0], STDIN_FILENO);
+  }
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
   std::vector<std::string> env = worker_environment();
@@ -260,6 +286,7 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
   envp.push_back(nullptr);
   const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
+  if (!password.empty()) ::close(password_pipe[0]);
   if (rc != 0) {
     return error(ErrorCode::kInternal, std::string("cannot start the parse worker: ") + std::strerror(rc));
   }
@@ -312,8 +339,19 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
   }
 }
 
+std::string read_worker_password() {
+  std::string password;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(STDIN_FILENO, buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || password.size() > 4096) break;
+    password.append(buf, static_cast<size_t>(n));
+  }
+  return password;
+}
+
 int run_parse_worker(const std::string& input_path, const std::string& output_path, const std::string& file_name,
-                     const parse::Limits& limits) {
+                     const parse::Limits& limits, const std::string& password) {
   // Die with the server. The signal follows the spawning thread, which waits for
   // us; a parent already gone before prctl shows as a different getppid().
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -321,7 +359,7 @@ int run_parse_worker(const std::string& input_path, const std::string& output_pa
   std::ifstream in(input_path, std::ios::binary);
   if (!in) return 2;
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto parsed = parse::parse_document(bytes, file_name, limits);
+  auto parsed = parse::parse_document(bytes, file_name, limits, password);
   json result;
   if (parsed) {
     result["document"] = document_to_json(*parsed);

@@ -49,12 +49,15 @@ class ParseRunner {
   ParseRunner(const ParseRunner&) = delete;
   ParseRunner& operator=(const ParseRunner&) = delete;
 
-  Result<parse::ParsedDocument> parse(const std::string& bytes, const std::string& file_name) const;
+  // `password` (for encrypted PDFs) reaches the worker through a pipe, never its command line.
+  Result<parse::ParsedDocument> parse(const std::string& bytes, const std::string& file_name,
+                                      const std::string& password = {}) const;
   const ParseRunnerOptions& options() const { return options_; }
   const ParseBudget& budget() const { return budget_; }
 
  private:
-  Result<parse::ParsedDocument> parse_in_child(const std::string& bytes, const std::string& file_name) const;
+  Result<parse::ParsedDocument> parse_in_child(const std::string& bytes, const std::string& file_name,
+                                               const std::string& password) const;
   Result<std::string> private_scratch_dir() const;
 
   ParseRunnerOptions options_;
@@ -69,9 +72,12 @@ class ParseRunner {
 // Returns the process exit code. First it arranges to be killed when the server
 // dies (PR_SET_PDEATHSIG), so no worker outlives a kill -9 of its parent.
 int run_parse_worker(const std::string& input_path, const std::string& output_path, const std::string& file_name,
-                     const parse::Limits& limits);
+                     const parse::Limits& limits, const std::string& password = {});
+// The worker's password: all of its standard input (empty: /dev/null), at most 4 KiB.
+std::string read_worker_password();
 
-// Limits travel to the worker as command-line arguments.
+// Limits travel to the worker as command-line arguments, kLimitArgs of them.
+inline constexpr size_t kLimitArgs = 9;
 std::vector<std::string> limits_to_args(const parse::Limits& limits);
 parse::Limits limits_from_args(const std::vector<std::string>& args);
 

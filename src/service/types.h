@@ -72,6 +72,8 @@ struct IngestInput {
   // Store the file even when another document already holds the same bytes (evaluation
   // corpora keep distinct ids for identical passages).
   bool allow_duplicate_content = false;
+  // Opens a password-protected PDF; used for this parse only, never stored or logged.
+  std::string password;
 };
 
 enum class IngestOutcome { kAdded, kUpdated, kUnchanged, kDuplicate, kFailed };

@@ -82,7 +82,7 @@ def test_mixed_batch_reports_failures_per_file(server):
     (["encrypted_ole2.docx"], 422, "encrypted"),
     (["truncated.docx"], 422, "corrupt_input"),
     (["garbage.bin"], 415, "unsupported"),
-    (["doc.rtf"], 415, "unsupported"),
+    (["plain.zip"], 415, "unsupported"),
     (["empty.txt"], 400, "invalid_argument"),
     (["zip_bomb.docx"], 413, "resource_exhausted"),
     (["truncated.pdf", "garbage.bin"], 422, "corrupt_input"),   # the first failure decides

@@ -174,7 +174,8 @@ TEST(ParsePdf, AllPagesBlankSucceedsWithOcrWarning) {
 TEST(ParseRobustness, MutatedFixturesNeverCrash) {
   std::mt19937 rng(42);
   for (const char* name : {"sample.pdf", "sample.docx", "sample.pptx", "sample.xlsx", "sample.html", "sample.md",
-                           "sample.csv", "utf16_bom.txt"}) {
+                           "sample.csv", "utf16_bom.txt", "sample.rtf", "sample.eml", "sample.xml", "sample.json",
+                           "sample.odt", "sample.ods", "sample.epub", "tables.docx"}) {
     const std::string original = fixture(name);
     for (int round = 0; round < 40; ++round) {
       std::string bytes = original;

@@ -119,8 +119,11 @@ TEST(LimitsArgs, RoundTrip) {
   limits.max_xml_depth = 77;
   limits.max_pages = 9;
   limits.max_seconds_per_file = 2.25;
+  limits.ocr_language = "eng+deu";
+  limits.ocr_seconds_per_page = 7.5;
+  limits.ocr_dpi = 150;
   const auto args = limits_to_args(limits);
-  ASSERT_EQ(args.size(), 6u);
+  ASSERT_EQ(args.size(), kLimitArgs);
   const parse::Limits back = limits_from_args(args);
   EXPECT_EQ(back.max_file_bytes, limits.max_file_bytes);
   EXPECT_EQ(back.max_zip_total_bytes, limits.max_zip_total_bytes);
@@ -128,6 +131,12 @@ TEST(LimitsArgs, RoundTrip) {
   EXPECT_EQ(back.max_xml_depth, limits.max_xml_depth);
   EXPECT_EQ(back.max_pages, limits.max_pages);
   EXPECT_DOUBLE_EQ(back.max_seconds_per_file, limits.max_seconds_per_file);
+  EXPECT_TRUE(back.ocr_enabled);
+  EXPECT_EQ(back.ocr_language, "eng+deu");
+  EXPECT_DOUBLE_EQ(back.ocr_seconds_per_page, 7.5);
+  EXPECT_EQ(back.ocr_dpi, 150);
+  limits.ocr_enabled = false;
+  EXPECT_FALSE(limits_from_args(limits_to_args(limits)).ocr_enabled);
 }
 
 TEST(LimitsArgs, DefaultsRoundTrip) {
@@ -210,6 +219,19 @@ TEST_F(ParseRunnerTest, WorkerHonoursLimitsAndReportsMissingInput) {
 
   EXPECT_NE(run_parse_worker(dir_ + "/missing", dir_ + "/out2.json", "x.md", parse::Limits{}), 0);
   EXPECT_FALSE(fs::exists(dir_ + "/out2.json"));
+}
+
+TEST_F(ParseRunnerTest, PasswordReachesTheWorkerOnStdinNotItsCommandLine) {
+  const std::string in = write("src.md", kMarkdown);
+  const std::string result = dir_ + "/prepared.json";
+  ASSERT_EQ(run_parse_worker(in, result, "guide.md", parse::Limits{}), 0);
+  const std::string seen = dir_ + "/stdin.txt", argv = dir_ + "/argv.txt";
+  const std::string worker = script("worker.sh", "cat > '" + seen + "'\necho \"$@\" > '" + argv + "'\ncp '" + result + "' \"$3\"");
+  ASSERT_TRUE(runner(worker).parse(kMarkdown, "guide.md", "s3cret pw").is_ok());
+  EXPECT_EQ(read_all(seen), "s3cret pw");
+  EXPECT_EQ(read_all(argv).find("s3cret"), std::string::npos) << read_all(argv);
+  ASSERT_TRUE(runner(worker).parse(kMarkdown, "guide.md").is_ok());
+  EXPECT_EQ(read_all(seen), "");  // no password: /dev/null
 }
 
 TEST_F(ParseRunnerTest, IsolatedPathReadsTheWorkersDocument) {
