@@ -11,6 +11,7 @@ PACKAGES=(
   libgumbo-dev libpugixml-dev libminizip-dev libutf8proc-dev libssl-dev zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libhnswlib-dev libopenblas-dev
   python3 python3-venv python3-pip
+  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz, the 'fuzz' preset)
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -20,6 +21,9 @@ install_packages() {
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js and npm for the official openai npm client test (tests/e2e/js); Debian's packages
+  # unless a Node is already there (another distribution's nodejs conflicts with Debian's npm).
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
   if [ ${#missing[@]} -eq 0 ]; then
     log "system packages: all present"
     return
