@@ -33,6 +33,9 @@ class ParseRunner {
   ParseRunnerOptions options_;
 };
 
+// Exit code of a worker that ran out of memory (RLIMIT_AS): the parent names the limit.
+inline constexpr int kParseWorkerOutOfMemory = 4;
+
 // The child's side: parse INPUT (file name hint NAME) and write the result to OUTPUT.
 // Returns the process exit code.
 int run_parse_worker(const std::string& input_path, const std::string& output_path, const std::string& file_name,
