@@ -63,7 +63,7 @@ make_seeds() {
     echo "!!! $SHARED is missing: the fuzz seeds from the shared corpus are required in CI" >&2
     return 1
   fi
-  find "${roots[@]}" -type f -size -257k \( "${args[@]:1}" \) -printf '%s %p\n' | sort -n | head -n 40 |
+  find "${roots[@]}" -type f -size -257k \( "${args[@]:1}" \) -printf '%s %p\n' | sort -n | awk 'NR <= 40' |
     while read -r _ path; do ln -sf "$(realpath "$path")" "$dir/$(echo "$path" | tr '/' '_')"; done
 }
 
