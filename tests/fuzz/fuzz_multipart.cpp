@@ -40,7 +40,7 @@ int server_port() {
   return port;
 }
 
-std::string exchange(int port, const std::string& request) {
+std::string round_trip(int port, const std::string& request) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                         "Content-Type: multipart/form-data; boundary=" + std::string(kBoundary) +
                         "\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n";
   request.append(reinterpret_cast<const char*>(data), size);
-  const std::string response = exchange(port, request);
+  const std::string response = round_trip(port, request);
   KR_FUZZ_CHECK(response.rfind("HTTP/1.1 ", 0) == 0);
   return 0;
 }
