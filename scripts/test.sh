@@ -14,6 +14,7 @@
 #                                          a left-out suite is reported as skipped, not passed)
 #   KR_FUZZ_SECONDS=13                     seconds per fuzz target
 #   KR_FAULT_TRIALS=3                      kill -9 trials per fault loop (scripts/long_tier.sh: 100)
+#   KR_SHARED_DIR=/path/to/shared          the shared corpus/eval data when not at ../shared
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 REPO="$PWD"
@@ -21,6 +22,8 @@ export KR_RESULTS="${KR_RESULTS:-$REPO/build/test-results}"
 rm -rf "$KR_RESULTS"
 mkdir -p "$KR_RESULTS"
 PY=python3
+# ../shared lives elsewhere (e.g. a worktree outside the checkout's parent): KR_SHARED_DIR names it.
+if [ -n "${KR_SHARED_DIR:-}" ]; then export KR_CORPUS_DIR="${KR_CORPUS_DIR:-$KR_SHARED_DIR/corpus}"; fi
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # suite NAME KIND ARTIFACT COMMAND...: runs COMMAND, records its results (scripts/test_report.py).
