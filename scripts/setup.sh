@@ -14,6 +14,7 @@ PACKAGES=(
   python3 python3-venv python3-pip
   libtesseract-dev libleptonica-dev tesseract-ocr-eng catdoc
   chromium
+  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz, the 'fuzz' preset)
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -23,6 +24,9 @@ install_packages() {
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js and npm for the web UI build (web/) and the npm client tests (tests/e2e/js); Debian's
+  # packages unless a Node is already there (another distribution's nodejs conflicts with Debian's npm).
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
   if [ ${#missing[@]} -eq 0 ]; then
     log "system packages: all present"
     return
@@ -35,14 +39,8 @@ install_packages() {
 }
 
 web_deps() {
-  # The web UI (web/) is built by CMake with npm and embedded into the binary. Debian's nodejs/npm
-  # unless a Node.js with npm is already installed (e.g. a newer one from elsewhere).
-  if ! command -v npm >/dev/null 2>&1; then
-    log "installing Node.js and npm (Debian) for the web UI"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-  fi
+  # The web UI (web/) is built by CMake with npm and embedded into the binary (install_packages
+  # brings Node.js and npm).
   if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
     log "installing the web UI's npm packages (npm ci in web/)"
     (cd web && npm ci --no-audit --no-fund --loglevel=error)

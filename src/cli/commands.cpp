@@ -14,6 +14,7 @@
 
 #include "api/json_mapping.h"
 #include "cli/commands.h"
+#include "cli/parse_worker_faults.h"
 #include "core/log.h"
 #include "service/engine.h"
 #include "service/parse_runner.h"
@@ -333,7 +334,12 @@ int parse_worker(const std::vector<std::string>& args) {
   const rlim_t cpu = static_cast<rlim_t>(limits.max_seconds_per_file * 2 + 5);
   rlimit cpu_limit{cpu, cpu + 1};
   setrlimit(RLIMIT_CPU, &cpu_limit);
-  return service::run_parse_worker(args[0], args[1], args[2], limits, service::read_worker_password());
+  try {
+    apply_test_parse_fault(args[2]);
+    return service::run_parse_worker(args[0], args[1], args[2], limits, service::read_worker_password());
+  } catch (const std::bad_alloc&) {
+    return service::kParseWorkerOutOfMemory;  // the parent reports the memory limit
+  }
 }
 
 }  // namespace kr::cli

@@ -321,6 +321,12 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
     return error(ErrorCode::kInternal, "the parse worker was stopped by signal " + std::to_string(signal_number));
   }
 
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == kParseWorkerOutOfMemory) {
+    return error(ErrorCode::kResourceExhausted,
+                 "parsing this file needed more than the parse worker's memory limit (" +
+                     std::to_string(options_.worker_memory_bytes >> 20) +
+                     " MiB) and was stopped; the file may be malformed or too large to parse");
+  }
   std::ifstream in(files.output, std::ios::binary);
   if (!in) {
     return error(ErrorCode::kCorruptInput,

@@ -68,6 +68,9 @@ class ParseRunner {
   mutable std::string private_dir_;  // made on first use, removed by the destructor
 };
 
+// Exit code of a worker that ran out of memory (RLIMIT_AS): the parent names the limit.
+inline constexpr int kParseWorkerOutOfMemory = 4;
+
 // The child's side: parse INPUT (file name hint NAME) and write the result to OUTPUT.
 // Returns the process exit code. First it arranges to be killed when the server
 // dies (PR_SET_PDEATHSIG), so no worker outlives a kill -9 of its parent.

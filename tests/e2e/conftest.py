@@ -27,7 +27,9 @@ from fake_llm import FakeLLM  # noqa: E402
 BIN = Path(os.environ.get("KAITO_RAG_BIN") or REPO / "build" / "dev" / "src" / "kaito-rag")
 SAMPLES = REPO / "samples" / "handbook"
 FIXTURES = REPO / "tests" / "fixtures" / "parse"
-CORPUS = REPO.parent / "shared" / "corpus"
+# ../shared next to the checkout; KR_SHARED_DIR points elsewhere (e.g. a worktree outside it).
+SHARED = Path(os.environ.get("KR_SHARED_DIR") or REPO.parent / "shared")
+CORPUS = SHARED / "corpus"
 
 # Metadata the shared handbook collection is uploaded with (see handbook_server).
 HANDBOOK_TEAMS = {
@@ -299,6 +301,53 @@ def parse_sse(text: str) -> list[tuple[str, dict]]:
             payload = "\n".join(data)
             events.append((name, json.loads(payload)))
     return events
+
+
+# -- skip policy --------------------------------------------------------------------------------
+# With CI set, a skip not listed in tests/expected_skips.txt fails the test: a missing fixture,
+# model or package must not pass silently. scripts/test_report.py applies the same list to the
+# other suites.
+
+EXPECTED_SKIPS = REPO / "tests" / "expected_skips.txt"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "") not in ("", "0", "false")
+
+
+def _skip_allowed(nodeid: str) -> bool:
+    import fnmatch
+    for line in EXPECTED_SKIPS.read_text().splitlines():
+        head = line.split("|", 1)[0].strip()
+        if not head or head.startswith("#"):
+            continue
+        suite, _, pattern = head.partition(" ")
+        if suite.startswith("e2e") and fnmatch.fnmatchcase(nodeid, pattern.strip()):
+            return True
+    return False
+
+
+def _fail_unexpected_skip(report) -> None:
+    if not in_ci() or not report.skipped or hasattr(report, "wasxfail") or _skip_allowed(report.nodeid):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = (f"skipped in CI ({reason}); CI fails on skips that are not listed in "
+                       f"tests/expected_skips.txt: install what is missing, or list the skip there with a reason")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    _fail_unexpected_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    _fail_unexpected_skip(report)
+    return report
 
 
 # -- fixtures -----------------------------------------------------------------------------------

@@ -6,9 +6,12 @@ generated (not extractive) answers from the served model, streaming that matches
 answer, sources mapped back to documents, and prompts that fit a deliberately small context
 window as counted by the model's own tokenizer (llama.cpp rejects anything larger).
 """
+import fcntl
 import json
 import os
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -17,7 +20,13 @@ from conftest import REPO, SAMPLES, free_port, parse_sse
 
 pytestmark = pytest.mark.real_model
 LLM_SCRIPT = REPO / "scripts" / "llm_server.sh"
-TIMEOUT = 900  # a 270M model on 2 busy cores can be slow
+# One real-model suite at a time on a machine: concurrent runs (other checkouts, CI jobs) would
+# share the CPU cores the model's speed was measured on.
+LOCK_FILE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kaito-rag" / "llm" / "real-model-tests.lock"
+# Request timeouts: this many times the measured duration of a request of the same size (answer
+# tokens and a full 1024-token window), never below MIN_TIMEOUT.
+SLACK = 8
+MIN_TIMEOUT = 30
 
 
 def _start_llm(port: int, context: int) -> str:
@@ -34,25 +43,51 @@ def _stop_llm(port: int) -> None:
     subprocess.run([str(LLM_SCRIPT), "stop", str(port)], capture_output=True, timeout=60)
 
 
+def _measure_request_seconds(url: str) -> float:
+    """Wall time of one request as large as the tests' (a ~700-token prompt, 48 answer tokens)."""
+    prompt = "Summarize the policy. " + "Employees receive paid vacation and parental leave. " * 70
+    started = time.monotonic()
+    r = requests.post(url + "/chat/completions", timeout=1800, json={
+        "model": "gemma-3-270m", "max_tokens": 48, "temperature": 0,
+        "messages": [{"role": "user", "content": prompt}]})
+    elapsed = time.monotonic() - started
+    assert r.status_code == 200, r.text[:500]
+    usage = r.json()["usage"]
+    print(f"\nmodel speed: {usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens "
+          f"in {elapsed:.2f} s ({usage['completion_tokens'] / elapsed:.1f} tokens/s overall)")
+    return elapsed
+
+
 @pytest.fixture(scope="module")
 def llm_small_context():
-    """A model server whose context is only 1024 tokens: any overflow is an HTTP error."""
-    port = free_port()
-    url = _start_llm(port, 1024)
-    yield url
-    _stop_llm(port)
+    """A model server of our own whose context is only 1024 tokens (any overflow is an HTTP error),
+    held under a machine-wide lock; yields (url, request timeout in seconds)."""
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        port = free_port()
+        url = _start_llm(port, 1024)
+        try:
+            _measure_request_seconds(url)  # warm-up: the first request maps the weights
+            timeout = max(MIN_TIMEOUT, SLACK * _measure_request_seconds(url))
+            yield url, timeout
+        finally:
+            _stop_llm(port)
 
 
 @pytest.fixture
 def rag_server(make_server, llm_small_context):
-    server = make_server(args=["--llm-url", llm_small_context, "--llm-context-window", "1024",
-                               "--answer-max-tokens", "48", "--llm-timeout-seconds", "600"])
+    url, timeout = llm_small_context
+    server = make_server(args=["--llm-url", url, "--llm-context-window", "1024",
+                               "--answer-max-tokens", "48", "--llm-timeout-seconds", str(int(timeout))])
     server.upload_ok("handbook", sorted(SAMPLES.iterdir()))
+    server.timeout = timeout
     return server
 
 
 def test_model_server_is_real(llm_small_context):
-    models = requests.get(llm_small_context + "/models", timeout=30).json()
+    url, _ = llm_small_context
+    models = requests.get(url + "/models", timeout=30).json()
     assert models["data"][0]["id"] == "gemma-3-270m"
 
 
@@ -60,7 +95,7 @@ def test_generated_answer_fits_the_window_and_cites_documents(rag_server):
     # top_k 8 asks for far more source text than 1024 tokens hold: the prompt assembly
     # must drop and cut passages so that prompt + 48 answer tokens fit.
     r = rag_server.ask("handbook", "How many days of paid vacation do new employees get?", top_k=8,
-                       timeout=TIMEOUT)
+                       timeout=rag_server.timeout)
     assert r.status_code == 200, r.text
     a = r.json()
     assert a["mode"] == "generative"
@@ -74,7 +109,7 @@ def test_generated_answer_fits_the_window_and_cites_documents(rag_server):
 
 
 def test_streamed_answer_matches_the_final_event(rag_server):
-    r = rag_server.ask("handbook", "How long is paid parental leave?", top_k=3, stream=True, timeout=TIMEOUT)
+    r = rag_server.ask("handbook", "How long is paid parental leave?", top_k=3, stream=True, timeout=rag_server.timeout)
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"].startswith("text/event-stream")
     events = parse_sse(r.text)

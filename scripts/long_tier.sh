@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The long tier: what is too slow for every commit, run nightly or before a release.
+#   - the fault loops (tests/e2e/test_faults.py) with KR_FAULT_TRIALS=100 trials each: kill -9 at a
+#     random point of an ingest and of a run of deletes, against the release binary;
+#   - every libFuzzer target for KR_LONG_FUZZ_SECONDS (default 300) each, continuing from the corpus
+#     earlier runs grew (build/fuzz-work/corpus).
+# Needs the release and fuzz builds (scripts/setup.sh; cmake --preset fuzz && cmake --build --preset fuzz).
+# Results: build/test-results-long/ and the same closing table as scripts/test.sh.
+#   KR_FAULT_TRIALS=100 KR_LONG_FUZZ_SECONDS=300 KR_LONG_PARTS="faults fuzz" scripts/long_tier.sh
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+REPO="$PWD"
+export KR_RESULTS="$REPO/build/test-results-long"
+rm -rf "$KR_RESULTS"
+mkdir -p "$KR_RESULTS"
+PARTS="${KR_LONG_PARTS:-faults fuzz}"
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+record() { # NAME KIND RC ARTIFACT SECONDS
+  KR_SUITE_SECONDS="$5" python3 scripts/test_report.py record "$1" "$2" "$3" "$4"
+}
+
+if [[ " $PARTS " == *" faults "* ]]; then
+  log "fault loops: ${KR_FAULT_TRIALS:-100} trials each"
+  started=$SECONDS
+  KR_FAULT_TRIALS="${KR_FAULT_TRIALS:-100}" KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" \
+    .venv/bin/python -m pytest -q -rsx -p no:cacheprovider --junitxml="$KR_RESULTS/faults.xml" tests/e2e/test_faults.py
+  record faults junit $? "$KR_RESULTS/faults.xml" $((SECONDS - started))
+fi
+
+if [[ " $PARTS " == *" fuzz "* ]]; then
+  log "fuzzing: ${KR_LONG_FUZZ_SECONDS:-300} s per target"
+  started=$SECONDS
+  tests/fuzz/run.sh --seconds "${KR_LONG_FUZZ_SECONDS:-300}" --counts "$KR_RESULTS/fuzz.counts"
+  record fuzz-long counts $? "$KR_RESULTS/fuzz.counts" $((SECONDS - started))
+fi
+
+python3 scripts/test_report.py table
