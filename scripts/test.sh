@@ -6,7 +6,8 @@
 # tests/expected_skips.txt counts as a failure: a missing fixture, model or tool fails the run.
 #
 # Suites, in order (DESIGN.md "What CI runs" says why each is on every commit):
-#   unit-release, unit-asan (ASan+UBSan), e2e (release binary), e2e-asan (a subset against the
+#   unit-release, unit-asan (ASan+UBSan), e2e (release binary), web-unit and web-browser (the UI:
+#   Vitest, Playwright + chromium), e2e-asan (a subset against the
 #   ASan+UBSan binary), tsan-unit/tsan-e2e (concurrency tests against a TSan build), fuzz (every libFuzzer
 #   target for KR_FUZZ_SECONDS, regressions replayed), deploy. The fault loops (kill -9 during ingest
 #   and deletes, a misbehaving parse worker) are tests/e2e/test_faults.py, part of e2e.
@@ -73,6 +74,13 @@ fi
 
 suite llm-server none "" scripts/llm_server.sh setup
 pytest_suite e2e "$REPO/build/release/src/kaito-rag" tests/e2e
+
+# The web UI: Vitest unit tests, then Playwright driving Debian's chromium against a live server.
+suite web-unit junit "$KR_RESULTS/web-unit.xml" \
+  bash -c 'cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$KR_RESULTS/web-unit.xml"'
+suite web-browser junit "$KR_RESULTS/web-browser.xml" env KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" \
+  bash -c 'cd web && node --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=junit --test-reporter-destination="$KR_RESULTS/web-browser.xml" tests/browser/webapp.test.mjs'
 
 if [ "${KR_SKIP_ASAN:-0}" != "1" ]; then
   # The binary under ASan+UBSan: auth hook, relay threads, SSE, parse worker, concurrency, errors.
