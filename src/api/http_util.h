@@ -27,10 +27,13 @@ class Router {
   virtual void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) = 0;
 };
 
+class Authorization;  // api/authorization.h
+
 struct ApiContext {
   service::Engine& engine;
   RequestMetrics& metrics;
   const std::atomic<bool>& stopping;  // set on shutdown: long-running streams end early
+  Authorization& auth;                // who the caller is, what they may read
 };
 
 void add_system_routes(Router& router, ApiContext& context);
@@ -39,6 +42,7 @@ void add_document_routes(Router& router, ApiContext& context);
 void add_query_routes(Router& router, ApiContext& context);
 void add_openai_routes(Router& router, ApiContext& context);  // OpenAI-compatible /v1/chat/completions, /v1/models
 void add_ragengine_routes(Router& router, ApiContext& context);  // KAITO RAGEngine API (routes_ragengine.cpp)
+void add_auth_routes(Router& router, ApiContext& context);  // /v1/auth: config, whoami, API keys (routes_auth.cpp)
 
 // The one mapping from error codes to HTTP statuses.
 int http_status(ErrorCode code);

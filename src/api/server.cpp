@@ -1,14 +1,10 @@
 #include "api/server.h"
 
-#include <openssl/crypto.h>
-
-#include <cctype>
 #include <chrono>
-#include <optional>
 
+#include "api/authorization.h"
 #include "api/http_util.h"
 #include "core/log.h"
-#include "core/text.h"
 
 namespace kr::api {
 namespace {
@@ -19,38 +15,13 @@ namespace {
 thread_local std::chrono::steady_clock::time_point t_request_start;
 thread_local std::string t_route_label;
 
-bool is_public_path(const std::string& path) {
-  return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics" || path == "/openapi.json";
-}
-
-// Constant-time check of a bearer token against every configured key: both
-// sides are hashed first so lengths never leak either.
-bool key_matches(const std::string& presented, const std::vector<std::string>& keys) {
-  const std::string presented_hash = sha256_hex(presented);
-  bool match = false;
-  for (const auto& key : keys) {
-    const std::string key_hash = sha256_hex(key);
-    match |= CRYPTO_memcmp(presented_hash.data(), key_hash.data(), key_hash.size()) == 0;
-  }
-  return match;
-}
-
-// The token of "Bearer <token>"; the scheme is case-insensitive (RFC 7235).
-std::optional<std::string> bearer_token(const std::string& header) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return std::nullopt;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
-  }
-  return std::string(trim(std::string_view(header).substr(kScheme.size())));
-}
-
 }  // namespace
 
 struct Server::Impl : Router {
-  explicit Impl(service::Engine& e) : engine(e), context{e, metrics, stopping} {}
+  explicit Impl(service::Engine& e) : engine(e), authorization(e.config()), context{e, metrics, stopping, authorization} {}
 
   void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) override {
+    authorization.register_route(method, label);
     Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
       t_route_label = label;
       try {
@@ -81,19 +52,14 @@ struct Server::Impl : Router {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
     });
 
-    http.set_pre_routing_handler([this, &config](const httplib::Request& req, httplib::Response& res) {
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       t_request_start = std::chrono::steady_clock::now();
       t_route_label = "unmatched";
-      if (config.api_keys.empty() || is_public_path(req.path)) return httplib::Server::HandlerResponse::Unhandled;
-      const std::string header = req.get_header_value("Authorization");
-      if (const auto token = bearer_token(header); token && key_matches(*token, config.api_keys)) {
-        return httplib::Server::HandlerResponse::Unhandled;
+      if (authorization.reject(req, res)) {
+        t_route_label = res.status == 401 ? "unauthenticated" : "forbidden";
+        return httplib::Server::HandlerResponse::Handled;
       }
-      t_route_label = "unauthenticated";
-      send_error(res, error(ErrorCode::kUnauthenticated,
-                            header.empty() ? "missing API key: send 'Authorization: Bearer <key>'"
-                                           : "invalid API key"));
-      return httplib::Server::HandlerResponse::Handled;
+      return httplib::Server::HandlerResponse::Unhandled;
     });
 
     // Errors httplib produces itself (no route, body too large, bad request line).
@@ -139,11 +105,13 @@ struct Server::Impl : Router {
     add_query_routes(*this, context);
     add_openai_routes(*this, context);
     add_ragengine_routes(*this, context);
+    add_auth_routes(*this, context);
   }
 
   service::Engine& engine;
   RequestMetrics metrics;
   std::atomic<bool> stopping{false};
+  Authorization authorization;
   ApiContext context;
   httplib::Server http;
 };
@@ -163,6 +131,16 @@ Result<int> Server::bind(const std::string& host, int port) {
                                               " (in use? choose another with --port)");
   }
   return port;
+}
+
+std::vector<std::string> Server::routes() const {
+  std::vector<std::string> out;
+  for (const auto& rule : impl_->authorization.registered()) {
+    std::string line = rule.method + " " + rule.label + " " + access_name(rule.access);
+    if (rule.access == Access::kCollection) line += ":" + std::string(auth::permission_name(rule.permission));
+    out.push_back(std::move(line));
+  }
+  return out;
 }
 
 void Server::run() { impl_->http.listen_after_bind(); }

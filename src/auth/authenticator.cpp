@@ -69,7 +69,7 @@ Authenticator::Authenticator(AuthSettings settings, std::unique_ptr<KeySource> k
 }
 
 Result<Principal> Authenticator::authenticate(const std::string& header, int64_t now) {
-  if (!enabled_) return Principal{PrincipalKind::kAnonymous, "anonymous", "anonymous", {}, true, true};
+  if (!enabled_) return Principal{PrincipalKind::kAnonymous, "anonymous", "anonymous", {}, true, false};
   if (header.empty()) {
     return error(ErrorCode::kUnauthenticated,
                  "missing credentials: send 'Authorization: Bearer <API key or access token>'");

@@ -23,12 +23,13 @@ TEST(HttpStatus, EveryErrorCode) {
       {ErrorCode::kResourceExhausted, 413},
       {ErrorCode::kDeadlineExceeded, 504},
       {ErrorCode::kUnauthenticated, 401},
+      {ErrorCode::kPermissionDenied, 403},
       {ErrorCode::kUnavailable, 503},
       {ErrorCode::kCancelled, 499},
       {ErrorCode::kDataCorruption, 500},
       {ErrorCode::kInternal, 500},
   };
-  ASSERT_EQ(expected.size(), 16u);  // every enumerator of ErrorCode
+  ASSERT_EQ(expected.size(), 17u);  // every enumerator of ErrorCode
   for (const auto& [code, status] : expected) {
     EXPECT_EQ(http_status(code), status) << error_code_name(code);
   }
