@@ -235,6 +235,21 @@ def test_provider_key_rotation_is_picked_up_without_restart(srv, provider):
     assert call(srv, "GET", "/v1/auth/whoami", before).status_code == 200, "the old key is still published"
 
 
+def test_air_gapped_jwks_file_is_reread_on_an_unknown_kid(make_server, provider, tmp_path):
+    """--oidc-jwks-file: no network fetch at all; a rotation is picked up once the file is updated."""
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(requests.get(provider.issuer + "/jwks", timeout=10).text)
+    s = make_server(args=["--oidc-issuer", provider.issuer, "--oidc-audience", AUDIENCE,
+                          "--oidc-jwks-file", str(jwks_file), "--oidc-jwks-min-refresh-seconds", "0"])
+    assert call(s, "GET", "/v1/auth/whoami", provider.token("alice")).status_code == 200
+    provider.rotate()
+    rotated = provider.token("alice")
+    body = assert_error_body(call(s, "GET", "/v1/auth/whoami", rotated), 401, "unauthenticated")
+    assert "unknown signing key" in body["error"]["message"]
+    jwks_file.write_text(requests.get(provider.issuer + "/jwks", timeout=10).text)  # the operator updates the ConfigMap
+    assert call(s, "GET", "/v1/auth/whoami", rotated).status_code == 200
+
+
 # -- private collections ------------------------------------------------------------------------------
 def _readable_everywhere(server, token) -> dict[str, bool]:
     """Where 'alice-notes' shows up for this caller, through every API family."""
