@@ -105,8 +105,8 @@ std::vector<OptionSpec> make_specs() {
                  &Config::max_json_bytes),
       int_option("request_timeout_seconds", "KAITO_RAG_REQUEST_TIMEOUT_SECONDS",
                  "socket read/write timeout for HTTP requests", &Config::request_timeout_seconds),
-      {"api_keys", "KAITO_RAG_API_KEYS", "comma-separated API keys; when set every route but /healthz, /readyz "
-       "and /metrics needs 'Authorization: Bearer <key>'", true,
+      {"api_keys", "KAITO_RAG_API_KEYS", "comma-separated shared API keys with full access (operators); with them, oidc_issuer or "
+       "named keys ('kaito-rag keys') every route but the probes needs 'Authorization: Bearer <credential>'", true,
        [](Config& c, const std::string& v) { c.api_keys = split_csv(v); return Status::ok(); },
        [](const Config& c) { return join_csv(c.api_keys); }},
       string_option("llm_url", "KAITO_RAG_LLM_URL",
