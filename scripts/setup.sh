@@ -16,6 +16,9 @@ PACKAGES=(
   chromium
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz, the 'fuzz' preset)
 )
+# Node.js runs the JS end-to-end tests (tests/e2e/js: the openai client, the OpenID provider of
+# test_auth.py); Debian's packages unless a node with npm is already installed (e.g. NodeSource).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -187,3 +187,17 @@ variable "tags" {
     workload = "kaito-rag"
   }
 }
+
+# -- Microsoft Entra ID sign-in (entra.tf) ------------------------------------------------------
+
+variable "entra_app_registration" {
+  type        = bool
+  description = "Create the Entra ID app registration users sign in to (app roles reader/writer/admin). Needs the Application Administrator role (or Application.ReadWrite.OwnedBy) in the tenant."
+  default     = true
+}
+
+variable "entra_webapp_redirect_uris" {
+  type        = list(string)
+  description = "Redirect URIs of the web UI (auth code + PKCE), e.g. [\"https://rag.example.com/\"]. http://localhost:8080/ is always added for port-forwarding."
+  default     = []
+}

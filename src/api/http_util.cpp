@@ -9,6 +9,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::kOk: return 200;
     case ErrorCode::kInvalidArgument: return 400;
     case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kAlreadyExists: return 409;
     case ErrorCode::kFailedPrecondition: return 409;

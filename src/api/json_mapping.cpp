@@ -227,6 +227,7 @@ json openai_error_json(const Status& status) {
                              code == ErrorCode::kUnsupported
                          ? "invalid_request_error"
                      : code == ErrorCode::kUnauthenticated ? "authentication_error"
+                     : code == ErrorCode::kPermissionDenied ? "permission_error"
                                                            : "server_error";
   return {{"detail", status.message()},
           {"error",

@@ -1,4 +1,5 @@
 // /v1/collections: create, list, get, delete.
+#include "api/authorization.h"
 #include "api/http_util.h"
 #include "api/json_mapping.h"
 #include "api/originals.h"
@@ -7,20 +8,42 @@ namespace kr::api {
 
 void add_collection_routes(Router& router, ApiContext& ctx) {
   service::Engine& engine = ctx.engine;
+  Authorization& authz = ctx.auth;
 
-  router.add("GET", "/v1/collections", "/v1/collections", [&engine](const httplib::Request&, httplib::Response& res) {
+  router.add("GET", "/v1/collections", "/v1/collections", [&engine, &authz](const httplib::Request&, httplib::Response& res) {
     auto all = engine.list_collections();
     if (!all) return send_error(res, all.status());
     json list = json::array();
-    for (const auto& info : *all) list.push_back(to_json(info));
+    for (const auto& info : *all) {
+      if (!authz.can_read(info.name)) continue;  // only what the caller may read
+      json item = to_json(info);
+      item["visibility"] = authz.owners().owner_of(info.name).empty() ? "shared" : "private";
+      list.push_back(std::move(item));
+    }
     send_json(res, 200, {{"collections", list}});
   });
 
-  router.add("POST", "/v1/collections", "/v1/collections", [&engine](const httplib::Request& req, httplib::Response& res) {
+  router.add("POST", "/v1/collections", "/v1/collections", [&engine, &authz](const httplib::Request& req, httplib::Response& res) {
     auto body = parse_json_body(req, engine.config().max_json_bytes);
     if (!body) return send_error(res, body.status());
     auto name = required_string(*body, "name");
     if (!name) return send_error(res, name.status());
+    // "visibility": "private" makes the caller its owner; "shared" (default) needs write on the name.
+    const std::string visibility = body->contains("visibility") && (*body)["visibility"].is_string()
+                                       ? (*body)["visibility"].get<std::string>()
+                                       : "shared";
+    if (visibility != "shared" && visibility != "private") {
+      return send_error(res, error(ErrorCode::kInvalidArgument, "visibility must be 'shared' or 'private'"));
+    }
+    const auth::Principal& caller = authz.principal();
+    if (visibility == "private" && (caller.kind != auth::PrincipalKind::kUser || !caller.may_own_private)) {
+      return send_error(res, error(ErrorCode::kPermissionDenied,
+                                   "private collections belong to signed-in users with a role; '" +
+                                       caller.display_name + "' cannot own one"));
+    }
+    if (visibility == "shared") {
+      if (Status allowed = authz.require(*name, auth::Permission::kWrite); !allowed) return send_error(res, allowed);
+    }
     service::CollectionSettings settings = engine.default_settings();
     if (body->contains("language")) {
       auto language = required_string(*body, "language");
@@ -53,10 +76,23 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
     if (retrieval.mode) settings.search_mode = std::string(retrieve::search_mode_name(*retrieval.mode));
     if (retrieval.fusion) settings.fusion = std::string(retrieve::fusion_method_name(*retrieval.fusion));
     if (retrieval.alpha) settings.hybrid_alpha = *retrieval.alpha;
+    // The owner is recorded first so the collection is never visible as shared, not even briefly.
+    const bool claim = visibility == "private";
+    if (claim && engine.get_collection(*name)) {
+      return send_error(res, error(ErrorCode::kAlreadyExists, "collection '" + *name + "' already exists"));
+    }
+    if (claim) {
+      if (Status claimed = authz.owners().claim(*name, caller.subject); !claimed) return send_error(res, claimed);
+    }
     auto created = engine.create_collection(*name, settings);
-    if (!created) return send_error(res, created.status());
+    if (!created) {
+      if (claim) (void)authz.owners().release(*name);
+      return send_error(res, created.status());
+    }
     res.set_header("Location", "/v1/collections/" + *name);
-    send_json(res, 201, to_json(*created));
+    json out = to_json(*created);
+    out["visibility"] = visibility;
+    send_json(res, 201, out);
   });
 
   router.add("GET", R"(/v1/collections/([^/]+))", "/v1/collections/{name}",
@@ -69,10 +105,12 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
              });
 
   router.add("DELETE", R"(/v1/collections/([^/]+))", "/v1/collections/{name}",
-             [&engine](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &authz](const httplib::Request& req, httplib::Response& res) {
                const std::string name = req.matches[1];
                Status status = engine.delete_collection(name);
                if (!status) return send_error(res, status);
+               // A later collection of the same name starts shared (or with its new owner).
+               if (Status released = authz.owners().release(name); !released) return send_error(res, released);
                send_json(res, 200, {{"deleted", name}});
              });
 }

@@ -1,6 +1,7 @@
 // /v1/conversations: the web UI's chat history, kept per user (service/conversations.h).
 #include <memory>
 
+#include "api/authorization.h"
 #include "api/http_util.h"
 #include "api/json_mapping.h"
 #include "core/text.h"
@@ -9,14 +10,11 @@
 namespace kr::api {
 namespace {
 
-// The user a conversation belongs to: one local user without auth; with API keys, the key
-// (by a hash prefix: keys have no names yet). The identity work replaces this with the key's
-// name or the OIDC subject.
-std::string request_principal(const httplib::Request& req, const Config& config) {
-  if (config.api_keys.empty()) return "local";
-  const std::string header = req.get_header_value("Authorization");
-  const size_t space = header.find(' ');
-  return "key:" + sha256_hex(space == std::string::npos ? header : std::string(trim(header.substr(space + 1)))).substr(0, 16);
+// The user a conversation belongs to: the authenticated principal's stable subject
+// ("user:<iss>#<sub>", "key:<name>", "shared-key"); one local user when auth is off.
+std::string request_principal(const Authorization& authz) {
+  const auth::Principal& principal = authz.principal();
+  return principal.kind == auth::PrincipalKind::kAnonymous ? "local" : principal.subject;
 }
 
 json to_json(const service::ConversationRecord& c) {
@@ -67,17 +65,18 @@ Result<std::vector<service::TurnRecord>> turns_field(const json& body) {
 
 void add_conversation_routes(Router& router, ApiContext& ctx) {
   service::Engine& engine = ctx.engine;
+  Authorization& authz = ctx.auth;
   auto conversations = std::make_shared<service::Conversations>(engine.config());
   const std::string one = R"(/v1/conversations/([^/]+))";
 
   router.add("GET", "/v1/conversations", "/v1/conversations",
-             [&engine, conversations](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
                auto offset = query_int(req, "offset", 0, 0, INT64_MAX);
                auto limit = query_int(req, "limit", 50, 1, 500);
                if (!offset) return send_error(res, offset.status());
                if (!limit) return send_error(res, limit.status());
                int64_t total = 0;
-               auto list = conversations->list(request_principal(req, engine.config()), *offset, *limit, &total);
+               auto list = conversations->list(request_principal(authz), *offset, *limit, &total);
                if (!list) return send_error(res, list.status());
                json items = json::array();
                for (const auto& c : *list) items.push_back(to_json(c));
@@ -85,22 +84,22 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
              });
 
   router.add("POST", "/v1/conversations", "/v1/conversations",
-             [&engine, conversations](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_error(res, body.status());
                auto collection = required_string(*body, "collection");
                if (!collection) return send_error(res, collection.status());
                auto title = optional_title(*body);
                if (!title) return send_error(res, title.status());
-               auto created = conversations->create(request_principal(req, engine.config()), *title, *collection);
+               auto created = conversations->create(request_principal(authz), *title, *collection);
                if (!created) return send_error(res, created.status());
                res.set_header("Location", "/v1/conversations/" + created->id);
                send_json(res, 201, to_json(*created));
              });
 
   router.add("GET", one, "/v1/conversations/{id}",
-             [&engine, conversations](const httplib::Request& req, httplib::Response& res) {
-               auto found = conversations->get(request_principal(req, engine.config()), req.matches[1]);
+             [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
+               auto found = conversations->get(request_principal(authz), req.matches[1]);
                if (!found) return send_error(res, found.status());
                json body = to_json(found->conversation);
                json turns = json::array();
@@ -110,26 +109,26 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
              });
 
   router.add("PATCH", one, "/v1/conversations/{id}",
-             [&engine, conversations](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_error(res, body.status());
                auto title = required_string(*body, "title");
                if (!title) return send_error(res, title.status());
-               auto renamed = conversations->rename(request_principal(req, engine.config()), req.matches[1], *title);
+               auto renamed = conversations->rename(request_principal(authz), req.matches[1], *title);
                if (!renamed) return send_error(res, renamed.status());
                send_json(res, 200, to_json(*renamed));
              });
 
   router.add("DELETE", one, "/v1/conversations/{id}",
-             [&engine, conversations](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
                const std::string id = req.matches[1];
-               Status status = conversations->remove(request_principal(req, engine.config()), id);
+               Status status = conversations->remove(request_principal(authz), id);
                if (!status) return send_error(res, status);
                send_json(res, 200, {{"deleted", id}});
              });
 
   router.add("POST", one + "/turns", "/v1/conversations/{id}/turns",
-             [&engine, conversations](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_error(res, body.status());
                auto turns = turns_field(*body);
@@ -141,7 +140,7 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
                  }
                  replace_from = (*body)["replace_from"].get<int64_t>();
                }
-               auto added = conversations->append(request_principal(req, engine.config()), req.matches[1],
+               auto added = conversations->append(request_principal(authz), req.matches[1],
                                                   std::move(*turns), replace_from);
                if (!added) return send_error(res, added.status());
                json items = json::array();

@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "api/authorization.h"
 #include "api/http_util.h"
 #include "api/json_mapping.h"
 #include "core/log.h"
@@ -434,10 +435,11 @@ void passthrough(json body, service::Engine& engine, const std::atomic<bool>& st
 void add_openai_routes(Router& router, ApiContext& ctx) {
   service::Engine& engine = ctx.engine;
   const std::atomic<bool>& stopping = ctx.stopping;
+  Authorization& authz = ctx.auth;
 
   ModelSlots& model_slots = ctx.model_slots;
   router.add("POST", "/v1/chat/completions", "/v1/chat/completions",
-             [&engine, &stopping, &model_slots](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &stopping, &model_slots, &authz](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_openai_error(res, body.status());
                if (engine.has_llm()) {
@@ -448,13 +450,22 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
                }
                std::string collection;
                if (Status s = common_checks(*body, engine, collection); !s) return send_openai_error(res, s);
+               if (!collection.empty()) {
+                 if (Status allowed = authz.require(collection, auth::Permission::kRead); !allowed) {
+                   const bool named = body->contains("index_name") && !(*body)["index_name"].is_null();
+                   if (allowed.code() != ErrorCode::kNotFound) return send_openai_error(res, allowed);
+                   // Someone else's private collection is treated like no collection at all.
+                   if (named) return send_openai_error(res, error(ErrorCode::kNotFound, "No such index: '" + collection + "' exists."));
+                   collection.clear();
+                 }
+               }
                if (collection.empty()) return passthrough(std::move(*body), engine, stopping, res);
                auto chat = rag_request(*body, collection, engine);
                if (!chat) return send_openai_error(res, chat.status());
                rag_chat(*chat, engine, stopping, res);
              });
 
-  router.add("GET", "/v1/models", "/v1/models", [&engine](const httplib::Request&, httplib::Response& res) {
+  router.add("GET", "/v1/models", "/v1/models", [&engine, &authz](const httplib::Request&, httplib::Response& res) {
     json data = json::array();
     if (engine.has_llm()) {
       if (auto info = engine.model_info()) {
@@ -475,6 +486,7 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
     auto collections = engine.list_collections();
     if (!collections) return send_openai_error(res, collections.status());
     for (const auto& c : *collections) {
+      if (!authz.can_read(c.name)) continue;
       data.push_back({{"id", c.name},
                       {"object", "model"},
                       {"created", c.created_at},

@@ -2,9 +2,11 @@
 // /health, /index, /indexes, /indexes/{name}/documents[/delete], DELETE /indexes/{name},
 // /persist/{name}, /load/{name}, /retrieve. FastAPI-style errors ({"detail": ...},
 // pydantic-style 422 lists). Differences: docs/ragengine-compatibility.md.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
+#include "api/authorization.h"
 #include "api/http_util.h"
 #include "api/json_mapping.h"
 #include "core/text.h"
@@ -221,9 +223,24 @@ std::pair<std::string, bool> truncate_chars(const std::string& text, int64_t max
 }
 
 // A persist/load path: explicit (relative paths are relative to the data directory) or the default.
-std::string resolve_path(const std::string& path, const std::string& data_dir) {
-  if (std::filesystem::path(path).is_absolute()) return path;
-  return data_dir + "/" + path;
+// KAITO's `path` parameter, confined to the snapshot directory: relative paths are taken from
+// it, and anything that resolves outside it (.., absolute paths, symlinks) is refused -- the
+// route would otherwise read or write wherever a caller points it.
+Result<std::string> snapshot_path(const httplib::Request& req, const service::Engine& engine, const std::string& index) {
+  namespace fs = std::filesystem;
+  const std::string& configured = engine.config().snapshot_dir;
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(fs::absolute(configured.empty() ? engine.persist_base_dir() : configured), ec);
+  if (ec) return error(ErrorCode::kInternal, "cannot resolve the snapshot directory: " + ec.message());
+  if (!req.has_param("path")) return (root / index).string();
+  const fs::path asked(req.get_param_value("path"));
+  const fs::path target = fs::weakly_canonical(asked.is_absolute() ? asked : root / asked, ec);
+  const auto [root_end, target_it] = std::mismatch(root.begin(), root.end(), target.begin(), target.end());
+  if (ec || root_end != root.end() || target_it == target.end()) {
+    return error(ErrorCode::kPermissionDenied, "path '" + asked.string() + "' is outside the snapshot directory " +
+                                                   root.string() + " (snapshot_dir); use a path inside it");
+  }
+  return asked.is_absolute() ? asked.string() : (root / asked).string();
 }
 
 }  // namespace
@@ -231,6 +248,7 @@ std::string resolve_path(const std::string& path, const std::string& data_dir) {
 void add_ragengine_routes(Router& router, ApiContext& ctx) {
   service::Engine& engine = ctx.engine;
   RequestMetrics& metrics = ctx.metrics;
+  Authorization& authz = ctx.auth;
 
   // Registers a route and counts it as KAITO's <metric>_requests_total / _latency_seconds.
   const auto add = [&router, &metrics](const std::string& method, const std::string& pattern, const std::string& label,
@@ -260,7 +278,7 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
     send_json(res, 200, {{"status", "Healthy"}, {"detail", nullptr}});
   });
 
-  add("POST", "/index", "/index", "rag_index", [&engine, max_json](const httplib::Request& req, httplib::Response& res) {
+  add("POST", "/index", "/index", "rag_index", [&engine, &authz, max_json](const httplib::Request& req, httplib::Response& res) {
     auto body = json_body(req, res, max_json);
     if (!body) return;
     Validator v;
@@ -271,16 +289,21 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
     v.documents(*body, echoes, documents);
     if (!v.errors.empty()) return send_validation(res, v.errors);
     const std::string index = name->get<std::string>();
+    if (Status allowed = authz.require(index, auth::Permission::kWrite); !allowed) return send_error(res, allowed);
     auto indexed = engine.index_texts(index, documents);
     if (!indexed) return send_service_error(res, indexed.status(), index);
     for (size_t i = 0; i < echoes.size(); ++i) echoes[i]["doc_id"] = (*indexed)[i].doc_id;
     send_json(res, 200, echoes);
   });
 
-  add("GET", "/indexes", "/indexes", "rag_indexes", [&engine](const httplib::Request&, httplib::Response& res) {
+  add("GET", "/indexes", "/indexes", "rag_indexes", [&engine, &authz](const httplib::Request&, httplib::Response& res) {
     auto names = engine.list_indexes_by_creation();
     if (!names) return send_detail(res, 500, names.status().message());
-    send_json(res, 200, *names);
+    json readable = json::array();
+    for (const auto& name : *names) {
+      if (authz.can_read(name)) readable.push_back(name);
+    }
+    send_json(res, 200, readable);
   });
 
   add("GET", R"(/indexes/([^/]+)/documents)", "/indexes/{index_name}/documents", "rag_indexes_document",
@@ -360,20 +383,21 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
       });
 
   add("DELETE", R"(/indexes/([^/]+))", "/indexes/{index_name}", "rag_delete_index",
-      [&engine](const httplib::Request& req, httplib::Response& res) {
+      [&engine, &authz](const httplib::Request& req, httplib::Response& res) {
         const std::string index = req.matches[1];
         Status status = engine.delete_collection(index);
         if (!status) return send_service_error(res, status, index, "Deletion failed: ");
+        if (Status released = authz.owners().release(index); !released) return send_error(res, released);
         send_json(res, 200, {{"message", "Successfully deleted index " + index + "."}});
       });
 
   add("POST", R"(/persist/([^/]+))", "/persist/{index_name}", "rag_persist",
       [&engine](const httplib::Request& req, httplib::Response& res) {
         const std::string index = req.matches[1];
-        // Default: <DEFAULT_VECTOR_DB_PERSIST_DIR>/<index>; an explicit path is used as is.
-        const std::string path = req.has_param("path") ? resolve_path(req.get_param_value("path"), engine.config().data_dir)
-                                                       : engine.persist_base_dir() + "/" + index;
-        auto persisted = engine.persist_index(index, path);
+        // Default: <snapshot dir>/<index>; an explicit path must lie inside the snapshot dir.
+        auto path = snapshot_path(req, engine, index);
+        if (!path) return send_detail(res, http_status(path.status().code()), path.status().message());
+        auto persisted = engine.persist_index(index, *path);
         if (!persisted) return send_service_error(res, persisted.status(), index, "Persistence failed: ");
         send_json(res, 200, {{"message", "Successfully persisted index " + index + " to " + *persisted + "."}});
       });
@@ -399,8 +423,9 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
                                               std::string("String should match pattern '") + kIndexNamePattern + "'", index));
         }
         if (!v.errors.empty()) return send_validation(res, v.errors);
-        const std::string path = req.has_param("path") ? resolve_path(req.get_param_value("path"), engine.config().data_dir)
-                                                       : engine.persist_base_dir() + "/" + index;
+        auto confined = snapshot_path(req, engine, index);
+        if (!confined) return send_detail(res, http_status(confined.status().code()), confined.status().message());
+        const std::string& path = *confined;
         Status status = engine.load_index(index, path, overwrite);
         if (!status) {
           if (status.code() == ErrorCode::kNotFound || status.code() == ErrorCode::kAlreadyExists) {
@@ -413,7 +438,7 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
       });
 
   add("POST", "/retrieve", "/retrieve", "rag_indexes_retrieve",
-      [&engine, max_json](const httplib::Request& req, httplib::Response& res) {
+      [&engine, &authz, max_json](const httplib::Request& req, httplib::Response& res) {
         auto body = json_body(req, res, max_json);
         if (!body) return;
         Validator v;
@@ -432,6 +457,10 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
         }
         if (!v.errors.empty()) return send_validation(res, v.errors);
         const std::string index = name->get<std::string>();
+        if (Status allowed = authz.require(index, auth::Permission::kRead); !allowed) {
+          if (allowed.code() == ErrorCode::kNotFound) return send_detail(res, 404, no_such_index(index));
+          return send_error(res, allowed);
+        }
         const std::string text = query->get<std::string>();
         if (trim(text).empty()) {
           auto exists = engine.get_collection(index);  // 404 is checked first

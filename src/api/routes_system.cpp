@@ -33,6 +33,11 @@ std::string service_metrics(service::Engine& engine) {
       << "kaito_rag_answers_total{result=\"error\"} " << c.answer_failures << "\n";
   auto collections = engine.list_collections();
   if (collections) {
+    out << "# HELP kaito_rag_collections Collections on this server.\n# TYPE kaito_rag_collections gauge\n"
+        << "kaito_rag_collections " << collections->size() << "\n";
+  }
+  // Per-collection series name every collection (private ones too): only when asked for.
+  if (collections && engine.config().metrics_collection_labels) {
     const std::pair<const char*, const char*> gauges[] = {
         {"kaito_rag_collection_documents", "Documents per collection."},
         {"kaito_rag_collection_chunks", "Chunks per collection."},

@@ -81,10 +81,6 @@ void send_asset(const httplib::Request& req, httplib::Response& res, const WebAs
 
 }  // namespace
 
-bool is_ui_path(const std::string& path) {
-  return path == "/" || path == "/index.html" || path.starts_with("/assets/") || path == "/favicon.svg";
-}
-
 void add_ui_routes(Router& router, ApiContext&) {
   const auto index = [](const httplib::Request& req, httplib::Response& res) {
     if (const WebAsset* page = find_asset("/index.html")) return send_asset(req, res, *page, false);
@@ -94,14 +90,15 @@ void add_ui_routes(Router& router, ApiContext&) {
     res.set_content(kNotBuiltPage, "text/html; charset=utf-8");
   };
   router.add("GET", "/", "/", index);
-  router.add("GET", "/index.html", "/", index);
-  router.add("GET", R"((/assets/[^/]+|/favicon\.svg))", "/assets/{file}",
-             [](const httplib::Request& req, httplib::Response& res) {
-               const std::string path = req.matches[1];
-               const WebAsset* asset = find_asset(path);
-               if (!asset) return send_error(res, error(ErrorCode::kNotFound, "no UI asset " + path));
-               send_asset(req, res, *asset, path.starts_with("/assets/"));
-             });
+  router.add("GET", "/index.html", "/index.html", index);
+  const auto asset = [](const httplib::Request& req, httplib::Response& res) {
+    const std::string path = req.matches[1];
+    const WebAsset* found = find_asset(path);
+    if (!found) return send_error(res, error(ErrorCode::kNotFound, "no UI asset " + path));
+    send_asset(req, res, *found, path.starts_with("/assets/"));
+  };
+  router.add("GET", R"((/assets/[^/]+))", "/assets/{file}", asset);
+  router.add("GET", R"((/favicon\.svg))", "/favicon.svg", asset);
 }
 
 }  // namespace kr::api

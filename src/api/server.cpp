@@ -1,20 +1,16 @@
 #include "api/server.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
-#include <cctype>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
-#include <optional>
 #include <regex>
 
+#include "api/authorization.h"
 #include "api/edge_server.h"
 #include "api/http_util.h"
 #include "api/originals.h"
 #include "core/log.h"
-#include "core/text.h"
 
 namespace kr::api {
 namespace {
@@ -55,33 +51,6 @@ bool has_body(const httplib::Request& req) {
          (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
 }
 
-bool is_public_path(const std::string& path) {
-  return path == "/healthz" || path == "/health" || path == "/readyz" || path == "/metrics" || path == "/openapi.json" ||
-         is_ui_path(path);
-}
-
-// Constant-time check of a bearer token against every configured key: both
-// sides are hashed first so lengths never leak either.
-bool key_matches(const std::string& presented, const std::vector<std::string>& keys) {
-  const std::string presented_hash = sha256_hex(presented);
-  bool match = false;
-  for (const auto& key : keys) {
-    const std::string key_hash = sha256_hex(key);
-    match |= CRYPTO_memcmp(presented_hash.data(), key_hash.data(), key_hash.size()) == 0;
-  }
-  return match;
-}
-
-// The token of "Bearer <token>"; the scheme is case-insensitive (RFC 7235).
-std::optional<std::string> bearer_token(const std::string& header) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return std::nullopt;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
-  }
-  return std::string(trim(std::string_view(header).substr(kScheme.size())));
-}
-
 }  // namespace
 
 struct Server::Impl : Router {
@@ -89,7 +58,8 @@ struct Server::Impl : Router {
       : engine(e),
         model_slots(e.config().llm_max_concurrent, e.config().llm_max_waiting,
                     std::chrono::milliseconds(static_cast<int64_t>(e.config().llm_timeout_seconds * 1000))),
-        context{e, metrics, stopping, model_slots},
+        authorization(e.config()),
+        context{e, metrics, stopping, model_slots, authorization},
         http(edge_options(e.config())) {}
 
   static EdgeOptions edge_options(const Config& config) {
@@ -102,6 +72,7 @@ struct Server::Impl : Router {
   }
 
   void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) override {
+    authorization.register_route(method, label);
     Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
       t_route_label = label;
       try {
@@ -142,23 +113,17 @@ struct Server::Impl : Router {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
     });
 
-    http.set_pre_routing_handler([this, &config](const httplib::Request& req, httplib::Response& res) {
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       t_request_start = std::chrono::steady_clock::now();
       t_route_label = "unmatched";
       // A request answered here leaves its body unread: its connection closes after the answer.
-      if (!config.api_keys.empty() && !is_public_path(req.path)) {
-        const std::string header = req.get_header_value("Authorization");
-        if (const auto token = bearer_token(header); !token || !key_matches(*token, config.api_keys)) {
-          t_route_label = "unauthenticated";
-          send_error(res, error(ErrorCode::kUnauthenticated,
-                                header.empty() ? "missing API key: send 'Authorization: Bearer <key>'"
-                                               : "invalid API key"));
-          if (has_body(req)) {
-            EdgeServer::close_current_connection();
-            res.set_header("Connection", "close");
-          }
-          return httplib::Server::HandlerResponse::Handled;
+      if (authorization.reject(req, res)) {
+        t_route_label = res.status == 401 ? "unauthenticated" : "forbidden";
+        if (has_body(req)) {
+          EdgeServer::close_current_connection();
+          res.set_header("Connection", "close");
         }
+        return httplib::Server::HandlerResponse::Handled;
       }
       if (declared_too_large(req)) {
         t_route_label = "too_large";
@@ -229,6 +194,7 @@ struct Server::Impl : Router {
     add_ragengine_routes(*this, context);
     add_original_routes(*this, context);
     add_conversation_routes(*this, context);
+    add_auth_routes(*this, context);
     if (config.webui) add_ui_routes(*this, context);
   }
 
@@ -236,6 +202,7 @@ struct Server::Impl : Router {
   RequestMetrics metrics;
   std::atomic<bool> stopping{false};
   ModelSlots model_slots;
+  Authorization authorization;
   ApiContext context;
   EdgeServer http;
 };
@@ -255,6 +222,16 @@ Result<int> Server::bind(const std::string& host, int port) {
                                               " (in use? choose another with --port)");
   }
   return port;
+}
+
+std::vector<std::string> Server::routes() const {
+  std::vector<std::string> out;
+  for (const auto& rule : impl_->authorization.registered()) {
+    std::string line = rule.method + " " + rule.label + " " + access_name(rule.access);
+    if (rule.access == Access::kCollection) line += ":" + std::string(auth::permission_name(rule.permission));
+    out.push_back(std::move(line));
+  }
+  return out;
 }
 
 void Server::run() {

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "service/engine.h"
@@ -20,6 +21,8 @@ class Server {
   // Serves until stop(); returns when the listener is closed.
   void run();
   void stop();
+  // Every registered route with the authorization it needs: "METHOD /template access[:permission]".
+  std::vector<std::string> routes() const;
 
  private:
   struct Impl;

@@ -117,6 +117,27 @@ int run(int argc, char** argv) {
   eval_cmd->add_option("--answer-top-k", eval_args.top_k, "answers: passages retrieved per question")
       ->capture_default_str();
 
+  KeysArgs keys_args;
+  auto* keys_cmd = app.add_subcommand("keys", "manage API keys (hashed in <data_dir>/auth; a running server "
+                                              "sees changes without a restart)");
+  keys_cmd->require_subcommand(1);
+  auto* keys_create = keys_cmd->add_subcommand("create", "create a key; prints its secret once");
+  keys_create->add_option("name", keys_args.name, "key name")->required();
+  keys_create->add_option("--scopes", keys_args.scopes, "grants, e.g. 'docs:read,team-*:write,*:admin'")->required();
+  keys_create->add_option("--expires-in-days", keys_args.expires_in_days, "expiry (default: never)");
+  keys_create->add_flag("--json", keys_args.json, "print JSON");
+  auto* keys_list = keys_cmd->add_subcommand("list", "list keys (never their secrets)");
+  keys_list->add_flag("--json", keys_args.json, "print JSON");
+  auto* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key now");
+  keys_revoke->add_option("name", keys_args.name, "key name")->required();
+  auto* keys_rotate = keys_cmd->add_subcommand("rotate", "give a key a new secret; prints it once");
+  keys_rotate->add_option("name", keys_args.name, "key name")->required();
+  keys_rotate->add_option("--grace-seconds", keys_args.grace_seconds, "the old secret keeps working this long");
+  keys_rotate->add_flag("--json", keys_args.json, "print JSON");
+  bool routes_json = false;
+  auto* routes_cmd = app.add_subcommand("routes", "list every HTTP route and the authorization it needs");
+  routes_cmd->add_flag("--json", routes_json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -157,6 +178,13 @@ int run(int argc, char** argv) {
     }
     return eval(*config, eval_args);
   }
+  if (keys_cmd->parsed()) {
+    for (auto* sub : {keys_create, keys_list, keys_revoke, keys_rotate}) {
+      if (sub->parsed()) keys_args.action = sub->get_name();
+    }
+    return keys(*config, keys_args);
+  }
+  if (routes_cmd->parsed()) return routes(*config, self, routes_json);
   return 2;
 }
 

@@ -53,6 +53,19 @@ int list_documents(const Config& config, const std::string& self, const std::str
 int check(const Config& config, const std::string& self);
 int parse_worker(const std::vector<std::string>& args);
 
+struct KeysArgs {
+  std::string action;          // create | list | revoke | rotate
+  std::string name;
+  std::string scopes;          // create: "docs:read,*:write"
+  int64_t expires_in_days = 0; // create: 0 = never
+  int64_t grace_seconds = 0;   // rotate: the old secret keeps working this long
+  bool json = false;
+};
+// API keys in <data_dir>/auth (commands_keys.cpp).
+int keys(const Config& config, const KeysArgs& args);
+// Every registered route and the authorization it needs.
+int routes(const Config& config, const std::string& self, bool as_json);
+
 // Path of the running binary (for parse workers).
 std::string self_executable(const char* argv0);
 

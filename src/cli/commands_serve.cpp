@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "api/authorization.h"
 #include "api/server.h"
 #include "cli/commands.h"
 #include "core/log.h"
@@ -45,6 +46,10 @@ int serve(const Config& config, const std::string& self) {
   sigaction(SIGTERM, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  if (Status safe = api::check_auth_startup(config); !safe) {
+    log::error(safe.message());
+    return 1;
+  }
   service::Engine engine(config, self);
   if (Status claimed = engine.claim_data_dir(); !claimed) {
     log::error(claimed.message());
@@ -71,7 +76,7 @@ int serve(const Config& config, const std::string& self) {
   log::info("listening", {{"url", "http://" + config.host + ":" + std::to_string(*port)},
                           {"data_dir", config.data_dir},
                           {"llm", config.llm_url.empty() ? "none (extractive answers)" : config.llm_url},
-                          {"auth", config.api_keys.empty() ? "off" : "bearer"}});
+                          {"auth", !config.oidc_issuer.empty() ? "oidc+keys" : config.api_keys.empty() ? "keys or off" : "keys"}});
   Status opened = engine.open();  // /readyz answers 503 until this returns
   int exit_code = 0;
   if (!opened) {

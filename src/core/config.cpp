@@ -80,6 +80,19 @@ OptionSpec double_option(std::string name, std::string env, std::string help, do
           [field](const Config& c) { return format_double(c.*field); }};
 }
 
+OptionSpec bool_option(std::string name, std::string env, std::string help, bool Config::*field) {
+  return {name, env, help, false,
+          [name, field](Config& c, const std::string& v) {
+            const std::string_view value = trim(v);
+            const bool yes = value == "true" || value == "1" || value == "yes" || value == "on";
+            const bool no = value == "false" || value == "0" || value == "no" || value == "off";
+            if (!yes && !no) return bad_value(name, v, "true or false");
+            c.*field = yes;
+            return Status::ok();
+          },
+          [field](const Config& c) { return std::string(c.*field ? "true" : "false"); }};
+}
+
 std::vector<OptionSpec> make_specs() {
   return {
       string_option("data_dir", "KAITO_RAG_DATA_DIR", "directory holding all collections", &Config::data_dir),
@@ -92,8 +105,8 @@ std::vector<OptionSpec> make_specs() {
                  &Config::max_json_bytes),
       int_option("request_timeout_seconds", "KAITO_RAG_REQUEST_TIMEOUT_SECONDS",
                  "socket read/write timeout for HTTP requests", &Config::request_timeout_seconds),
-      {"api_keys", "KAITO_RAG_API_KEYS", "comma-separated API keys; when set every route but /healthz, /readyz "
-       "and /metrics needs 'Authorization: Bearer <key>'", true,
+      {"api_keys", "KAITO_RAG_API_KEYS", "comma-separated shared API keys with full access (operators); with them, oidc_issuer or "
+       "named keys ('kaito-rag keys') every route but the probes needs 'Authorization: Bearer <credential>'", true,
        [](Config& c, const std::string& v) { c.api_keys = split_csv(v); return Status::ok(); },
        [](const Config& c) { return join_csv(c.api_keys); }},
       {"webui", "KAITO_RAG_WEBUI", "serve the web UI at / (true or false; --no-webui = false)", false,
@@ -220,6 +233,43 @@ std::vector<OptionSpec> make_specs() {
       int_option("parse_worker_memory_bytes", "KAITO_RAG_PARSE_WORKER_MEMORY_BYTES",
                  "address-space limit of each parse worker (0: half the cgroup memory limit, at most 4 GiB)",
                  &Config::parse_worker_memory_bytes),
+      // Identity and access (SECURITY.md)
+      bool_option("allow_unauthenticated", "KAITO_RAG_ALLOW_UNAUTHENTICATED",
+                  "serve a non-loopback address although no API key or OIDC issuer is configured",
+                  &Config::allow_unauthenticated),
+      string_option("oidc_issuer", "KAITO_RAG_OIDC_ISSUER",
+                    "accept OIDC access tokens from this issuer, e.g. https://login.microsoftonline.com/<tenant>/v2.0",
+                    &Config::oidc_issuer),
+      {"oidc_audience", "KAITO_RAG_OIDC_AUDIENCE", "comma-separated accepted token audiences (aud)", false,
+       [](Config& c, const std::string& v) { c.oidc_audience = split_csv(v); return Status::ok(); },
+       [](const Config& c) { return join_csv(c.oidc_audience); }},
+      string_option("oidc_jwks_url", "KAITO_RAG_OIDC_JWKS_URL", "signing keys URL (default: the issuer's jwks_uri)",
+                    &Config::oidc_jwks_url),
+      string_option("oidc_jwks_file", "KAITO_RAG_OIDC_JWKS_FILE",
+                    "signing keys from a JWKS file instead of the network (air-gapped clusters)", &Config::oidc_jwks_file),
+      string_option("oidc_client_id", "KAITO_RAG_OIDC_CLIENT_ID", "the web UI's client id, published by /v1/auth/config",
+                    &Config::oidc_client_id),
+      string_option("oidc_scopes", "KAITO_RAG_OIDC_SCOPES",
+                    "space-separated scopes the web UI requests, e.g. api://kaito-rag/access_as_user", &Config::oidc_scopes),
+      string_option("oidc_roles_claim", "KAITO_RAG_OIDC_ROLES_CLAIM", "token claim holding roles or groups",
+                    &Config::oidc_roles_claim),
+      string_option("oidc_role_map", "KAITO_RAG_OIDC_ROLE_MAP",
+                    "role/group -> grants: 'reader=*:read;writer=*:write;admin=*:admin;<group-id>=hr-*:write'",
+                    &Config::oidc_role_map),
+      int_option("oidc_clock_skew_seconds", "KAITO_RAG_OIDC_CLOCK_SKEW_SECONDS", "tolerance for exp and nbf",
+                 &Config::oidc_clock_skew_seconds),
+      double_option("oidc_jwks_min_refresh_seconds", "KAITO_RAG_OIDC_JWKS_MIN_REFRESH_SECONDS",
+                    "least time between two fetches of the signing keys (unknown kid)",
+                    &Config::oidc_jwks_min_refresh_seconds),
+      bool_option("private_collections", "KAITO_RAG_PRIVATE_COLLECTIONS",
+                  "signed-in users with a role may create collections only they can see", &Config::private_collections),
+      bool_option("metrics_require_auth", "KAITO_RAG_METRICS_REQUIRE_AUTH", "GET /metrics needs a credential",
+                  &Config::metrics_require_auth),
+      bool_option("metrics_collection_labels", "KAITO_RAG_METRICS_COLLECTION_LABELS",
+                  "per-collection gauges in /metrics (they name every collection)", &Config::metrics_collection_labels),
+      string_option("snapshot_dir", "KAITO_RAG_SNAPSHOT_DIR",
+                    "/persist and /load paths must lie inside (default: DEFAULT_VECTOR_DB_PERSIST_DIR)",
+                    &Config::snapshot_dir),
   };
 }
 
@@ -359,6 +409,13 @@ Status validate_config(const Config& c) {
   if (c.parse_worker_memory_bytes != 0 && c.parse_worker_memory_bytes < (64ll << 20)) {
     return invalid("parse_worker_memory_bytes must be 0 (automatic) or at least 67108864 (64 MiB)");
   }
+  if (!c.oidc_issuer.empty() && c.oidc_audience.empty()) {
+    return invalid("oidc_audience must be set with oidc_issuer (e.g. api://kaito-rag or the app's client id)");
+  }
+  if (c.oidc_clock_skew_seconds < 0 || c.oidc_clock_skew_seconds > 600) {
+    return invalid("oidc_clock_skew_seconds must be between 0 and 600");
+  }
+  if (c.oidc_jwks_min_refresh_seconds < 0) return invalid("oidc_jwks_min_refresh_seconds must be >= 0");
   return Status::ok();
 }
 

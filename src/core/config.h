@@ -78,6 +78,22 @@ struct Config {
   int llm_max_waiting = 16;                 // model calls waiting for a slot; beyond: 429 + Retry-After
   int parse_max_workers = 0;                // concurrent parse worker processes (0: from cores and cgroup memory)
   int64_t parse_worker_memory_bytes = 0;    // RLIMIT_AS per parse worker (0: from the cgroup memory limit, else 4 GiB)
+  // Identity and access (src/auth, SECURITY.md)
+  bool allow_unauthenticated = false;       // serve a non-loopback address without any credential source
+  std::string oidc_issuer;                  // empty = no OIDC access tokens
+  std::vector<std::string> oidc_audience;   // accepted "aud" values
+  std::string oidc_jwks_url;                // empty = the issuer's discovery document
+  std::string oidc_jwks_file;               // air-gapped: a JWKS file, re-read on an unknown kid
+  std::string oidc_client_id;               // the web UI's public client id (GET /v1/auth/config)
+  std::string oidc_scopes;                  // scopes the web UI asks for, space-separated
+  std::string oidc_roles_claim = "roles";   // Entra app roles; "groups" for group object ids
+  std::string oidc_role_map = "reader=*:read;writer=*:write;admin=*:admin";
+  int oidc_clock_skew_seconds = 60;
+  double oidc_jwks_min_refresh_seconds = 30;
+  bool private_collections = true;          // signed-in users may own private collections
+  bool metrics_require_auth = false;
+  bool metrics_collection_labels = false;   // per-collection gauges name collections
+  std::string snapshot_dir;                 // /persist and /load paths stay inside; empty = DEFAULT_VECTOR_DB_PERSIST_DIR
 };
 
 struct OptionSpec {

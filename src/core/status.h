@@ -24,6 +24,7 @@ enum class ErrorCode {
   kResourceExhausted,   // a limit on work or memory was hit (429/413)
   kDeadlineExceeded,    // took longer than allowed (504)
   kUnauthenticated,     // missing/bad credentials (401)
+  kPermissionDenied,    // valid credentials, not allowed to do this (403)
   kUnavailable,         // a dependency is down or not ready (503)
   kCancelled,           // the client went away
   kDataCorruption,      // our own stored data is damaged (500)

@@ -72,7 +72,7 @@ def exercise(server):
 
 @pytest.fixture(scope="module")
 def exercised(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("metrics")).start()
+    s = Server(tmp_path_factory.mktemp("metrics"), args=["--metrics-collection-labels", "true"]).start()
     exercise(s)
     yield s
     s.stop()
@@ -145,7 +145,8 @@ def test_ingest_and_collection_metrics(exercised):
     assert chunks == exercised.get("/v1/collections/hb").json()["chunks"]
 
 
-def test_metrics_change_after_requests(server):
+def test_metrics_change_after_requests(make_server):
+    server = make_server(args=["--metrics-collection-labels", "true"])
     before, _ = parse_metrics(server.metrics())
     assert series(before, "kaito_rag_collection_documents") == []
     server.upload_ok("m", [SAMPLES / "employee-handbook.md", SAMPLES / "office-locations.csv"])
@@ -203,7 +204,7 @@ def test_every_documented_operation_is_routed(exercised, spec):
 def test_every_routed_label_is_documented(exercised, spec):
     samples, _ = parse_metrics(exercised.metrics())
     routes = {labels["route"] for labels, _ in series(samples, "kaito_rag_http_requests_total")}
-    routes -= {"unmatched", "unauthenticated"}
+    routes -= {"unmatched", "unauthenticated", "forbidden"}
     assert len(routes) >= 8
     undocumented = sorted(routes - set(spec["paths"]))
     assert undocumented == [], f"routes seen in /metrics but missing from /openapi.json: {undocumented}"

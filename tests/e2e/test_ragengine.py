@@ -44,6 +44,12 @@ def validation(r, field_loc):
     return errors
 
 
+@pytest.fixture
+def server(make_server, tmp_path):
+    """A fresh server whose snapshot directory (the only place /persist and /load may use) is tmp_path."""
+    return make_server(args=["--snapshot-dir", str(tmp_path)])
+
+
 # -- health, index, indexes -----------------------------------------------------------------------
 
 def test_health(server):

@@ -23,6 +23,7 @@ TEST(HttpStatus, EveryErrorCode) {
       {ErrorCode::kResourceExhausted, 413},
       {ErrorCode::kDeadlineExceeded, 504},
       {ErrorCode::kUnauthenticated, 401},
+      {ErrorCode::kPermissionDenied, 403},
       {ErrorCode::kUnavailable, 503},
       {ErrorCode::kCancelled, 499},
       {ErrorCode::kDataCorruption, 500},

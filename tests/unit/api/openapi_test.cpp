@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "api/authorization.h"
 #include "api/http_util.h"
 #include "api/originals.h"
 
@@ -120,7 +121,8 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   RequestMetrics metrics;
   std::atomic<bool> stopping{false};
   ModelSlots model_slots(1, 0, std::chrono::milliseconds(0));
-  ApiContext context{engine, metrics, stopping, model_slots};
+  Authorization authorization(engine.config());
+  ApiContext context{engine, metrics, stopping, model_slots, authorization};
   RecordingRouter router;
   add_system_routes(router, context);
   add_collection_routes(router, context);
@@ -131,6 +133,7 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   add_original_routes(router, context);
   add_conversation_routes(router, context);
   add_ui_routes(router, context);
+  add_auth_routes(router, context);
   ASSERT_FALSE(router.routes.empty());
 
   std::set<std::pair<std::string, std::string>> documented;
@@ -146,6 +149,13 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   }
   for (const auto& op : documented) {
     EXPECT_TRUE(router.routes.count(op)) << "documented but not served: " << op.second << " " << op.first;
+  }
+  // Every registered route has its own authorization rule (none falls back to the closed default).
+  for (const auto& [label, method] : router.routes) {
+    std::string upper = method;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    EXPECT_TRUE(authorization.register_route(upper, label)) << "route without an authorization rule: " << upper << " "
+                                                            << label;
   }
   std::error_code ec;
   std::filesystem::remove_all(config.data_dir, ec);

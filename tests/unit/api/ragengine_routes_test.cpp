@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "api/authorization.h"
 #include "api/http_util.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -45,8 +46,15 @@ class RagEngineRoutesTest : public ::testing::Test {
     config_.parse_isolation = "inline";
     engine_ = std::make_unique<service::Engine>(config_, "");
     ASSERT_TRUE(engine_->open().is_ok());
-    context_ = std::make_unique<ApiContext>(ApiContext{*engine_, metrics_, stopping_, model_slots_});
+    authorization_ = std::make_unique<Authorization>(engine_->config());
+    context_ = std::make_unique<ApiContext>(ApiContext{*engine_, metrics_, stopping_, model_slots_, *authorization_});
     add_ragengine_routes(router_, *context_);
+    // No credential source is configured: the pre-routing check admits this thread's requests.
+    httplib::Request probe;
+    probe.method = "GET";
+    probe.path = "/indexes";
+    httplib::Response ignored;
+    ASSERT_FALSE(authorization_->reject(probe, ignored));
   }
   void TearDown() override {
     engine_.reset();
@@ -79,6 +87,7 @@ class RagEngineRoutesTest : public ::testing::Test {
   RequestMetrics metrics_;
   std::atomic<bool> stopping_{false};
   ModelSlots model_slots_{1, 0, std::chrono::milliseconds(0)};
+  std::unique_ptr<Authorization> authorization_;
   std::unique_ptr<ApiContext> context_;
   CapturingRouter router_;
   std::vector<std::unique_ptr<httplib::Request>> requests_;
@@ -159,9 +168,31 @@ TEST_F(RagEngineRoutesTest, HandlerErrors) {
   auto filter = call("GET", "/indexes/x/documents", "", {{"metadata_filter", "{"}});
   EXPECT_EQ(filter.first, 400);
   EXPECT_EQ(filter.second["detail"], "Invalid metadata filter format. Must be a valid JSON string.");
-  auto missing = call("POST", "/load/y", "", {{"path", config_.data_dir + "/nowhere"}});
+  const std::string snapshots = engine_->persist_base_dir();
+  auto missing = call("POST", "/load/y", "", {{"path", snapshots + "/nowhere"}});
   EXPECT_EQ(missing.first, 404);
-  EXPECT_EQ(missing.second["detail"], "Path does not exist: " + config_.data_dir + "/nowhere");
+  EXPECT_EQ(missing.second["detail"], "Path does not exist: " + snapshots + "/nowhere");
+}
+
+TEST_F(RagEngineRoutesTest, SnapshotPathsStayInsideTheSnapshotDirectory) {
+  call("POST", "/index", R"({"index_name": "x", "documents": [{"text": "t t t"}]})");
+  const std::string snapshots = engine_->persist_base_dir();
+  fs::create_directories(snapshots);
+  fs::create_directory_symlink("/tmp", snapshots + "/link-out");
+  for (const std::string& path : {std::string("../../../../tmp/x"), std::string("a/../../x"), config_.data_dir + "/x",
+                                  std::string("/tmp/x"), snapshots, snapshots + "/../x", std::string("link-out/x")}) {
+    for (const char* route : {"/persist/x", "/load/y"}) {
+      auto r = call("POST", route, "", {{"path", path}});
+      EXPECT_EQ(r.first, 403) << route << " " << path;
+      EXPECT_NE(r.second["detail"].get<std::string>().find("outside the snapshot directory"), std::string::npos);
+    }
+  }
+  EXPECT_FALSE(fs::exists(config_.data_dir + "/x"));
+  auto inside = call("POST", "/persist/x", "", {{"path", "nested/x"}});
+  EXPECT_EQ(inside.first, 200) << inside.second.dump();
+  EXPECT_TRUE(fs::exists(snapshots + "/nested/x"));
+  auto loaded = call("POST", "/load/copy", "", {{"path", snapshots + "/nested/x"}});
+  EXPECT_EQ(loaded.first, 200) << loaded.second.dump();
 }
 
 TEST_F(RagEngineRoutesTest, MetricsCountSuccessAndFailure) {

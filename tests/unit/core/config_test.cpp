@@ -144,6 +144,34 @@ TEST_F(ConfigTest, PrecedenceDefaultsFileEnvFlags) {
   EXPECT_EQ(config->port, 1000);
 }
 
+TEST_F(ConfigTest, IdentityOptions) {
+  auto config = load_config(sources());
+  ASSERT_TRUE(config.is_ok());
+  EXPECT_FALSE(config->allow_unauthenticated);
+  EXPECT_TRUE(config->private_collections);
+  EXPECT_FALSE(config->metrics_collection_labels);
+  EXPECT_EQ(config->oidc_roles_claim, "roles");
+
+  env_.vars["KAITO_RAG_ALLOW_UNAUTHENTICATED"] = "yes";
+  env_.vars["KAITO_RAG_OIDC_ISSUER"] = "https://login.microsoftonline.com/t/v2.0";
+  env_.vars["KAITO_RAG_OIDC_AUDIENCE"] = "api://kaito-rag, 1111-2222";
+  ConfigSources s = sources();
+  s.flags["private_collections"] = "off";
+  config = load_config(s);
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_TRUE(config->allow_unauthenticated);
+  EXPECT_FALSE(config->private_collections);
+  EXPECT_EQ(config->oidc_audience, (std::vector<std::string>{"api://kaito-rag", "1111-2222"}));
+
+  s.flags["metrics_require_auth"] = "maybe";
+  EXPECT_EQ(load_config(s).status().code(), ErrorCode::kInvalidArgument);
+  s.flags.erase("metrics_require_auth");
+  env_.vars.erase("KAITO_RAG_OIDC_AUDIENCE");  // an issuer without an audience would accept any token of it
+  auto missing = load_config(s);
+  ASSERT_FALSE(missing.is_ok());
+  EXPECT_NE(missing.status().message().find("oidc_audience"), std::string::npos);
+}
+
 TEST_F(ConfigTest, EmptyEnvironmentValueIsIgnored) {
   env_.vars["KAITO_RAG_HOST"] = "";
   auto config = load_config(sources());

@@ -16,7 +16,7 @@ const std::vector<ErrorCode>& all_codes() {
       ErrorCode::kAlreadyExists, ErrorCode::kFailedPrecondition, ErrorCode::kUnsupported,
       ErrorCode::kEncrypted,   ErrorCode::kCorruptInput,       ErrorCode::kTooLarge,
       ErrorCode::kResourceExhausted, ErrorCode::kDeadlineExceeded, ErrorCode::kUnauthenticated,
-      ErrorCode::kUnavailable, ErrorCode::kCancelled,          ErrorCode::kDataCorruption,
+      ErrorCode::kPermissionDenied,      ErrorCode::kUnavailable, ErrorCode::kCancelled,          ErrorCode::kDataCorruption,
       ErrorCode::kInternal};
   return codes;
 }
@@ -34,6 +34,7 @@ TEST(ErrorCodeName, EveryCodeHasItsOwnSnakeCaseName) {
   EXPECT_EQ(error_code_name(ErrorCode::kResourceExhausted), "resource_exhausted");
   EXPECT_EQ(error_code_name(ErrorCode::kDeadlineExceeded), "deadline_exceeded");
   EXPECT_EQ(error_code_name(ErrorCode::kUnauthenticated), "unauthenticated");
+  EXPECT_EQ(error_code_name(ErrorCode::kPermissionDenied), "permission_denied");
   EXPECT_EQ(error_code_name(ErrorCode::kUnavailable), "unavailable");
   EXPECT_EQ(error_code_name(ErrorCode::kCancelled), "cancelled");
   EXPECT_EQ(error_code_name(ErrorCode::kDataCorruption), "data_corruption");
