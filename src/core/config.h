@@ -61,6 +61,10 @@ struct Config {
   std::string embedding_passage_prefix;
   int embedding_threads = 0;                // 0 = all cores
   int embedding_batch_size = 32;
+  // Ingest pipeline (group commit; see DESIGN.md "Data flow")
+  int ingest_batch_documents = 64;          // documents per embedding call + transaction
+  int ingest_batch_chunks = 1024;           // ... and at most this many chunks (a batch has >= 1 document)
+  int ingest_queue_documents = 4096;        // documents admitted and not yet committed; beyond: resource_exhausted
   // Logging
   std::string log_level = "info";           // debug | info | warn | error
   std::string log_format = "text";          // text | json

@@ -19,8 +19,14 @@ struct ParseRunnerOptions {
   // empty = parse inline in this process.
   std::string worker_executable;
   std::string scratch_dir;            // where input/output files for the worker go
+  bool text_formats_in_process = false;  // parses_in_process() formats skip the worker
   int64_t worker_memory_bytes = 4ll << 30;  // RLIMIT_AS of the worker (not under sanitizers)
 };
+
+// Formats parsed in this process even with isolation: plain text, Markdown and CSV go through
+// our own small line-based parsers (no third-party code, linear time, no recursion), so a
+// child process per file (~3 ms) would only cost time. PDF, Office and HTML stay isolated.
+bool parses_in_process(parse::Format format);
 
 class ParseRunner {
  public:
