@@ -176,7 +176,9 @@ TEST_F(CollectionRegistryTest, InstallReplacesAtomically) {
   EXPECT_EQ(opened.registry.install("docs", staging, /*overwrite=*/false).code(), ErrorCode::kAlreadyExists);
   EXPECT_FALSE(fs::exists(staging));  // a refused install leaves nothing behind
   fs::create_directories(staging);
+  // The live database's committed pages are partly still in its WAL: copy both.
   fs::copy_file(dir_ + "/collections/other/collection.db", staging + "/collection.db");
+  fs::copy_file(dir_ + "/collections/other/collection.db-wal", staging + "/collection.db-wal");
   ASSERT_TRUE(opened.registry.install("docs", staging, /*overwrite=*/true).is_ok());
   EXPECT_EQ((*opened.registry.find("docs"))->info()->documents, 5);
   EXPECT_TRUE(old->retired());  // writes to the replaced collection store nothing
