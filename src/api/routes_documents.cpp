@@ -48,13 +48,11 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                  return send_error(res, error(ErrorCode::kInvalidArgument,
                                               "the 'source' field names one document; send it with a single file"));
                }
-               json results = json::array();
-               size_t failures = 0, files = 0, updated = 0;
-               Status first_failure;
+               std::vector<service::IngestInput> inputs;
+               std::vector<const std::string*> contents;  // each input's bytes, for its kept original
                for (const auto& [field, part] : req.files) {
                  if (field == "metadata" || field == "source" || field == "password") continue;
                  if (part.filename.empty()) continue;
-                 ++files;
                  service::IngestInput input;
                  input.name = part.filename;
                  input.source = part.filename;
@@ -66,14 +64,29 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                  if (req.has_file("source")) {
                    input.source = req.get_file_value("source").content;
                  }
-                 auto result = engine.ingest(collection, std::move(input));
-                 if (!result) return send_error(res, result.status());
-                 if (result->outcome == service::IngestOutcome::kFailed) {
-                   if (failures++ == 0) first_failure = result->error;
+                 inputs.push_back(std::move(input));
+                 contents.push_back(&part.content);
+               }
+               const size_t files = inputs.size();
+               json results = json::array();
+               size_t failures = 0, updated = 0;
+               Status first_failure;
+               if (files > 0) {
+                 // All files of the request go through the pipeline together (group commit).
+                 auto ingested = engine.ingest_many(collection, std::move(inputs));
+                 if (!ingested) return send_error(res, ingested.status());
+                 for (size_t i = 0; i < ingested->size(); ++i) {
+                   const auto& result = (*ingested)[i];
+                   if (!result) return send_error(res, result.status());
+                   if (result->outcome == service::IngestOutcome::kFailed) {
+                     if (failures++ == 0) first_failure = result->error;
+                   }
+                   results.push_back(to_json(*result));
+                   if (result->outcome != service::IngestOutcome::kFailed) {
+                     keep_original(engine, collection, *contents[i], results.back());
+                   }
+                   if (result->outcome == service::IngestOutcome::kUpdated) ++updated;
                  }
-                 results.push_back(to_json(*result));
-                 if (result->outcome != service::IngestOutcome::kFailed) keep_original(engine, collection, part.content, results.back());
-                 if (result->outcome == service::IngestOutcome::kUpdated) ++updated;
                }
                if (updated > 0) sweep_originals(engine, collection);
                if (files == 0) {

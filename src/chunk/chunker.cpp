@@ -68,7 +68,20 @@ class Chunker {
     // estimate_tokens() is at least bytes / 3.6, so longer ranges cannot fit;
     // the shortcut keeps every check O(budget) however long the block is.
     if (end - begin > static_cast<size_t>(budget) * 4) return false;
-    return tokens(begin, end) <= budget;
+    return tokens(begin, end) <= budget && fits_model(begin, end);
+  }
+  // The exact model limit (Options::max_model_tokens), on what the model will see.
+  bool fits_model(size_t begin, size_t end) const {
+    if (!options_.model_tokens || options_.max_model_tokens <= 0) return true;
+    std::string embedded = model_prefix_;
+    embedded.append(text_, begin, end - begin);
+    return options_.model_tokens(embedded) <= options_.max_model_tokens;
+  }
+  void set_model_prefix(const std::vector<std::string>& heading_path) {
+    model_prefix_.clear();
+    if (!options_.model_tokens || options_.max_model_tokens <= 0) return;
+    for (const auto& heading : heading_path) model_prefix_ += heading + "\n";
+    if (options_.model_tokens(model_prefix_) > options_.max_model_tokens / 2) model_prefix_.clear();
   }
   bool fits(size_t begin, size_t end) const { return fits(begin, end, options_.max_tokens); }
 
@@ -105,6 +118,7 @@ class Chunker {
   std::optional<Extent> open_;
   bool open_heading_only_ = false;
   std::vector<size_t> overlap_starts_;  // where the next chunk may begin, longest overlap first
+  std::string model_prefix_;            // the section's heading lines, as embedded
 };
 
 void Chunker::find_blocks_and_sections() {
@@ -151,6 +165,7 @@ void Chunker::find_blocks_and_sections() {
 
 void Chunker::pack_section(size_t section) {
   section_ = section;
+  set_model_prefix(sections_[section].heading_path);
   open_.reset();
   overlap_starts_.clear();
   sentence_starts_.clear();

@@ -2,7 +2,9 @@
 // Thread-safety: chunk_document() keeps no state; call it from any thread.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parse/document.h"
@@ -19,6 +21,13 @@ struct Options {
   int max_tokens = 300;
   int overlap_tokens = 40;   // carried from the end of the previous chunk of the same section
   int min_tokens = 20;       // a smaller trailing piece is merged into its neighbour when it fits
+  // A second, exact limit: the embedding model's maximum sequence length. When both are set,
+  // model_tokens(heading lines + text) <= max_model_tokens for every chunk, where the heading
+  // lines are the section's heading path, each followed by "\n" (what gets embedded), and
+  // model_tokens counts what the model runs (e.g. word pieces with [CLS]/[SEP] and prefix).
+  // A section whose headings alone take over half the budget is checked on its text only.
+  int max_model_tokens = 0;
+  std::function<int(std::string_view)> model_tokens;
 };
 
 struct Chunk {
@@ -53,6 +62,8 @@ int max_chunk_tokens(const Options& options);
 //     never empty and never starting or ending with whitespace;
 //   - c.token_estimate == estimate_tokens(c.text) <= max_chunk_tokens(options),
 //     and <= max_tokens unless a tiny piece (< min_tokens) was merged into it;
+//   - with options.model_tokens set, c also fits max_model_tokens (see Options), unless
+//     a single code point does not;
 //   - c covers blocks of one section only. A section is a run of consecutive
 //     blocks with the same heading_path; a heading block opens a new section,
 //     and a run of heading blocks stays with the body that follows them.

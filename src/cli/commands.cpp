@@ -145,26 +145,43 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
   Status fatal;
   Progress progress(files->size());
   const int jobs = args.jobs > 0 ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
+  // Each worker hands the pipeline a group of files at a time: their documents are committed
+  // in batches (one embedding call, one transaction) while other workers parse the next group.
+  const size_t group = static_cast<size_t>(std::max(1, config.ingest_batch_documents));
   auto worker = [&] {
-    for (size_t i = next++; i < files->size(); i = next++) {
-      service::IngestInput input;
-      input.path = (*files)[i];
-      input.source = fs::absolute((*files)[i]).lexically_normal().string();
-      input.metadata = metadata;
-      auto result = (*engine)->ingest(args.collection, std::move(input));
+    for (size_t begin = next.fetch_add(group); begin < files->size(); begin = next.fetch_add(group)) {
+      const size_t end = std::min(files->size(), begin + group);
+      std::vector<service::IngestInput> inputs;
+      for (size_t i = begin; i < end; ++i) {
+        service::IngestInput input;
+        input.path = (*files)[i];
+        input.source = fs::absolute((*files)[i]).lexically_normal().string();
+        input.metadata = metadata;
+        inputs.push_back(std::move(input));
+      }
+      auto ingested = (*engine)->ingest_many(
+          args.collection, std::move(inputs), /*create_collection=*/true,
+          [&](size_t index, const Result<service::IngestResult>& result) {
+            std::lock_guard lock(progress_mutex);
+            if (!result) {
+              if (fatal.is_ok()) fatal = result.status();
+              return;
+            }
+            if (result->outcome == service::IngestOutcome::kFailed) failed++;
+            results[begin + index] = *result;
+            progress.update(++done, failed, (*files)[begin + index]);
+          });
       std::lock_guard lock(progress_mutex);
-      if (!result) {
-        if (fatal.is_ok()) fatal = result.status();
+      if (!ingested && fatal.is_ok()) fatal = ingested.status();
+      if (!fatal.is_ok()) {
         next = files->size();
         return;
       }
-      if (result->outcome == service::IngestOutcome::kFailed) failed++;
-      results[i] = std::move(result.value());
-      progress.update(++done, failed, (*files)[i]);
     }
   };
   std::vector<std::thread> threads;
-  for (int t = 0; t < std::min<int>(jobs, static_cast<int>(files->size())); ++t) threads.emplace_back(worker);
+  const size_t groups = (files->size() + group - 1) / group;
+  for (size_t t = 0; t < std::min<size_t>(static_cast<size_t>(jobs), groups); ++t) threads.emplace_back(worker);
   for (auto& thread : threads) thread.join();
   progress.finish();
   if (!fatal.is_ok()) return fail(fatal);

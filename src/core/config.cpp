@@ -213,6 +213,15 @@ std::vector<OptionSpec> make_specs() {
                  &Config::embedding_threads),
       int_option("embedding_batch_size", "KAITO_RAG_EMBEDDING_BATCH_SIZE", "texts per encoder or remote batch",
                  &Config::embedding_batch_size),
+      int_option("ingest_batch_documents", "KAITO_RAG_INGEST_BATCH_DOCUMENTS",
+                 "documents committed together: one embedding call, one transaction, one index update",
+                 &Config::ingest_batch_documents),
+      int_option("ingest_batch_chunks", "KAITO_RAG_INGEST_BATCH_CHUNKS",
+                 "chunks per ingest batch at most (a batch always takes at least one document)",
+                 &Config::ingest_batch_chunks),
+      int_option("ingest_queue_documents", "KAITO_RAG_INGEST_QUEUE_DOCUMENTS",
+                 "documents being ingested at once at most; more are refused with resource_exhausted (retry later)",
+                 &Config::ingest_queue_documents),
       string_option("log_level", "KAITO_RAG_LOG_LEVEL", "debug, info, warn or error", &Config::log_level),
       string_option("log_format", "KAITO_RAG_LOG_FORMAT", "text or json (one JSON object per line)",
                     &Config::log_format),
@@ -393,6 +402,11 @@ Status validate_config(const Config& c) {
   if (c.embedding_batch_size < 1 || c.embedding_batch_size > 4096) {
     return invalid("embedding_batch_size must be between 1 and 4096");
   }
+  if (c.ingest_batch_documents < 1 || c.ingest_batch_documents > 4096) {
+    return invalid("ingest_batch_documents must be between 1 and 4096");
+  }
+  if (c.ingest_batch_chunks < 1 || c.ingest_batch_chunks > 65536) return invalid("ingest_batch_chunks must be between 1 and 65536");
+  if (c.ingest_queue_documents < 1) return invalid("ingest_queue_documents must be at least 1");
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
     return invalid("log_level must be debug, info, warn or error");
   }

@@ -68,6 +68,10 @@ struct Config {
   // Answers (issue 10): decline below this answerability score (a collection may set its own)
   double answer_threshold = 0.5;
   int extractive_max_sentences = 3;
+  // Ingest pipeline (group commit; see DESIGN.md "Data flow")
+  int ingest_batch_documents = 64;          // documents per embedding call + transaction
+  int ingest_batch_chunks = 1024;           // ... and at most this many chunks (a batch has >= 1 document)
+  int ingest_queue_documents = 4096;        // documents admitted and not yet committed; beyond: resource_exhausted
   // Logging
   std::string log_level = "info";           // debug | info | warn | error
   std::string log_format = "text";          // text | json

@@ -3,6 +3,7 @@
 
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -36,6 +37,14 @@ class Embedder {
   virtual const EmbedderInfo& info() const = 0;
   // One vector per text, in order, L2-normalized (cosine similarity = dot product).
   virtual Result<Embeddings> embed(std::span<const std::string> texts, InputKind kind) = 0;
+  // Tokens the model runs for `text` (special tokens and the kind's prefix included), counted up
+  // to info().max_tokens + 1 (enough to tell whether the model would truncate it);
+  // -1 when the tokenizer is not known here (remote models).
+  virtual int count_tokens(std::string_view text, InputKind kind) const {
+    (void)text;
+    (void)kind;
+    return -1;
+  }
 };
 
 // Scales `v` to unit length (left as is when it is all zeros).

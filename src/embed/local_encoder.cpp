@@ -160,6 +160,13 @@ std::vector<int32_t> LocalEncoder::tokenize(const std::string& text, InputKind k
   return impl_->tokenizer.encode(prefix.empty() ? text : prefix + text, impl_->max_tokens);
 }
 
+int LocalEncoder::count_tokens(std::string_view text, InputKind kind) const {
+  const std::string& prefix = kind == InputKind::kQuery ? impl_->query_prefix : impl_->passage_prefix;
+  std::string input = prefix;
+  input.append(text);
+  return static_cast<int>(impl_->tokenizer.encode(input, impl_->max_tokens + 1).size());
+}
+
 Result<Embeddings> LocalEncoder::embed(std::span<const std::string> texts, InputKind kind) {
   const size_t dim = static_cast<size_t>(impl_->info.dimension);
   Embeddings result;

@@ -34,6 +34,7 @@ class LocalEncoder final : public Embedder {
 
   const EmbedderInfo& info() const override;
   Result<Embeddings> embed(std::span<const std::string> texts, InputKind kind) override;
+  int count_tokens(std::string_view text, InputKind kind) const override;
   // Token ids (with [CLS]/[SEP], prefix included, truncated) the encoder would run for `text`.
   std::vector<int32_t> tokenize(const std::string& text, InputKind kind) const;
 

@@ -177,8 +177,15 @@ Status Collection::load_indexes() {
   }));
   KR_RETURN_IF_ERROR(decode_status);
   bm25_.apply(postings, {});
+  // The one full scan of the chunks' text: afterwards stats are kept up to date in memory.
+  auto stats = store_->stats();
+  if (!stats) return stats.status();
+  text_bytes_ = stats->text_bytes;
+  std::unordered_map<std::string, uint64_t> keys;
+  for (const auto& [key, entry] : docs) keys[entry.doc_id] = key;
   std::unique_lock lock(docs_mutex_);
   docs_ = std::move(docs);
+  keys_by_doc_id_ = std::move(keys);
   chunk_docs_ = std::move(chunk_docs);
   return Status::ok();
 }
@@ -202,6 +209,21 @@ Status Collection::load_vectors() {
   }
   std::shared_ptr<index::VectorIndex> vectors;
   if (!space.model.empty()) {
+    // The snapshot saved at the last clean shutdown, if nothing was written since.
+    const uint64_t generation = store_->generation();
+    auto snapshot = index::VectorIndex::load(snapshot_path(), space.dimension, generation, vector_options_);
+    if (snapshot) {
+      auto loaded = std::make_shared<index::VectorIndex>(std::move(snapshot.value()));
+      std::lock_guard lock(space_mutex_);
+      space_ = space;
+      vectors_ = std::move(loaded);
+      snapshot_generation_ = generation;
+      return Status::ok();
+    }
+    if (snapshot.status().code() != ErrorCode::kNotFound) {
+      log::info("vector snapshot not used; rebuilding the vector index from the store",
+                {{"collection", name_}, {"reason", snapshot.status().to_string()}});
+    }
     vectors = std::make_shared<index::VectorIndex>(space.dimension, vector_options_);
     Status failure;
     KR_RETURN_IF_ERROR(store_->for_each_chunk_vector([&](int64_t chunk_id, int64_t, std::span<const float> vector) {
@@ -322,61 +344,87 @@ std::vector<store::ChunkRecord> Collection::to_store_chunks(const std::vector<ch
 }
 
 Result<store::DocumentRecord> Collection::put(store::DocumentRecord document, std::vector<store::ChunkRecord> chunks) {
-  auto outcome = store_->put_document(std::move(document), std::move(chunks));
-  if (!outcome) return outcome.status();
-  // Committed: from here on the document exists durably; the in-memory indexes follow.
-  std::vector<index::ChunkPostings> add;
-  add.reserve(outcome->added_chunks.size());
-  for (auto& c : outcome->added_chunks) {
-    auto terms = index::decode_term_freqs(c.terms);
-    add.push_back({static_cast<uint64_t>(c.id), static_cast<uint64_t>(outcome->document.key),
-                   terms ? std::move(terms.value()) : index::TermFreqs{}, c.term_count});
+  std::vector<store::PutRequest> requests(1);
+  requests[0].document = std::move(document);
+  requests[0].chunks = std::move(chunks);
+  auto outcomes = put_batch(std::move(requests));
+  if (!outcomes) return outcomes.status();
+  return std::move(outcomes->front().document);
+}
+
+Result<std::vector<store::PutOutcome>> Collection::put_batch(std::vector<store::PutRequest> requests) {
+  if (retired_) {
+    return error(ErrorCode::kNotFound, "collection '" + name_ + "' was deleted or replaced while the documents were "
+                                       "being ingested; nothing was stored");
   }
-  std::vector<uint64_t> remove(outcome->removed_chunks.begin(), outcome->removed_chunks.end());
+  auto outcomes = store_->put_documents(std::move(requests));
+  if (!outcomes) return outcomes;
+  // Committed: from here on the documents exist durably; the in-memory indexes follow.
+  for (auto& outcome : *outcomes) {
+    if (outcome.duplicate_of.empty()) apply_put(outcome);
+  }
+  return outcomes;
+}
+
+void Collection::apply_put(store::PutOutcome& outcome) {
+  const uint64_t key = static_cast<uint64_t>(outcome.document.key);
+  std::vector<index::ChunkPostings> add;
+  add.reserve(outcome.added_chunks.size());
+  int64_t added_bytes = 0;
+  for (auto& c : outcome.added_chunks) {
+    auto terms = index::decode_term_freqs(c.terms);
+    add.push_back({static_cast<uint64_t>(c.id), key, terms ? std::move(terms.value()) : index::TermFreqs{},
+                   c.term_count});
+    added_bytes += static_cast<int64_t>(c.text.size());
+  }
+  const std::vector<uint64_t> remove(outcome.removed_chunks.begin(), outcome.removed_chunks.end());
+  std::optional<uint64_t> old_key;
   {
     // Doc entry first so that a search that sees the new chunks can resolve them.
     std::unique_lock lock(docs_mutex_);
-    docs_[static_cast<uint64_t>(outcome->document.key)] =
-        DocEntry{outcome->document.doc_id, outcome->document.name, outcome->document.metadata};
-    for (const auto& c : outcome->added_chunks) {
-      chunk_docs_[static_cast<uint64_t>(c.id)] = static_cast<uint64_t>(outcome->document.key);
+    if (auto it = keys_by_doc_id_.find(outcome.document.doc_id); it != keys_by_doc_id_.end() && it->second != key) {
+      old_key = it->second;
     }
+    docs_[key] = DocEntry{outcome.document.doc_id, outcome.document.name, outcome.document.metadata};
+    keys_by_doc_id_[outcome.document.doc_id] = key;
+    for (const auto& c : outcome.added_chunks) chunk_docs_[static_cast<uint64_t>(c.id)] = key;
   }
   bm25_.apply(add, remove);
   if (auto vectors = current_vectors()) {
     for (uint64_t id : remove) vectors->remove(id);
-    for (const auto& c : outcome->added_chunks) {
+    for (const auto& c : outcome.added_chunks) {
       if (c.vector.empty()) continue;
       Status status = vectors->upsert(static_cast<uint64_t>(c.id), c.vector);
-      if (!status) log::error("vector index update failed", {{"collection", name_}, {"error", status.to_string()}});
+      if (!status) {
+        vectors_diverged_ = true;  // never snapshot an index that disagrees with the store
+        log::error("vector index update failed", {{"collection", name_}, {"error", status.to_string()}});
+      }
     }
   }
   {
     std::unique_lock lock(docs_mutex_);
-    for (auto it = docs_.begin(); it != docs_.end();) {
-      if (it->second.doc_id == outcome->document.doc_id && it->first != static_cast<uint64_t>(outcome->document.key)) {
-        it = docs_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    if (old_key) docs_.erase(*old_key);
     for (uint64_t id : remove) chunk_docs_.erase(id);
   }
-  return outcome->document;
+  text_bytes_ += added_bytes - outcome.removed_text_bytes;
 }
 
 Status Collection::remove(const std::string& doc_id) {
-  auto removed = store_->delete_document(doc_id);
+  if (retired_) return error(ErrorCode::kNotFound, "collection '" + name_ + "' was deleted");
+  int64_t removed_bytes = 0;
+  auto removed = store_->delete_document(doc_id, &removed_bytes);
   if (!removed) return removed.status();
   bm25_.apply({}, std::vector<uint64_t>(removed->begin(), removed->end()));
   if (auto vectors = current_vectors()) {
     for (int64_t id : *removed) vectors->remove(static_cast<uint64_t>(id));
   }
   std::unique_lock lock(docs_mutex_);
-  for (auto it = docs_.begin(); it != docs_.end();) {
-    it = it->second.doc_id == doc_id ? docs_.erase(it) : std::next(it);
+  if (auto it = keys_by_doc_id_.find(doc_id); it != keys_by_doc_id_.end()) {
+    docs_.erase(it->second);
+    keys_by_doc_id_.erase(it);
   }
   for (int64_t id : *removed) chunk_docs_.erase(static_cast<uint64_t>(id));
+  text_bytes_ -= removed_bytes;
   return Status::ok();
 }
 
@@ -538,8 +586,12 @@ Status Collection::check() const {
     return error(ErrorCode::kDataCorruption, "the vector index holds " + std::to_string(vectors->size()) +
                                                  " vectors but the store " + std::to_string(stats->vectors));
   }
+  if (text_bytes_.load() != stats->text_bytes) {
+    return error(ErrorCode::kDataCorruption, "the in-memory statistics count " + std::to_string(text_bytes_.load()) +
+                                                 " bytes of text but the store " + std::to_string(stats->text_bytes));
+  }
   std::shared_lock lock(docs_mutex_);
-  if (docs_.size() != static_cast<size_t>(stats->documents)) {
+  if (docs_.size() != static_cast<size_t>(stats->documents) || keys_by_doc_id_.size() != docs_.size()) {
     return error(ErrorCode::kDataCorruption, "the document table holds " + std::to_string(docs_.size()) +
                                                  " documents but the store " + std::to_string(stats->documents));
   }
@@ -547,26 +599,57 @@ Status Collection::check() const {
 }
 
 Result<CollectionInfo> Collection::info() const {
-  auto stats = store_->stats();
-  if (!stats) return stats.status();
+  // From memory only: this runs on every chat, listing and /metrics scrape.
   const auto index_stats = bm25_.stats();
   CollectionInfo info;
   info.name = name_;
   info.settings = settings_;
   info.created_at = created_at_;
-  info.documents = stats->documents;
-  info.chunks = stats->chunks;
-  info.text_bytes = stats->text_bytes;
+  {
+    std::shared_lock lock(docs_mutex_);
+    info.documents = static_cast<int64_t>(docs_.size());
+  }
+  info.chunks = static_cast<int64_t>(index_stats.chunks);
+  info.text_bytes = text_bytes_.load();
   info.index_terms = index_stats.terms;
   info.index_postings = index_stats.postings;
   const EmbeddingSpace space = embedding_space();
   info.embedding_model = space.model;
   info.embedding_dimension = space.dimension;
-  info.vectors = stats->vectors;
   if (auto vectors = current_vectors()) {
+    info.vectors = static_cast<int64_t>(vectors->size());
     info.vector_index = vectors->mode() == index::VectorIndexMode::kGraph ? "hnsw" : "exact";
   }
   return info;
+}
+
+std::string Collection::snapshot_path() const { return directory() + "/vectors.snapshot"; }
+
+Status Collection::save_snapshot() {
+  auto vectors = current_vectors();
+  const uint64_t generation = store_->generation();
+  if (!vectors || retired_ || vectors_diverged_ || generation == snapshot_generation_) return Status::ok();
+  KR_RETURN_IF_ERROR(vectors->save(snapshot_path(), generation));
+  snapshot_generation_ = generation;
+  return Status::ok();
+}
+
+std::string Collection::directory() const {
+  std::lock_guard lock(directory_mutex_);
+  return directory_;
+}
+
+void Collection::relocate(const std::string& directory) {
+  std::lock_guard lock(directory_mutex_);
+  directory_ = directory;
+  store_->relocate(directory);
+}
+
+std::optional<int64_t> Collection::document_key(const std::string& doc_id) const {
+  std::shared_lock lock(docs_mutex_);
+  auto it = keys_by_doc_id_.find(doc_id);
+  if (it == keys_by_doc_id_.end()) return std::nullopt;
+  return static_cast<int64_t>(it->second);
 }
 
 }  // namespace kr::service

@@ -1,6 +1,7 @@
 // One open collection: its durable store plus the in-memory indexes derived from it.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -48,7 +49,9 @@ class Collection {
                                                     const index::VectorIndexOptions& vector_options = {});
 
   const std::string& name() const { return name_; }
-  const std::string& directory() const { return directory_; }
+  std::string directory() const;
+  // The collection's folder was renamed (an atomic /load swap); the store follows.
+  void relocate(const std::string& directory);
   const CollectionSettings& settings() const { return settings_; }
   int64_t created_at() const { return created_at_; }
   const index::Analyzer& analyzer() const { return *analyzer_; }
@@ -62,9 +65,27 @@ class Collection {
   std::vector<store::ChunkRecord> to_store_chunks(const std::vector<chunk::Chunk>& chunks) const;
 
   // Commits a document (replacing the one with the same doc_id) and applies it to the indexes.
+  // Caller holds write_mutex().
   Result<store::DocumentRecord> put(store::DocumentRecord document, std::vector<store::ChunkRecord> chunks);
-  // kNotFound when absent.
+  // Group commit: every document in one transaction, then one in-memory apply per document.
+  // A refused duplicate (PutOutcome::duplicate_of) changes nothing. Caller holds write_mutex().
+  // kNotFound, storing nothing, once the collection is retired.
+  Result<std::vector<store::PutOutcome>> put_batch(std::vector<store::PutRequest> requests);
+  // kNotFound when absent. Caller holds write_mutex().
   Status remove(const std::string& doc_id);
+
+  // Marks the collection as deleted or replaced: later writes store nothing and fail with
+  // kNotFound. Caller holds write_mutex(), so no write is in flight.
+  void retire() { retired_ = true; }
+  bool retired() const { return retired_; }
+  // Saves the vector index next to the store (vectors.snapshot) with the store's generation,
+  // so the next open loads it instead of rebuilding (an HNSW graph of 100k vectors takes
+  // minutes to build). Nothing to do when unchanged since the last save or load. Caller holds
+  // write_mutex(), so the index matches the generation.
+  Status save_snapshot();
+
+  // The store key of a document, from memory (no scan, no query).
+  std::optional<int64_t> document_key(const std::string& doc_id) const;
 
   // Chunks in the in-memory index (= committed chunks); no store query.
   uint64_t chunk_count() const { return bm25_.stats().chunks; }
@@ -82,6 +103,7 @@ class Collection {
   // Bm25 searches need no plan; dense and hybrid need plan.query_vector in this collection's space.
   Result<SearchResponse> search(const SearchRequest& request) const;
   Result<SearchResponse> search(const SearchRequest& request, const SearchPlan& plan) const;
+  // O(1), from memory: counts are kept up to date by every commit.
   Result<CollectionInfo> info() const;
   // The store's integrity check, then the in-memory indexes against the store
   // (same chunks and documents). Hold write_mutex() to exclude concurrent ingests.
@@ -97,6 +119,8 @@ class Collection {
              CollectionSettings settings, int64_t created_at, std::shared_ptr<const index::Analyzer> analyzer,
              index::VectorIndexOptions vector_options);
   Status load_indexes();
+  std::string snapshot_path() const;
+  void apply_put(store::PutOutcome& outcome);
   Status load_vectors();
   std::shared_ptr<index::VectorIndex> current_vectors() const;
   // The accepted documents' keys for a metadata filter (nullopt: no filter).
@@ -109,7 +133,8 @@ class Collection {
                      const std::vector<std::string>& query_words) const;
 
   std::string name_;
-  std::string directory_;
+  mutable std::mutex directory_mutex_;
+  std::string directory_;  // guarded by directory_mutex_
   std::unique_ptr<store::CollectionStore> store_;
   CollectionSettings settings_;
   int64_t created_at_ = 0;
@@ -120,8 +145,13 @@ class Collection {
   EmbeddingSpace space_;
   std::shared_ptr<index::VectorIndex> vectors_;  // null while the collection has no embeddings
   std::mutex write_mutex_;
+  std::atomic<bool> retired_{false};
+  std::atomic<bool> vectors_diverged_{false};  // an index update failed after a commit
+  uint64_t snapshot_generation_ = UINT64_MAX;   // generation of the snapshot on disk; write_mutex_
+  std::atomic<int64_t> text_bytes_{0};  // UTF-8 bytes of all committed chunk texts
   mutable std::shared_mutex docs_mutex_;
   std::unordered_map<uint64_t, DocEntry> docs_;  // doc_key -> entry
+  std::unordered_map<std::string, uint64_t> keys_by_doc_id_;  // doc_id -> doc_key
   std::unordered_map<uint64_t, uint64_t> chunk_docs_;  // chunk_id -> doc_key, for filtering vector hits
 };
 

@@ -15,24 +15,16 @@
 #include "generate/llm_client.h"
 #include "service/answerer.h"
 #include "service/collection.h"
+#include "service/collection_registry.h"
+#include "service/counters.h"
+#include "service/ingest_pipeline.h"
 #include "service/parse_runner.h"
 #include "service/text_documents.h"
 #include "service/types.h"
+#include "store/data_dir.h"
 
 namespace kr::service {
 
-// Counters for /metrics. Plain atomics: read without locks.
-struct EngineCounters {
-  std::atomic<uint64_t> files_added{0};
-  std::atomic<uint64_t> files_updated{0};
-  std::atomic<uint64_t> files_unchanged{0};
-  std::atomic<uint64_t> files_duplicate{0};
-  std::atomic<uint64_t> files_failed{0};
-  std::atomic<uint64_t> chunks_added{0};
-  std::atomic<uint64_t> bytes_ingested{0};
-  std::atomic<uint64_t> answers{0};
-  std::atomic<uint64_t> answer_failures{0};
-};
 
 // Thread-safety: all public methods may be called concurrently.
 class Engine {
@@ -42,10 +34,8 @@ class Engine {
   Engine(Config config, std::string self_executable);
   ~Engine();
 
-  enum class Access {
-    kReadWrite,  // owns the data directory: an exclusive lock, scratch cleanup, all operations
-    kReadOnly,   // no lock, nothing written: search, ask, listings (e.g. the CLI next to a running server)
-  };
+  // kReadWrite owns the data directory (lock, scratch cleanup); kReadOnly writes nothing.
+  using Access = store::DataDirectory::Access;
   // Opens every collection in the data directory (rebuilding in-memory indexes).
   // Until it returns, ready() is false. kFailedPrecondition when another process
   // owns the data directory and read-write access was asked for.
@@ -53,7 +43,7 @@ class Engine {
   // Takes the data directory's exclusive lock (open(kReadWrite) does it too);
   // lets a server fail fast before it starts listening.
   Status claim_data_dir();
-  bool ready() const { return ready_.load(); }
+  bool ready() const { return registry_.ready(); }
   const Config& config() const { return config_; }
   const EngineCounters& counters() const { return counters_; }
   bool has_llm() const { return answerer_->has_llm(); }
@@ -62,6 +52,8 @@ class Engine {
   Result<CollectionInfo> create_collection(const std::string& name, const CollectionSettings& settings);
   Result<std::vector<CollectionInfo>> list_collections() const;
   Result<CollectionInfo> get_collection(const std::string& name) const;
+  // Whether the collection exists and is served (no I/O; O(log n)).
+  bool has_collection(const std::string& name) const;
   Status delete_collection(const std::string& name);
   // Settings for a new collection from the configuration defaults.
   CollectionSettings default_settings() const;
@@ -70,6 +62,11 @@ class Engine {
   // not an error. Errors are for the request as a whole (e.g. bad collection name).
   // Creates the collection with default settings when `create_collection` and it is missing.
   Result<IngestResult> ingest(const std::string& collection, IngestInput input, bool create_collection = true);
+  // Many files through the pipeline's group commit (IngestPipeline::ingest): one result per
+  // input, in order; kResourceExhausted when the ingest queue is full (retry later).
+  Result<std::vector<Result<IngestResult>>> ingest_many(const std::string& collection, std::vector<IngestInput> inputs,
+                                                        bool create_collection = true,
+                                                        const IngestProgress& progress = {});
 
   Result<std::vector<DocumentInfo>> list_documents(const std::string& collection, int64_t offset, int64_t limit,
                                                    const MetadataFilter& filter, int64_t* total) const;
@@ -119,26 +116,17 @@ class Engine {
 
  private:
   Result<std::shared_ptr<Collection>> find(const std::string& name) const;
-  Result<std::shared_ptr<Collection>> find_or_create(const std::string& name, bool create);
   Status require_writable() const;
-  std::string collections_dir() const;
-  // Embeds a document's chunks for `collection` (before its write lock). Returns the space the
-  // vectors belong to, or an empty space when the collection stays lexical-only.
-  Result<EmbeddingSpace> embed_chunks(const Collection& collection, std::vector<store::ChunkRecord>& records);
+  IngestPipelineOptions pipeline_options() const;
 
   Config config_;
   ParseRunner parser_;
   std::shared_ptr<embed::Embedder> embedder_;  // set by open(); null = BM25 only
-  std::atomic<bool> ready_{false};
   EngineCounters counters_;
   std::unique_ptr<Answerer> answerer_;  // after counters_: it counts answers there
-  mutable std::shared_mutex collections_mutex_;
-  std::map<std::string, std::shared_ptr<Collection>> collections_;
-  std::mutex create_mutex_;  // serializes collection creation and deletion
-  Access access_ = Access::kReadWrite;
-  int lock_fd_ = -1;         // flock()ed <data_dir>/.lock while read-write
+  store::DataDirectory data_dir_;
+  CollectionRegistry registry_;
+  std::unique_ptr<IngestPipeline> pipeline_;  // set by open()
 };
-
-bool valid_collection_name(const std::string& name);
 
 }  // namespace kr::service

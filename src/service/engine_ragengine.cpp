@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -132,7 +133,7 @@ Result<std::vector<TextIndexOutcome>> Engine::index_texts(const std::string& ind
   bool created_here = false;
   auto collection = find(index);
   if (!collection && collection.status().code() == ErrorCode::kNotFound) {
-    auto created = create_collection(index, default_settings());
+    auto created = registry_.create(index, default_settings());
     if (created) {
       created_here = true;
     } else if (created.status().code() != ErrorCode::kAlreadyExists) {
@@ -144,35 +145,43 @@ Result<std::vector<TextIndexOutcome>> Engine::index_texts(const std::string& ind
     }
   }
   if (!collection) return collection.status();
-  size_t added = 0;
+  // Texts not stored yet (nor earlier in this request) go through the pipeline together:
+  // one embedding call and one transaction per batch.
+  std::vector<IngestInput> inputs;
+  std::vector<size_t> input_of;  // out index -> inputs index, or npos when skipped
+  std::set<std::string> seen;
   for (const auto& document : documents) {
     TextIndexOutcome outcome{text_doc_id(document.text), false};
-    auto existing = (*collection)->store().find_by_doc_id(outcome.doc_id);
-    if (!existing) return existing.status();
-    if (!existing->has_value()) {
-      auto result = ingest(index, text_input(outcome.doc_id, document), /*create_collection=*/false);
-      Status failure = !result ? result.status() : result->outcome == IngestOutcome::kFailed ? result->error : Status();
-      if (!failure) {
-        if (created_here && added == 0) (void)delete_collection(index);  // a failed request creates no index
-        return failure;
-      }
-      outcome.added = result->outcome == IngestOutcome::kAdded;
-      added += outcome.added ? 1 : 0;
-    } else {
+    const bool stored = (*collection)->document_key(outcome.doc_id).has_value();
+    if (stored || !seen.insert(outcome.doc_id).second) {
       log::info("document already indexed; skipped", {{"index", index}, {"doc_id", outcome.doc_id}});
+      input_of.push_back(std::string::npos);
+    } else {
+      input_of.push_back(inputs.size());
+      inputs.push_back(text_input(outcome.doc_id, document));
     }
     out.push_back(std::move(outcome));
+  }
+  auto results = ingest_many(index, std::move(inputs), /*create_collection=*/false);
+  Status failure = results.status();
+  size_t added = 0;
+  for (size_t i = 0; failure.is_ok() && i < out.size(); ++i) {
+    if (input_of[i] == std::string::npos) continue;
+    const Result<IngestResult>& result = (*results)[input_of[i]];
+    if (!result) failure = result.status();
+    else if (result->outcome == IngestOutcome::kFailed) failure = result->error;
+    else if (result->outcome == IngestOutcome::kAdded) out[i].added = true, ++added;
+  }
+  if (!failure.is_ok()) {
+    if (created_here && added == 0) (void)delete_collection(index);  // a failed request creates no index
+    return failure;
   }
   return out;
 }
 
 Result<std::vector<std::string>> Engine::list_indexes_by_creation() const {
-  if (!ready_) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
-  std::vector<std::shared_ptr<Collection>> all;
-  {
-    std::shared_lock lock(collections_mutex_);
-    for (const auto& [name, c] : collections_) all.push_back(c);
-  }
+  if (!ready()) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
+  const auto all = registry_.all();
   std::vector<std::pair<int64_t, std::string>> keyed;
   for (const auto& c : all) {
     int64_t key = c->created_at() * 1000000000LL;
@@ -225,21 +234,29 @@ Result<std::vector<TextUpdateOutcome>> Engine::update_texts(const std::string& i
   auto c = find(index);
   if (!c) return c.status();
   std::vector<TextUpdateOutcome> out;
+  std::vector<IngestInput> inputs;
+  std::vector<size_t> input_of;  // out index -> inputs index
   for (const auto& document : documents) {
-    auto existing = document.doc_id.empty() ? Result<std::optional<store::DocumentRecord>>(std::nullopt)
-                                            : (*c)->store().find_by_doc_id(document.doc_id);
-    if (!existing) return existing.status();
-    if (!existing->has_value()) {
+    if (document.doc_id.empty() || !(*c)->document_key(document.doc_id)) {
       out.push_back(TextUpdateOutcome::kNotFound);
       continue;
     }
     if (document.text.empty()) return error(ErrorCode::kInvalidArgument, "document text is empty");
     // The id stays the same even when the text changes (as in KAITO).
-    auto result = ingest(index, text_input(document.doc_id, document), /*create_collection=*/false);
+    input_of.resize(out.size() + 1, std::string::npos);
+    input_of[out.size()] = inputs.size();
+    inputs.push_back(text_input(document.doc_id, document));
+    out.push_back(TextUpdateOutcome::kUpdated);
+  }
+  if (inputs.empty()) return out;
+  auto results = ingest_many(index, std::move(inputs), /*create_collection=*/false);
+  if (!results) return results.status();
+  for (size_t i = 0; i < input_of.size(); ++i) {
+    if (input_of[i] == std::string::npos) continue;
+    const Result<IngestResult>& result = (*results)[input_of[i]];
     if (!result) return result.status();
     if (result->outcome == IngestOutcome::kFailed) return result->error;
-    out.push_back(result->outcome == IngestOutcome::kUnchanged ? TextUpdateOutcome::kUnchanged
-                                                               : TextUpdateOutcome::kUpdated);
+    if (result->outcome == IngestOutcome::kUnchanged) out[i] = TextUpdateOutcome::kUnchanged;
   }
   return out;
 }
@@ -296,7 +313,7 @@ Result<std::string> Engine::persist_index(const std::string& index, const std::s
 }
 
 Status Engine::load_index(const std::string& index, const std::string& path, bool overwrite) {
-  if (!ready_) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
+  if (!ready()) return error(ErrorCode::kUnavailable, "the server is still loading its collections; try again shortly");
   KR_RETURN_IF_ERROR(require_writable());
   if (!valid_collection_name(index)) return error(ErrorCode::kInvalidArgument, "invalid index name '" + index + "'");
   std::error_code ec;
@@ -305,65 +322,24 @@ Status Engine::load_index(const std::string& index, const std::string& path, boo
   if (!fs::is_regular_file(source, ec)) {
     return error(ErrorCode::kCorruptInput, path + " does not hold a persisted index (no " + kDatabaseName + ")");
   }
-  const auto already_exists = [&] {
+  if (!overwrite && find(index)) {
     return error(ErrorCode::kAlreadyExists,
                  "Index '" + index + "' already exists. Use a different name or delete the existing index first.");
-  };
-  if (!overwrite && find(index)) return already_exists();
-
-  // Copy into a temporary collection directory, check it, then swap it in by rename.
-  const std::string tmp_dir = collections_dir() + "/.tmp-" + index + "-" + random_suffix();
+  }
+  // Copy into a staging folder, check it, then swap it in atomically (CollectionRegistry::install).
+  const std::string tmp_dir = data_dir_.staging_dir(index);
   fs::create_directories(tmp_dir, ec);
   if (ec) return error(ErrorCode::kUnavailable, "cannot create " + tmp_dir + ": " + ec.message());
-  const auto fail = [&](Status status) {
+  if (Status copied = backup_database(source, tmp_dir + "/" + kDatabaseName); !copied) {
     fs::remove_all(tmp_dir, ec);
-    return status;
-  };
-  Status copied = backup_database(source, tmp_dir + "/" + kDatabaseName);
-  if (!copied) return fail(copied);
-  {
-    auto opened = Collection::open(index, tmp_dir);
-    if (!opened) return fail(error(ErrorCode::kCorruptInput, "cannot open the persisted index: " + opened.status().message()));
-    Status integrity = (*opened)->store().check_integrity();
-    if (!integrity) return fail(error(ErrorCode::kCorruptInput, "the persisted index is damaged: " + integrity.message()));
-    Status set = (*opened)->store().set_setting(kCreatedNsSetting, std::to_string(now_ns()));
-    if (!set) return fail(set);
-  }  // closed before the rename
-
-  std::lock_guard create_lock(create_mutex_);
-  std::shared_ptr<Collection> previous;
-  {
-    std::shared_lock lock(collections_mutex_);
-    if (auto it = collections_.find(index); it != collections_.end()) previous = it->second;
+    return copied;
   }
-  if (previous && !overwrite) return fail(already_exists());
-  const std::string final_dir = collections_dir() + "/" + index;
-  std::string trash;
-  std::unique_lock<std::mutex> previous_write;
-  if (previous) {
-    {
-      std::unique_lock lock(collections_mutex_);
-      collections_.erase(index);
-    }
-    previous_write = std::unique_lock<std::mutex>(previous->write_mutex());  // wait for an ingest in flight
-    trash = collections_dir() + "/.trash-" + index + "-" + random_suffix();
-    fs::rename(previous->directory(), trash, ec);
-    if (ec) {
-      std::unique_lock lock(collections_mutex_);
-      collections_[index] = previous;
-      return fail(error(ErrorCode::kUnavailable, "cannot replace index '" + index + "': " + ec.message()));
-    }
-  }
-  fs::rename(tmp_dir, final_dir, ec);
-  if (ec) return fail(error(ErrorCode::kUnavailable, "cannot create " + final_dir + ": " + ec.message()));
-  (void)store::sync_directory(collections_dir());  // covers the rename of `previous` to trash too
-  if (!trash.empty()) fs::remove_all(trash, ec);
-  auto collection = Collection::open(index, final_dir);
-  if (!collection) return collection.status();
-  {
-    std::unique_lock lock(collections_mutex_);
-    collections_[index] = *collection;
-  }
+  Status status = registry_.install(index, tmp_dir, overwrite, [](Collection& loaded) -> Status {
+    Status integrity = loaded.store().check_integrity();
+    if (!integrity) return error(ErrorCode::kCorruptInput, "the persisted index is damaged: " + integrity.message());
+    return loaded.store().set_setting(kCreatedNsSetting, std::to_string(now_ns()));
+  });
+  if (!status) return status;
   log::info("index loaded", {{"index", index}, {"path", path}, {"overwrite", overwrite ? "true" : "false"}});
   return Status::ok();
 }

@@ -220,9 +220,16 @@ parse::Limits limits_from_args(const std::vector<std::string>& args) {
   return limits;
 }
 
+bool parses_in_process(parse::Format format) {
+  return format == parse::Format::kText || format == parse::Format::kMarkdown || format == parse::Format::kCsv;
+}
+
 Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const std::string& file_name,
                                                  const std::string& password) const {
-  if (options_.worker_executable.empty()) return parse::parse_document(bytes, file_name, options_.limits, password);
+  if (options_.worker_executable.empty() ||
+      (options_.text_formats_in_process && parses_in_process(parse::detect_format(bytes, file_name)))) {
+    return parse::parse_document(bytes, file_name, options_.limits, password);
+  }
   return parse_in_child(bytes, file_name, password);
 }
 

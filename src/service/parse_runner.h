@@ -24,9 +24,15 @@ struct ParseRunnerOptions {
   // empty = parse inline in this process.
   std::string worker_executable;
   std::string scratch_dir;            // each runner makes its own private directory below it
+  bool text_formats_in_process = false;  // parses_in_process() formats skip the worker
   int64_t worker_memory_bytes = 0;    // RLIMIT_AS of a worker (not under sanitizers); 0: see parse_budget()
   int max_workers = 0;                // worker processes at once; 0: see parse_budget()
 };
+
+// Formats parsed in this process even with isolation: plain text, Markdown and CSV go through
+// our own small line-based parsers (no third-party code, linear time, no recursion), so a
+// child process per file (~3 ms) would only cost time. PDF, Office and HTML stay isolated.
+bool parses_in_process(parse::Format format);
 
 // How many parse workers may run at once and how much address space each gets:
 // explicit values win; otherwise a worker gets half the container's memory limit

@@ -1,6 +1,7 @@
 #include "store/collection_store.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -244,7 +245,16 @@ Result<std::unique_ptr<CollectionStore>> CollectionStore::open(const std::string
     if (schema_version == 0) KR_RETURN_IF_ERROR(writer->exec(kSchema));
     if (schema_version < 2) KR_RETURN_IF_ERROR(writer->exec(kSchemaV2));
   }
-  return std::unique_ptr<CollectionStore>(new CollectionStore(path, std::move(writer.value())));
+  uint64_t generation = 0;
+  {
+    Statement select(*writer, "SELECT value FROM settings WHERE key = 'data_generation'");
+    KR_RETURN_IF_ERROR(select.status());
+    if (select.step()) generation = std::strtoull(select.column_text(0).c_str(), nullptr, 10);
+    KR_RETURN_IF_ERROR(select.status());
+  }
+  auto store = std::unique_ptr<CollectionStore>(new CollectionStore(path, std::move(writer.value())));
+  store->generation_ = generation;
+  return store;
 }
 
 CollectionStore::CollectionStore(std::string path, Connection writer)
@@ -252,8 +262,18 @@ CollectionStore::CollectionStore(std::string path, Connection writer)
 
 CollectionStore::~CollectionStore() = default;
 
+void CollectionStore::relocate(const std::string& directory) {
+  std::lock_guard lock(pool_mutex_);
+  path_ = directory + "/collection.db";
+}
+
 Result<Connection> CollectionStore::open_reader() const {
-  auto reader = Connection::open(path_, /*create=*/false, /*read_only=*/false);
+  std::string path;
+  {
+    std::lock_guard lock(pool_mutex_);
+    path = path_;
+  }
+  auto reader = Connection::open(path, /*create=*/false, /*read_only=*/false);
   if (!reader) return reader.status();
   KR_RETURN_IF_ERROR(reader->exec("PRAGMA query_only=ON"));
   return reader;
@@ -302,10 +322,69 @@ Result<std::optional<DocumentRecord>> CollectionStore::find_by_key(int64_t key) 
 }
 
 Result<PutOutcome> CollectionStore::put_document(DocumentRecord document, std::vector<ChunkRecord> chunks) {
+  std::vector<PutRequest> requests(1);
+  requests[0].document = std::move(document);
+  requests[0].chunks = std::move(chunks);
+  auto outcomes = put_documents(std::move(requests));
+  if (!outcomes) return outcomes.status();
+  return std::move(outcomes->front());
+}
+
+Result<std::vector<PutOutcome>> CollectionStore::put_documents(std::vector<PutRequest> requests) {
   std::lock_guard lock(write_mutex_);
-  PutOutcome outcome;
   Transaction transaction(writer_);
   KR_RETURN_IF_ERROR(transaction.begin_status());
+  std::vector<PutOutcome> outcomes;
+  outcomes.reserve(requests.size());
+  for (auto& request : requests) {
+    auto outcome = put_in_transaction(std::move(request));
+    if (!outcome) return outcome.status();  // rolls the whole batch back
+    outcomes.push_back(std::move(outcome.value()));
+  }
+  KR_RETURN_IF_ERROR(advance_generation());
+  KR_RETURN_IF_ERROR(transaction.commit());
+  write_transactions_++;
+  generation_++;
+  return outcomes;
+}
+
+namespace {
+// Chunk ids and text size of a stored document's chunks (read inside the writer's transaction).
+Status old_chunks_of(const Connection& db, int64_t key, std::vector<int64_t>& ids, int64_t& text_bytes) {
+  Statement select(db, "SELECT id, LENGTH(CAST(text AS BLOB)) FROM chunks WHERE document_id = ?");
+  KR_RETURN_IF_ERROR(select.status());
+  select.bind(1, key);
+  while (select.step()) {
+    ids.push_back(select.column_int(0));
+    text_bytes += select.column_int(1);
+  }
+  return select.status();
+}
+}  // namespace
+
+Status CollectionStore::advance_generation() {
+  Statement upsert(writer_,
+                   "INSERT INTO settings(key, value) VALUES('data_generation', ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  KR_RETURN_IF_ERROR(upsert.status());
+  upsert.bind(1, std::to_string(generation_.load() + 1));
+  upsert.step();
+  return upsert.status();
+}
+
+Result<PutOutcome> CollectionStore::put_in_transaction(PutRequest request) {
+  DocumentRecord& document = request.document;
+  std::vector<ChunkRecord>& chunks = request.chunks;
+  PutOutcome outcome;
+  if (request.refuse_duplicate_content) {
+    auto same_content = find_document(writer_, "content_hash", document.content_hash);
+    if (!same_content) return same_content.status();
+    if (same_content->has_value() && (*same_content)->doc_id != document.doc_id) {
+      outcome.duplicate_of = (*same_content)->doc_id;
+      outcome.document = std::move(document);
+      return outcome;
+    }
+  }
 
   const int64_t now = now_seconds();
   int64_t created_at = now;
@@ -315,11 +394,8 @@ Result<PutOutcome> CollectionStore::put_document(DocumentRecord document, std::v
     if (previous->has_value()) {
       const int64_t old_key = (*previous)->key;
       created_at = (*previous)->created_at;
-      Statement old_chunks(writer_, "SELECT id FROM chunks WHERE document_id = ?");
-      KR_RETURN_IF_ERROR(old_chunks.status());
-      old_chunks.bind(1, old_key);
-      while (old_chunks.step()) outcome.removed_chunks.push_back(old_chunks.column_int(0));
-      KR_RETURN_IF_ERROR(old_chunks.status());
+      outcome.replaced = true;
+      KR_RETURN_IF_ERROR(old_chunks_of(writer_, old_key, outcome.removed_chunks, outcome.removed_text_bytes));
       Statement remove(writer_, "DELETE FROM documents WHERE id = ?");
       KR_RETURN_IF_ERROR(remove.status());
       remove.bind(1, old_key);
@@ -383,13 +459,12 @@ Result<PutOutcome> CollectionStore::put_document(DocumentRecord document, std::v
       KR_RETURN_IF_ERROR(insert.status());
     }
   }
-  KR_RETURN_IF_ERROR(transaction.commit());
   outcome.document = std::move(document);
   outcome.added_chunks = std::move(chunks);
   return outcome;
 }
 
-Result<std::vector<int64_t>> CollectionStore::delete_document(const std::string& doc_id) {
+Result<std::vector<int64_t>> CollectionStore::delete_document(const std::string& doc_id, int64_t* removed_text_bytes) {
   std::lock_guard lock(write_mutex_);
   Transaction transaction(writer_);
   KR_RETURN_IF_ERROR(transaction.begin_status());
@@ -397,19 +472,18 @@ Result<std::vector<int64_t>> CollectionStore::delete_document(const std::string&
   if (!existing) return existing.status();
   if (!existing->has_value()) return error(ErrorCode::kNotFound, "document '" + doc_id + "' does not exist");
   std::vector<int64_t> removed;
-  {
-    Statement select(writer_, "SELECT id FROM chunks WHERE document_id = ?");
-    KR_RETURN_IF_ERROR(select.status());
-    select.bind(1, (*existing)->key);
-    while (select.step()) removed.push_back(select.column_int(0));
-    KR_RETURN_IF_ERROR(select.status());
-  }
+  int64_t text_bytes = 0;
+  KR_RETURN_IF_ERROR(old_chunks_of(writer_, (*existing)->key, removed, text_bytes));
   Statement remove(writer_, "DELETE FROM documents WHERE id = ?");
   KR_RETURN_IF_ERROR(remove.status());
   remove.bind(1, (*existing)->key);
   remove.step();
   KR_RETURN_IF_ERROR(remove.status());
+  KR_RETURN_IF_ERROR(advance_generation());
   KR_RETURN_IF_ERROR(transaction.commit());
+  write_transactions_++;
+  generation_++;
+  if (removed_text_bytes) *removed_text_bytes = text_bytes;
   return removed;
 }
 
@@ -540,7 +614,10 @@ Status CollectionStore::commit_staged_vectors(const std::vector<std::pair<std::s
     upsert.step();
     KR_RETURN_IF_ERROR(upsert.status());
   }
-  return transaction.commit();
+  KR_RETURN_IF_ERROR(advance_generation());
+  KR_RETURN_IF_ERROR(transaction.commit());
+  generation_++;
+  return Status::ok();
 }
 
 Status CollectionStore::for_each_document(const std::function<void(const DocumentRecord&)>& visit) const {

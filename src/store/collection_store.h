@@ -6,6 +6,7 @@
 // indexes are derived from what this store has committed.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -59,6 +60,18 @@ struct PutOutcome {
   DocumentRecord document;              // as stored (key, timestamps filled)
   std::vector<int64_t> removed_chunks;  // chunks of the previous version
   std::vector<ChunkRecord> added_chunks;  // with ids; text and terms kept for the caller's indexes
+  bool replaced = false;                // a document with this doc_id existed before
+  int64_t removed_text_bytes = 0;       // text of the previous version's chunks
+  // Set when the request refused duplicate content and another document holds the same
+  // bytes: nothing was written for this request.
+  std::string duplicate_of;
+};
+
+// One document of a batched put.
+struct PutRequest {
+  DocumentRecord document;
+  std::vector<ChunkRecord> chunks;
+  bool refuse_duplicate_content = false;  // skip (PutOutcome::duplicate_of) when another doc_id holds the hash
 };
 
 struct DocumentPage {
@@ -90,9 +103,22 @@ class CollectionStore {
   // Inserts a document, or replaces the one with the same doc_id, with all of its
   // chunks, in one transaction. The returned chunks carry their new ids.
   Result<PutOutcome> put_document(DocumentRecord document, std::vector<ChunkRecord> chunks);
+  // Group commit: every request in ONE transaction (one fsync), applied in order, so a later
+  // request sees the earlier ones (a replaced doc_id, a duplicate hash). All or nothing.
+  Result<std::vector<PutOutcome>> put_documents(std::vector<PutRequest> requests);
 
   // Removes a document and its chunks; returns the removed chunk ids (kNotFound when absent).
-  Result<std::vector<int64_t>> delete_document(const std::string& doc_id);
+  // `removed_text_bytes`, when given, receives the size of the removed chunks' text.
+  Result<std::vector<int64_t>> delete_document(const std::string& doc_id, int64_t* removed_text_bytes = nullptr);
+
+  // Version of the stored data: persisted, and advanced by every transaction that changes
+  // documents, chunks or vectors. Derived caches (the vector index snapshot) record it and are
+  // used only while it is unchanged.
+  uint64_t generation() const { return generation_.load(); }
+
+  // Write transactions committed through this object (documents put or deleted); for tests
+  // and metrics of the group commit.
+  uint64_t write_transactions() const { return write_transactions_.load(); }
 
   // Documents in insertion order, filtered by metadata inside SQL.
   Result<DocumentPage> list_documents(int64_t offset, int64_t limit, const MetadataFilter& filter) const;
@@ -120,6 +146,10 @@ class CollectionStore {
   Status set_setting(const std::string& key, const std::string& value);
 
   Result<CollectionStats> stats() const;
+  // The database's folder was renamed to `directory` (open connections follow the file;
+  // new read connections open it there).
+  void relocate(const std::string& directory);
+
   // Runs SQLite's integrity check (used by tests and `kaito-rag check`).
   Status check_integrity() const;
 
@@ -128,7 +158,13 @@ class CollectionStore {
   CollectionStore(std::string path, Connection writer);
   Result<Connection> open_reader() const;
 
-  std::string path_;
+  Result<PutOutcome> put_in_transaction(PutRequest request);
+  // Inside a write transaction: persists generation_ + 1 (applied in memory after the commit).
+  Status advance_generation();
+
+  std::string path_;  // guarded by pool_mutex_
+  std::atomic<uint64_t> write_transactions_{0};
+  std::atomic<uint64_t> generation_{0};
   std::mutex write_mutex_;
   Connection writer_;
   mutable std::mutex pool_mutex_;
