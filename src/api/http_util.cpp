@@ -37,6 +37,8 @@ void send_error(httplib::Response& res, const Status& status) {
   json body = {{"error", {{"code", std::string(error_code_name(status.code()))}, {"message", status.message()}}}};
   send_json(res, http_status(status.code()), body);
   if (status.code() == ErrorCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
+  // Every 503 is temporary (a full queue, a model or collection not ready): say when to retry.
+  if (http_status(status.code()) == 503 && !res.has_header("Retry-After")) res.set_header("Retry-After", "1");
 }
 
 bool json_nests_deeper_than(std::string_view text, int max_depth) {

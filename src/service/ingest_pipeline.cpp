@@ -107,7 +107,7 @@ Result<std::vector<Result<IngestResult>>> IngestPipeline::ingest(const std::stri
     // Admission: a bounded amount of work in the pipeline; the caller retries later.
     std::lock_guard lock(mutex_);
     if (in_flight_ > 0 && in_flight_ + inputs.size() > options_.queue_documents) {
-      return error(ErrorCode::kResourceExhausted,
+      return error(ErrorCode::kUnavailable,
                    "the ingest queue is full (" + std::to_string(in_flight_) + " documents in progress, limit " +
                        std::to_string(options_.queue_documents) + " (ingest_queue_documents)); retry shortly");
     }

@@ -171,7 +171,7 @@ TEST_F(IngestPipelineTest, ConcurrentRequestsAreCommittedTogether) {
   EXPECT_EQ(h.counters.files_added.load(), 24u);
 }
 
-TEST_F(IngestPipelineTest, FullQueueIsResourceExhausted) {
+TEST_F(IngestPipelineTest, FullQueueIsUnavailable) {
   IngestPipelineOptions options;
   options.queue_documents = 5;
   Harness h(dir_, options);
@@ -180,7 +180,7 @@ TEST_F(IngestPipelineTest, FullQueueIsResourceExhausted) {
   h.embedder->wait_for_calls(1);
   auto refused = h.pipeline->ingest("docs", text_files(10, 2));
   ASSERT_FALSE(refused.is_ok());
-  EXPECT_EQ(refused.status().code(), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(refused.status().code(), ErrorCode::kUnavailable);  // HTTP 503 + Retry-After
   EXPECT_NE(refused.status().message().find("ingest_queue_documents"), std::string::npos);
   h.embedder->release();
   busy.join();
