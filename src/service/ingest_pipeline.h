@@ -52,7 +52,7 @@ class IngestPipeline {
   // Ingests every input into `collection` (created with the default settings when missing and
   // `create`, once a file has parsed). One result per input, in order: an IngestResult (a
   // per-file failure is outcome kFailed) or an error for the request as a whole (the collection
-  // was deleted meanwhile, the store failed). The outer error: kResourceExhausted when the
+  // was deleted meanwhile, the store failed). The outer error: kUnavailable (HTTP 503) when the
   // pipeline already holds documents and these would exceed queue_documents (nothing was done;
   // retry later; a request alone is always admitted), or a bad collection name.
   Result<std::vector<Result<IngestResult>>> ingest(const std::string& collection, std::vector<IngestInput> inputs,
