@@ -373,3 +373,35 @@ def test_client_disconnect_cancels_the_model_stream(llm_server):
     assert ev["chunks_sent"] < ev["chunks_total"]
     assert server.healthy()
     assert server.ask("handbook", VACATION).status_code == 200
+
+
+# -- declining when the documents do not hold the answer (issue 10) -------------------------------
+
+def test_unanswerable_question_is_declined_with_closest_sources(handbook_server):
+    for stream in (False, True):
+        r = handbook_server.ask("handbook", "How much is the annual bonus for engineers?", stream=stream)
+        assert r.status_code == 200, r.text
+        answer = [d for e, d in parse_sse(r.text) if e == "done"][0] if stream else r.json()
+        assert answer["answer"] == "I could not find this in your documents."
+        assert answer["answerable"] is False
+        check = answer["answerability"]
+        assert check["answerable"] is False and check["score"] < check["threshold"] == 0.5
+        assert answer["citations"] == [] and answer["sources"]
+        assert not any(s["cited"] for s in answer["sources"])
+
+
+def test_answerable_question_reports_its_score(handbook_server):
+    answer = handbook_server.ask("handbook", VACATION).json()
+    assert answer["answerable"] is True
+    assert answer["answerability"]["score"] >= answer["answerability"]["threshold"]
+    assert "25 days" in answer["answer"]
+
+
+def test_collection_threshold_overrides_the_server_one(make_server):
+    server = make_server()
+    assert server.create_collection("strict", answer_threshold=1.0)["settings"]["answer_threshold"] == 1.0
+    server.upload_ok("strict", [SAMPLES / "employee-handbook.md"])
+    answer = server.ask("strict", VACATION).json()
+    assert answer["answerable"] is False and answer["answerability"]["threshold"] == 1.0
+    assert_error_body(server.post("/v1/collections", json={"name": "bad", "answer_threshold": 2}), 400,
+                      "invalid_argument")

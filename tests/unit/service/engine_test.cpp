@@ -622,6 +622,36 @@ TEST_F(EngineTest, ListDocumentsPagingAndFilter) {
 
 // --- extractive answers ----------------------------------------------------------------
 
+TEST_F(EngineTest, WeakEvidenceIsDeclinedWithTheClosestSources) {
+  ingest("docs", input("handbook.md", kHandbook));
+  ingest("docs", input("kitchen.txt", kText));
+  AskRequest request;
+  request.question = "How many days of paid parental leave do interns receive in Brazil in 2019?";
+  std::string streamed;
+  auto answer = engine_->ask("docs", request, [&](const std::string& d) {
+    streamed += d;
+    return true;
+  });
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  ASSERT_TRUE(answer->answerability.has_value());
+  EXPECT_FALSE(answer->answerability->answerable);
+  EXPECT_LT(answer->answerability->score, answer->answerability->threshold);
+  EXPECT_DOUBLE_EQ(answer->answerability->threshold, config_.answer_threshold);
+  EXPECT_EQ(answer->text, generate::kDeclineAnswer);
+  EXPECT_EQ(streamed, answer->text);
+  EXPECT_TRUE(answer->citations.empty());
+  ASSERT_FALSE(answer->sources.empty());
+  for (const auto& source : answer->sources) EXPECT_FALSE(source.cited);
+
+  // The same question is answered when the threshold allows it (0 = never decline).
+  config_.answer_threshold = 0;
+  open_engine();
+  auto lenient = engine_->ask("docs", request);
+  ASSERT_TRUE(lenient.is_ok());
+  EXPECT_TRUE(lenient->answerability->answerable);
+  EXPECT_NE(lenient->text, generate::kDeclineAnswer);
+}
+
 TEST_F(EngineTest, AskWithoutModelGivesAnExtractiveAnswer) {
   ingest("docs", input("handbook.md", kHandbook));
   ingest("docs", input("kitchen.txt", kText));
