@@ -53,7 +53,7 @@ Result<json> parse_json_body(const httplib::Request& req, int64_t max_bytes) {
     try {
       json reparsed = json::parse(req.body);  // only for the parser's message
       (void)reparsed;
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
       return error(ErrorCode::kInvalidArgument, std::string("request body is not valid JSON: ") + e.what());
     }
     return error(ErrorCode::kInvalidArgument, "request body is not valid JSON");
