@@ -73,7 +73,7 @@ Result<json> parse_client_json(std::string_view text, std::string_view what, int
   }
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
     return error(ErrorCode::kInvalidArgument, std::string(what) + " is not valid JSON: " + e.what());
   }
 }

@@ -166,6 +166,16 @@ def test_invalid_unicode_in_json_does_not_crash(srv, raw):
     assert srv.healthy()
 
 
+@pytest.mark.parametrize("raw", [b'{"query": "x", "top_k": 1e400}', b'{"query": "x", "alpha": -1e999}'])
+def test_json_number_overflow_is_a_400(srv, raw):
+    """Found by tests/fuzz/fuzz_request_json: nlohmann reports a number out of range as out_of_range, not
+    parse_error, and it escaped the body parser as a 500."""
+    r = srv.post("/v1/collections/c/search", data=raw, headers={"Content-Type": "application/json"})
+    body = assert_error_body(r, 400, "invalid_argument")
+    assert "not valid JSON" in body["error"]["message"] and "overflow" in body["error"]["message"], body
+    assert srv.healthy()
+
+
 def raw_multipart(filename: bytes, content: bytes, boundary=b"XyZb0undary") -> tuple[bytes, str]:
     body = (b"--" + boundary + b"\r\n"
             b'Content-Disposition: form-data; name="file"; filename="' + filename + b'"\r\n'
