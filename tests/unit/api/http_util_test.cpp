@@ -30,7 +30,7 @@ TEST(HttpStatus, EveryErrorCode) {
       {ErrorCode::kInternal, 500},
       {ErrorCode::kInsufficientStorage, 507},
   };
-  ASSERT_EQ(expected.size(), 17u);  // every enumerator of ErrorCode
+  ASSERT_EQ(expected.size(), 18u);  // every enumerator of ErrorCode
   for (const auto& [code, status] : expected) {
     EXPECT_EQ(http_status(code), status) << error_code_name(code);
   }
