@@ -1,6 +1,7 @@
 #include "service/ingest_pipeline.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -125,19 +126,32 @@ Result<std::vector<Result<IngestResult>>> IngestPipeline::ingest(const std::stri
   };
 
   // Parse pool: this thread plus up to prepare_threads - 1 helpers. Each prepared document
-  // enters its collection's queue at once, so commits start while later files still parse.
+  // enters its collection's queue as soon as the documents before it in this request have,
+  // so commits start while later files still parse and documents are stored in request order
+  // (listings, e.g. RAGEngine's, show them in the order they were sent).
   std::atomic<size_t> next{0};
+  std::mutex order_mutex;
+  std::condition_variable order_changed;
+  size_t next_in_order = 0;
+  const auto in_turn = [&](size_t i, const auto& step) {
+    std::unique_lock lock(order_mutex);
+    order_changed.wait(lock, [&] { return next_in_order == i; });
+    step();
+    ++next_in_order;
+    order_changed.notify_all();
+  };
   const auto prepare_all = [&] {
     for (size_t i = next++; i < count; i = next++) {
       auto prepared = prepare(collection, std::move(inputs[i]), create);
       if (auto* final_result = std::get_if<Result<IngestResult>>(&prepared)) {
+        in_turn(i, [] {});
         answer(i, std::move(*final_result));
         continue;
       }
       auto pending = std::move(std::get<std::unique_ptr<Pending>>(prepared));
       pending->ticket = std::make_shared<Ticket>();
       tickets[i] = pending->ticket;
-      queues[i] = enqueue(std::move(pending));
+      in_turn(i, [&] { queues[i] = enqueue(std::move(pending)); });
     }
   };
   {
