@@ -3,7 +3,9 @@
 #   - the fault loops (tests/e2e/test_faults.py) with KR_FAULT_TRIALS=100 trials each: kill -9 at a
 #     random point of an ingest and of a run of deletes, against the release binary;
 #   - every libFuzzer target for KR_LONG_FUZZ_SECONDS (default 300) each, continuing from the corpus
-#     earlier runs grew (build/fuzz-work/corpus).
+#     earlier runs grew (build/fuzz-work/corpus);
+#   - ThreadSanitizer: the concurrency unit tests and tests/e2e/test_concurrency.py against a TSan
+#     build (not yet run clean: see .ci/run for why it is not on every commit yet).
 # Needs the release and fuzz builds (scripts/setup.sh; cmake --preset fuzz && cmake --build --preset fuzz).
 # Results: build/test-results-long/ and the same closing table as scripts/test.sh.
 #   KR_FAULT_TRIALS=100 KR_LONG_FUZZ_SECONDS=300 KR_LONG_PARTS="faults fuzz" scripts/long_tier.sh
@@ -13,7 +15,7 @@ REPO="$PWD"
 export KR_RESULTS="$REPO/build/test-results-long"
 rm -rf "$KR_RESULTS"
 mkdir -p "$KR_RESULTS"
-PARTS="${KR_LONG_PARTS:-faults fuzz}"
+PARTS="${KR_LONG_PARTS:-faults fuzz tsan}"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 record() { # NAME KIND RC ARTIFACT SECONDS
   KR_SUITE_SECONDS="$5" python3 scripts/test_report.py record "$1" "$2" "$3" "$4"
@@ -32,6 +34,23 @@ if [[ " $PARTS " == *" fuzz "* ]]; then
   started=$SECONDS
   tests/fuzz/run.sh --seconds "${KR_LONG_FUZZ_SECONDS:-300}" --counts "$KR_RESULTS/fuzz.counts"
   record fuzz-long counts $? "$KR_RESULTS/fuzz.counts" $((SECONDS - started))
+fi
+
+if [[ " $PARTS " == *" tsan "* ]]; then
+  log "ThreadSanitizer: build, concurrency unit tests, e2e concurrency tests"
+  started=$SECONDS
+  cmake --preset tsan >/dev/null && cmake --build --preset tsan --target kaito-rag test_api test_core test_embed \
+    test_generate test_index test_service test_store
+  record build-tsan none $? "" $((SECONDS - started))
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$REPO/tests/tsan.supp"
+  started=$SECONDS
+  ctest --preset tsan --parallel 2 -R 'Concurren|Threads|Parallel' --output-junit "$KR_RESULTS/tsan-unit.xml"
+  record tsan-unit junit $? "$KR_RESULTS/tsan-unit.xml" $((SECONDS - started))
+  started=$SECONDS
+  KAITO_RAG_E2E_READY_TIMEOUT=60 KAITO_RAG_BIN="$REPO/build/tsan/src/kaito-rag" .venv/bin/python -m pytest -q -rsx \
+    -p no:cacheprovider --junitxml="$KR_RESULTS/tsan-e2e.xml" tests/e2e/test_concurrency.py
+  record tsan-e2e junit $? "$KR_RESULTS/tsan-e2e.xml" $((SECONDS - started))
+  unset TSAN_OPTIONS
 fi
 
 python3 scripts/test_report.py table
