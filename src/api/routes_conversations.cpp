@@ -11,10 +11,16 @@ namespace kr::api {
 namespace {
 
 // The user a conversation belongs to: the authenticated principal's stable subject
-// ("user:<iss>#<sub>", "key:<name>", "shared-key"); one local user when auth is off.
-std::string request_principal(const Authorization& authz) {
+// ("user:<iss>#<sub>", "key:<name>"); each shared key (--api-keys) by a hash prefix of the
+// key, since they all share one principal; one local user when auth is off.
+std::string request_principal(const Authorization& authz, const httplib::Request& req) {
   const auth::Principal& principal = authz.principal();
-  return principal.kind == auth::PrincipalKind::kAnonymous ? "local" : principal.subject;
+  if (principal.kind == auth::PrincipalKind::kAnonymous) return "local";
+  if (principal.kind != auth::PrincipalKind::kSharedKey) return principal.subject;
+  const std::string header = req.get_header_value("Authorization");
+  const size_t space = header.find(' ');
+  const std::string token(trim(space == std::string::npos ? header : header.substr(space + 1)));
+  return "shared-key:" + sha256_hex(token).substr(0, 16);
 }
 
 json to_json(const service::ConversationRecord& c) {
@@ -76,7 +82,7 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
                if (!offset) return send_error(res, offset.status());
                if (!limit) return send_error(res, limit.status());
                int64_t total = 0;
-               auto list = conversations->list(request_principal(authz), *offset, *limit, &total);
+               auto list = conversations->list(request_principal(authz, req), *offset, *limit, &total);
                if (!list) return send_error(res, list.status());
                json items = json::array();
                for (const auto& c : *list) items.push_back(to_json(c));
@@ -91,7 +97,7 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
                if (!collection) return send_error(res, collection.status());
                auto title = optional_title(*body);
                if (!title) return send_error(res, title.status());
-               auto created = conversations->create(request_principal(authz), *title, *collection);
+               auto created = conversations->create(request_principal(authz, req), *title, *collection);
                if (!created) return send_error(res, created.status());
                res.set_header("Location", "/v1/conversations/" + created->id);
                send_json(res, 201, to_json(*created));
@@ -99,7 +105,7 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
 
   router.add("GET", one, "/v1/conversations/{id}",
              [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
-               auto found = conversations->get(request_principal(authz), req.matches[1]);
+               auto found = conversations->get(request_principal(authz, req), req.matches[1]);
                if (!found) return send_error(res, found.status());
                json body = to_json(found->conversation);
                json turns = json::array();
@@ -114,7 +120,7 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
                if (!body) return send_error(res, body.status());
                auto title = required_string(*body, "title");
                if (!title) return send_error(res, title.status());
-               auto renamed = conversations->rename(request_principal(authz), req.matches[1], *title);
+               auto renamed = conversations->rename(request_principal(authz, req), req.matches[1], *title);
                if (!renamed) return send_error(res, renamed.status());
                send_json(res, 200, to_json(*renamed));
              });
@@ -122,7 +128,7 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
   router.add("DELETE", one, "/v1/conversations/{id}",
              [&engine, &authz, conversations](const httplib::Request& req, httplib::Response& res) {
                const std::string id = req.matches[1];
-               Status status = conversations->remove(request_principal(authz), id);
+               Status status = conversations->remove(request_principal(authz, req), id);
                if (!status) return send_error(res, status);
                send_json(res, 200, {{"deleted", id}});
              });
@@ -140,7 +146,7 @@ void add_conversation_routes(Router& router, ApiContext& ctx) {
                  }
                  replace_from = (*body)["replace_from"].get<int64_t>();
                }
-               auto added = conversations->append(request_principal(authz), req.matches[1],
+               auto added = conversations->append(request_principal(authz, req), req.matches[1],
                                                   std::move(*turns), replace_from);
                if (!added) return send_error(res, added.status());
                json items = json::array();

@@ -206,7 +206,7 @@ def test_kill_9_during_cli_ingest(make_server, tmp_path):
     rng = random.Random(7)
     folder = tmp_path / "cli-docs"
     folder.mkdir()
-    n = 400
+    n = 6000  # group commit ingests ~700 small files/s here: enough to still be running at the kill
     for i in range(n):
         name, data = make_doc("cliq", i, rng)
         (folder / name).write_bytes(data)

@@ -279,14 +279,16 @@ def parse_workers_of(data_dir) -> list[int]:
 
 def test_parse_workers_die_with_a_killed_server(make_server):
     server = make_server()
-    text = (b"Autonomous robots move pallets between docks while the fleet manager balances routes. " * 12
-            + b"\n\n") * 60000  # ~60 MB: parsing takes a noticeable moment
+    # HTML: text, Markdown and CSV are parsed in-process; HTML goes to a worker. ~60 MB: parsing
+    # takes a noticeable moment.
+    text = (b"<html><body>" + (b"<p>Autonomous robots move pallets between docks while the fleet manager "
+                                b"balances routes.</p>\n") * 600000 + b"</body></html>")
     stop = threading.Event()
 
     def upload(i):
         while not stop.is_set():
             try:
-                requests.post(f"{server.url}/v1/collections/k/documents", files=[("file", (f"f{i}.txt", text))],
+                requests.post(f"{server.url}/v1/collections/k/documents", files=[("file", (f"f{i}.html", text))],
                               timeout=60, headers={"Connection": "close"})
             except requests.RequestException:
                 return
