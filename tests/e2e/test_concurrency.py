@@ -138,6 +138,8 @@ def test_delete_collection_while_uploading(make_server):
             r = session.post(f"{server.url}/v1/collections/churn/documents",
                              files=[("file", (f"d{k}.txt", f"churn document {k} racoon".encode()))], timeout=60)
             codes.append(r.status_code)
+            if r.status_code == 503:  # a retryable refusal: a JSON error that says when to retry
+                assert r.headers.get("Retry-After") and r.json()["error"]["code"] == "unavailable", r.text
             k += 1
         session.close()
 
@@ -152,7 +154,9 @@ def test_delete_collection_while_uploading(make_server):
     stop.set()
     th.join(60)
     assert deleted >= 1
-    assert set(codes) <= {200, 404}, codes
+    # 503 (retry) can meet a create racing a delete under a slow (ASan) build; never "added" for a
+    # document that is gone, never a 500. Which rename loses the race is open (see the session note).
+    assert set(codes) <= {200, 404, 503}, codes
     assert server.healthy()
     server.stop()
     check_store(server.data_dir)
