@@ -76,11 +76,14 @@ suite llm-server none "" scripts/llm_server.sh setup
 pytest_suite e2e "$REPO/build/release/src/kaito-rag" tests/e2e
 
 # The web UI: Vitest unit tests, then Playwright driving Debian's chromium against a live server.
-suite web-unit junit "$KR_RESULTS/web-unit.xml" \
-  bash -c 'cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$KR_RESULTS/web-unit.xml"'
-suite web-browser junit "$KR_RESULTS/web-browser.xml" env KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" \
-  bash -c 'cd web && node --test --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=junit --test-reporter-destination="$KR_RESULTS/web-browser.xml" tests/browser/webapp.test.mjs'
+web_unit() { (cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$KR_RESULTS/web-unit.xml"); }
+web_browser() {
+  (cd web && KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" node --test --test-reporter=spec \
+    --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination="$KR_RESULTS/web-browser.xml" \
+    tests/browser/webapp.test.mjs)
+}
+suite web-unit junit "$KR_RESULTS/web-unit.xml" web_unit
+suite web-browser junit "$KR_RESULTS/web-browser.xml" web_browser
 
 if [ "${KR_SKIP_ASAN:-0}" != "1" ]; then
   # The binary under ASan+UBSan: auth hook, relay threads, SSE, parse worker, concurrency, errors.
