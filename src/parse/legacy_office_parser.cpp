@@ -55,26 +55,26 @@ Status require_text(const ParsedDocument& doc, std::string_view what) {
                                              "; it may be an old version the converter does not read (save it in a current Office format)");
 }
 
-}  // namespace
-
-Result<ParsedDocument> parse_doc(std::string_view bytes, const ParseContext& ctx) {
-  auto text = convert("catdoc", bytes, ctx);
+// .doc and .ppt: the converter prints plain text, one paragraph a line.
+Result<ParsedDocument> parse_as_lines(const char* tool, std::string_view what, std::string_view bytes,
+                                      const ParseContext& ctx) {
+  auto text = convert(tool, bytes, ctx);
   if (!text.is_ok()) return text.status();
   ParsedDocument doc;
   BlockSink sink(doc);
   add_lines(*text, 0, sink);
-  KR_RETURN_IF_ERROR(require_text(doc, "Word document"));
+  KR_RETURN_IF_ERROR(require_text(doc, what));
   return doc;
 }
 
+}  // namespace
+
+Result<ParsedDocument> parse_doc(std::string_view bytes, const ParseContext& ctx) {
+  return parse_as_lines("catdoc", "Word document", bytes, ctx);
+}
+
 Result<ParsedDocument> parse_ppt(std::string_view bytes, const ParseContext& ctx) {
-  auto text = convert("catppt", bytes, ctx);
-  if (!text.is_ok()) return text.status();
-  ParsedDocument doc;
-  BlockSink sink(doc);
-  add_lines(*text, 0, sink);
-  KR_RETURN_IF_ERROR(require_text(doc, "PowerPoint presentation"));
-  return doc;
+  return parse_as_lines("catppt", "PowerPoint presentation", bytes, ctx);
 }
 
 // xls2csv writes each sheet as CSV, sheets separated by a form feed.
