@@ -1,7 +1,6 @@
 // RemoteEmbedder: batching, retries and response validation for remote embedding servers.
-// One httplib::Client per request keeps calls independent and thread-safe; creating one costs
-// nothing until it connects. HTTP conventions (timeouts, retries, error bodies) follow
-// generate/openai_client.cpp.
+// The HTTP exchange itself (timeouts, retries, error bodies) is upstream::HttpExchange, shared
+// with the language-model client.
 #include "embed/remote_embedder.h"
 
 #include <httplib.h>
@@ -21,15 +20,20 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "upstream/http_exchange.h"
+#include "upstream/http_url.h"
 
 namespace kr::embed {
 
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
+using upstream::attempts_suffix;
+using upstream::HttpOutcome;
+using upstream::json_string;
+using upstream::snippet;
+using upstream::upstream_message;
 
-constexpr double kMaxRetryAfterSeconds = 30.0;
 constexpr int kMaxBatchSize = 2048;  // OpenAI's limit on inputs per request
 constexpr int kMaxRetries = 10;
 
@@ -40,154 +44,23 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// ---- URL ----------------------------------------------------------------------------------
-
-struct Endpoint {
-  std::string scheme;  // http | https
-  std::string host;    // IPv6 literals without brackets
-  int port = 0;
-  std::string path;    // where to POST
-
-  std::string origin() const {
-    const bool ipv6 = host.find(':') != std::string::npos;
-    return scheme + "://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  }
-};
-
-Status bad_url(std::string_view url, std::string_view why, RemoteProtocol protocol) {
-  const char* example = protocol == RemoteProtocol::kOpenAI ? "http://host:port/v1" : "http://host:port/embed";
-  return error(ErrorCode::kInvalidArgument, "invalid embedding server URL '" + std::string(url) + "': " +
-                                                std::string(why) + " (expected e.g. " + example + ")");
-}
-
-// Same rules as generate::parse_llm_url; the path rule depends on the protocol.
-Result<Endpoint> parse_endpoint(std::string_view raw, RemoteProtocol protocol) {
-  const std::string_view url = trim(raw);
-  if (url.empty()) return error(ErrorCode::kInvalidArgument, "no embedding server URL is set");
-  if (url.find_first_of("?#") != std::string_view::npos) {
-    return bad_url(url, "a query or fragment is not allowed", protocol);
-  }
-  Endpoint ep;
-  std::string_view rest = url;
-  if (const size_t sep = rest.find("://"); sep != std::string_view::npos) {
-    ep.scheme = lower(rest.substr(0, sep));
-    rest.remove_prefix(sep + 3);
-  } else {
-    ep.scheme = "http";
-  }
-  if (ep.scheme != "http" && ep.scheme != "https") return bad_url(url, "the scheme must be http or https", protocol);
-
-  const size_t slash = rest.find('/');
-  const std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) {
-    return bad_url(url, "credentials in the URL are not supported; use the API key setting", protocol);
-  }
-  std::string_view host = authority;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return bad_url(url, "unterminated IPv6 address", protocol);
-    host = authority.substr(1, close - 1);
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return bad_url(url, "unexpected text after the IPv6 address", protocol);
-      port = after.substr(1);
-    }
-  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return bad_url(url, "the host is missing", protocol);
-  ep.host = std::string(host);
-  ep.port = ep.scheme == "https" ? 443 : 80;
-  if (!port.empty()) {
-    if (port.size() > 5 || !all_digits(port)) return bad_url(url, "the port is not a number", protocol);
-    ep.port = std::stoi(std::string(port));
-    if (ep.port < 1 || ep.port > 65535) return bad_url(url, "the port is out of range", protocol);
-  }
-
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+// The model URL's rules (upstream::parse_http_url); the path rule depends on the protocol.
+Result<upstream::HttpUrl> parse_endpoint(std::string_view url, RemoteProtocol protocol) {
+  const char* hint = protocol == RemoteProtocol::kOpenAI ? "expected e.g. http://host:port/v1"
+                                                         : "expected e.g. http://host:port/embed";
+  auto ep = upstream::parse_http_url(url, "embedding server", hint);
+  if (!ep) return ep.status();
+  const std::string path = ep->path;
   if (protocol == RemoteProtocol::kTei) {
-    ep.path = path.empty() ? "/embed" : std::string(path);
-  } else if (ends_with(path, "/v1/embeddings")) {
-    ep.path = std::string(path);
-  } else if (ends_with(path, "/v1")) {
-    ep.path = std::string(path) + "/embeddings";
+    ep->path = path.empty() ? "/embed" : path;
+  } else if (upstream::ends_with(path, "/v1/embeddings")) {
+    ep->path = path;
+  } else if (upstream::ends_with(path, "/v1")) {
+    ep->path = path + "/embeddings";
   } else {
-    ep.path = std::string(path) + "/v1/embeddings";
+    ep->path = path + "/v1/embeddings";
   }
   return ep;
-}
-
-// ---- HTTP helpers -------------------------------------------------------------------------
-
-struct HttpOutcome {
-  httplib::Error transport = httplib::Error::Success;
-  int status = 0;
-  std::string body;
-  std::string retry_after;
-  double elapsed_seconds = 0;
-  int attempts = 1;
-};
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string snippet(std::string_view text, size_t max_bytes = 300) {
-  const std::string_view t = trim(text);
-  std::string out(utf8_prefix(t, max_bytes));
-  if (out.size() < t.size()) out += "…";
-  return sanitize_utf8(out);
-}
-
-std::string json_string(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// The message of an error body: {"error":{"message"}}, {"error":"..."} (TEI), {"detail":...}
-// (FastAPI), {"message":...}, else the text itself.
-std::string upstream_message(const std::string& body) {
-  const json j = json::parse(body, nullptr, false);
-  if (!j.is_discarded() && j.is_object()) {
-    std::string message;
-    if (const auto err = j.find("error"); err != j.end()) {
-      message = err->is_string() ? err->get<std::string>() : json_string(*err, "message");
-    }
-    if (message.empty()) message = json_string(j, "message");
-    if (const auto detail = j.find("detail"); message.empty() && detail != j.end()) {
-      message = detail->is_string() ? detail->get<std::string>() : dump(*detail);
-    }
-    if (!message.empty()) return snippet(message, 1000);
-  }
-  return trim(body).empty() ? std::string("(empty response body)") : snippet(body);
-}
-
-bool retryable_status(int status) {
-  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
-}
-
-double retry_after_seconds(const std::string& header) {
-  if (!all_digits(header)) return 0;  // the HTTP-date form is rare from model servers; the backoff applies
-  return std::min(kMaxRetryAfterSeconds, std::stod(header.substr(0, 6)));
-}
-
-void set_timeouts(httplib::Client& cli, double seconds) {
-  const double s = std::max(0.001, seconds);
-  const auto sec = static_cast<time_t>(s);
-  const auto usec = static_cast<time_t>((s - static_cast<double>(sec)) * 1e6);
-  cli.set_connection_timeout(sec, usec);
-  cli.set_read_timeout(sec, usec);
-  cli.set_write_timeout(sec, usec);
 }
 
 // TEI refuses batches above --max-client-batch-size (default 32) with
@@ -238,7 +111,7 @@ class BatchReader {
                  " and " + std::to_string(v.size()) + ")");
     }
     for (const json& x : v) {
-      if (!x.is_number()) return bad("returned a non-numeric value in vector " + std::to_string(row) + ": " + dump(x));
+      if (!x.is_number()) return bad("returned a non-numeric value in vector " + std::to_string(row) + ": " + upstream::dump_json(x));
       const double d = x.get<double>();
       const auto f = static_cast<float>(d);
       if (!std::isfinite(d) || !std::isfinite(f)) {
@@ -267,7 +140,7 @@ Result<Batch> read_openai(const json& j, size_t expected, const std::string& url
   const auto data = j.is_object() ? j.find("data") : j.end();
   if (data == j.end() || !data->is_array()) {
     return reader.bad("returned no \"data\" array; is it an OpenAI-compatible /v1/embeddings endpoint? Answer: " +
-                      snippet(dump(j)));
+                      snippet(upstream::dump_json(j)));
   }
   KR_RETURN_IF_ERROR(reader.check_count(data->size()));
   // Sort by "index": servers may answer out of order. Missing indices mean list order.
@@ -278,7 +151,7 @@ Result<Batch> read_openai(const json& j, size_t expected, const std::string& url
     if (const auto it = item.is_object() ? item.find("index") : item.end(); it != item.end() && !it->is_null()) {
       const long long i = it->is_number_integer() ? it->get<long long>() : -1;
       if (i < 0 || i >= static_cast<long long>(expected)) {
-        return reader.bad("returned an invalid index " + dump(*it) + " for " + std::to_string(expected) + " texts");
+        return reader.bad("returned an invalid index " + upstream::dump_json(*it) + " for " + std::to_string(expected) + " texts");
       }
       index = static_cast<size_t>(i);
     }
@@ -287,7 +160,7 @@ Result<Batch> read_openai(const json& j, size_t expected, const std::string& url
   }
   for (size_t i = 0; i < expected; ++i) {
     const auto emb = rows[i]->is_object() ? rows[i]->find("embedding") : rows[i]->end();
-    if (emb == rows[i]->end()) return reader.bad("returned an item without \"embedding\": " + snippet(dump(*rows[i])));
+    if (emb == rows[i]->end()) return reader.bad("returned an item without \"embedding\": " + snippet(upstream::dump_json(*rows[i])));
     KR_RETURN_IF_ERROR(reader.add(*emb, i));
   }
   auto batch = reader.take();
@@ -302,12 +175,12 @@ Result<Batch> read_tei(const json& j, size_t expected, const std::string& url) {
     const auto it = j.find("embeddings");
     if (it == j.end()) {
       return reader.bad("returned an object without \"embeddings\"; expected a JSON array of vectors: " +
-                        snippet(dump(j)));
+                        snippet(upstream::dump_json(j)));
     }
     vectors = &*it;
   }
   if (!vectors->is_array()) {
-    return reader.bad("returned " + snippet(dump(*vectors)) + " instead of an array of vectors");
+    return reader.bad("returned " + snippet(upstream::dump_json(*vectors)) + " instead of an array of vectors");
   }
   if (expected == 1 && !vectors->empty() && vectors->front().is_number()) {
     KR_RETURN_IF_ERROR(reader.add(*vectors, 0));  // a bare vector for a single input
@@ -358,8 +231,9 @@ Status RemoteEmbedderConfig::validate() const {
 // ---- RemoteEmbedder -----------------------------------------------------------------------
 
 struct RemoteEmbedder::Impl {
-  Impl(RemoteEmbedderConfig c, Endpoint ep)
+  Impl(RemoteEmbedderConfig c, upstream::HttpUrl ep)
       : config(std::move(c)), endpoint(std::move(ep)), url(endpoint.origin() + endpoint.path),
+        http(endpoint, config.api_key, {config.timeout_seconds, config.max_retries, config.retry_backoff_seconds}),
         batch_limit(config.batch_size) {
     initial_info.model_id = config.model.empty() ? url : config.model;
     learned_info = initial_info;
@@ -367,8 +241,9 @@ struct RemoteEmbedder::Impl {
   }
 
   const RemoteEmbedderConfig config;
-  const Endpoint endpoint;
+  const upstream::HttpUrl endpoint;
   const std::string url;
+  const upstream::HttpExchange http;
   std::atomic<int> batch_limit;  // config.batch_size, or lower once the server said its limit
 
   // info points at initial_info until the first answer, then at learned_info; neither changes
@@ -379,69 +254,11 @@ struct RemoteEmbedder::Impl {
   std::atomic<int> dimension{0};
   std::mutex learn_mutex;  // serializes the one-time write of learned_info
 
-  std::unique_ptr<httplib::Client> new_client() const {
-    auto cli = std::make_unique<httplib::Client>(endpoint.origin());
-    set_timeouts(*cli, config.timeout_seconds);
-    if (!config.api_key.empty()) cli->set_bearer_token_auth(config.api_key);
-    if (endpoint.scheme == "https") cli->enable_server_certificate_verification(true);
-    return cli;
-  }
-
-  // A dropped connection is worth retrying; a read that ran into the timeout is not (the
-  // server is slow, and trying again would multiply the wait).
-  bool timed_out(const HttpOutcome& out) const {
-    return out.transport == httplib::Error::Read && out.elapsed_seconds >= 0.95 * config.timeout_seconds;
-  }
-
-  bool retryable(const HttpOutcome& out) const {
-    switch (out.transport) {
-      case httplib::Error::Success: return retryable_status(out.status);
-      case httplib::Error::Connection:
-      case httplib::Error::ConnectionTimeout:
-      case httplib::Error::Write: return true;
-      case httplib::Error::Read: return !timed_out(out);
-      default: return false;
-    }
-  }
-
-  void backoff(int attempt, const std::string& retry_after) const {
-    double wait = config.retry_backoff_seconds * std::pow(2.0, attempt);
-    wait = std::min(std::max(wait, retry_after_seconds(retry_after)), kMaxRetryAfterSeconds);
-    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-  }
-
-  HttpOutcome send(const std::string& body) const {
-    HttpOutcome out;
-    for (int attempt = 0;; ++attempt) {
-      auto cli = new_client();
-      const httplib::Headers headers = {{"Accept", "application/json"}};
-      const auto start = Clock::now();
-      auto res = cli->Post(endpoint.path, headers, body, "application/json");
-      out = HttpOutcome{};
-      out.attempts = attempt + 1;
-      out.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      out.transport = res.error();
-      if (res) {
-        out.status = res->status;
-        out.body = std::move(res->body);
-        out.retry_after = res->get_header_value("Retry-After");
-      }
-      if (attempt >= config.max_retries || !retryable(out)) return out;
-      log::debug("retrying the embedding request", {{"url", url},
-                                                   {"attempt", std::to_string(attempt + 1)},
-                                                   {"status", std::to_string(out.status)},
-                                                   {"error", httplib::to_string(out.transport)}});
-      backoff(attempt, out.retry_after);
-    }
-  }
-
-  std::string tries(const HttpOutcome& out) const {
-    return out.attempts > 1 ? " after " + std::to_string(out.attempts) + " attempts" : "";
-  }
+  HttpOutcome send(const std::string& body) const { return http.send(endpoint.path, &body, "the embedding request"); }
 
   Status transport_status(const HttpOutcome& out, size_t texts) const {
     const std::string seconds = std::to_string(static_cast<int>(std::ceil(config.timeout_seconds)));
-    const std::string unreachable = "the embedding server at " + url + " is unreachable" + tries(out) + ": ";
+    const std::string unreachable = "the embedding server at " + url + " is unreachable" + attempts_suffix(out) + ": ";
     switch (out.transport) {
       case httplib::Error::Connection:
         return error(ErrorCode::kUnavailable, unreachable +
@@ -451,16 +268,16 @@ struct RemoteEmbedder::Impl {
         return error(ErrorCode::kUnavailable,
                      unreachable + "connecting timed out after " + seconds + " s — is the host reachable?");
       case httplib::Error::Read:
-        if (timed_out(out)) {
+        if (http.timed_out(out)) {
           return error(ErrorCode::kDeadlineExceeded,
                        "the embedding server at " + url + " did not answer within " + seconds + " s (a batch of " +
                            std::to_string(texts) + " texts); raise the embedding timeout or lower the batch size");
         }
         return error(ErrorCode::kUnavailable, "the embedding server at " + url +
-                                                  " closed the connection without answering" + tries(out));
+                                                  " closed the connection without answering" + attempts_suffix(out));
       case httplib::Error::Write:
         return error(ErrorCode::kUnavailable, "the connection to the embedding server at " + url +
-                                                  " broke while sending the request" + tries(out));
+                                                  " broke while sending the request" + attempts_suffix(out));
       case httplib::Error::SSLConnection:
       case httplib::Error::SSLLoadingCerts:
       case httplib::Error::SSLServerVerification:
@@ -486,12 +303,12 @@ struct RemoteEmbedder::Impl {
                                                 " is not ready yet (404 with an empty body; still loading the model?)");
     }
     if (out.status == 429) {
-      return error(ErrorCode::kUnavailable, "the embedding server at " + url + " is overloaded (429" + tries(out) +
+      return error(ErrorCode::kUnavailable, "the embedding server at " + url + " is overloaded (429" + attempts_suffix(out) +
                                                 "): " + message + " — try again shortly");
     }
     if (out.status == 424 || out.status >= 500) {  // TEI: 424 is a model backend failure
       return error(ErrorCode::kUnavailable,
-                   "the embedding server at " + url + " failed (" + code + tries(out) + "): " + message);
+                   "the embedding server at " + url + " failed (" + code + attempts_suffix(out) + "): " + message);
     }
     if (out.status == 404) {
       const char* hint = config.protocol == RemoteProtocol::kOpenAI
@@ -521,7 +338,7 @@ struct RemoteEmbedder::Impl {
 
   // One request. `server_limit` is set when the server refused the batch as too large.
   Result<Batch> embed_batch(std::span<const std::string> inputs, int& server_limit) const {
-    const HttpOutcome out = send(dump(request_body(inputs)));
+    const HttpOutcome out = send(upstream::dump_json(request_body(inputs)));
     if (out.transport != httplib::Error::Success) return transport_status(out, inputs.size());
     if (out.status < 200 || out.status >= 300) {
       if (out.status >= 400 && out.status < 500) server_limit = server_batch_limit(upstream_message(out.body));

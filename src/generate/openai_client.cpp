@@ -1,6 +1,6 @@
 // LlmClient over the OpenAI-compatible HTTP API (KAITO vLLM workspaces and friends).
-// One httplib::Client per call keeps calls independent and thread-safe; creating
-// one costs nothing until it connects.
+// The HTTP exchange (timeouts, retries, error bodies) is upstream::HttpExchange, shared with
+// the remote embedder.
 #include <httplib.h>
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 
 #include "core/text.h"
 #include "generate/llm_client.h"
+#include "upstream/http_exchange.h"
 
 namespace kr::generate {
 
@@ -25,35 +26,18 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using upstream::error_message;
+using upstream::error_object;
+using upstream::HttpOutcome;
+using upstream::json_string;
+using upstream::retryable_status;
+using upstream::snippet;
+using upstream::upstream_message;
 
 constexpr size_t kMaxErrorBody = 64 * 1024;         // enough for any error JSON
 constexpr size_t kMaxPlainBody = 16 * 1024 * 1024;  // a non-streamed answer
-constexpr double kMaxRetryAfterSeconds = 30.0;
 
-// What one HTTP exchange produced.
-struct HttpOutcome {
-  httplib::Error transport = httplib::Error::Success;
-  int status = 0;
-  std::string body;
-  std::string retry_after;
-  double elapsed_seconds = 0;
-  int attempts = 1;
-};
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string snippet(std::string_view text, size_t max_bytes = 300) {
-  const std::string_view t = trim(text);
-  std::string out(utf8_prefix(t, max_bytes));
-  if (out.size() < t.size()) out += "…";
-  return sanitize_utf8(out);
-}
-
-std::string json_string(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string dump(const json& j) { return upstream::dump_json(j); }
 
 int json_int(const json& j, const char* key) {
   if (!j.is_object()) return 0;
@@ -61,41 +45,6 @@ int json_int(const json& j, const char* key) {
   if (it == j.end() || !it->is_number()) return 0;
   const double v = it->get<double>();
   return std::isfinite(v) ? static_cast<int>(std::clamp(v, 0.0, 2147483647.0)) : 0;
-}
-
-// The error object of an OpenAI-style body: nested {"error":{...}}, {"error":"text"}
-// or vLLM's older flat {"object":"error","message":...}. Null when there is none.
-const json* error_object(const json& j) {
-  if (!j.is_object()) return nullptr;
-  if (const auto it = j.find("error"); it != j.end() && !it->is_null()) return &*it;
-  if (json_string(j, "object") == "error") return &j;
-  return nullptr;
-}
-
-std::string error_message(const json& err) {
-  if (err.is_string()) return err.get<std::string>();
-  std::string message = json_string(err, "message");
-  if (message.empty() && err.is_object()) {
-    if (const auto it = err.find("detail"); it != err.end()) {  // FastAPI's own errors
-      message = it->is_string() ? it->get<std::string>() : dump(*it);
-    }
-  }
-  return message;
-}
-
-// A readable message from an error response body, whatever its shape.
-std::string upstream_message(const std::string& body) {
-  const json j = json::parse(body, nullptr, false);
-  if (!j.is_discarded()) {
-    const json* err = error_object(j);
-    std::string message = error_message(err ? *err : j);
-    if (!message.empty()) return snippet(message, 1000);
-  }
-  return trim(body).empty() ? std::string("(empty response body)") : snippet(body);
-}
-
-bool retryable_status(int status) {
-  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
 std::string lower(std::string s) {
@@ -153,22 +102,6 @@ Result<Completion> parse_completion(const std::string& body) {
   return out;
 }
 
-double retry_after_seconds(const std::string& header) {
-  if (header.empty() || !std::all_of(header.begin(), header.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return 0;  // HTTP-date form is rare from model servers; the backoff applies
-  }
-  return std::min(kMaxRetryAfterSeconds, std::stod(header.substr(0, 6)));
-}
-
-void set_timeouts(httplib::Client& cli, double seconds) {
-  const double s = std::max(0.001, seconds);
-  const auto sec = static_cast<time_t>(s);
-  const auto usec = static_cast<time_t>((s - static_cast<double>(sec)) * 1e6);
-  cli.set_connection_timeout(sec, usec);
-  cli.set_read_timeout(sec, usec);
-  cli.set_write_timeout(sec, usec);
-}
-
 // Everything the stream's content receiver learns during one attempt.
 struct StreamAttempt {
   int status = 0;
@@ -190,6 +123,9 @@ class OpenAiClient final : public LlmClient {
     auto parsed = parse_llm_url(config_.base_url);
     if (parsed) {
       endpoint_ = std::move(parsed).value();
+      upstream::HttpUrl server{endpoint_.scheme, endpoint_.host, endpoint_.port, endpoint_.api_prefix};
+      http_ = upstream::HttpExchange(std::move(server), config_.api_key,
+                                     {config_.timeout_seconds, config_.max_retries, config_.retry_backoff_seconds});
     } else {
       invalid_ = parsed.status();
     }
@@ -236,63 +172,14 @@ class OpenAiClient final : public LlmClient {
   }
 
  private:
-  std::unique_ptr<httplib::Client> new_client() const {
-    auto cli = std::make_unique<httplib::Client>(endpoint_.origin());
-    set_timeouts(*cli, config_.timeout_seconds);
-    if (!config_.api_key.empty()) cli->set_bearer_token_auth(config_.api_key);
-    if (endpoint_.scheme == "https") cli->enable_server_certificate_verification(true);
-    return cli;
-  }
-
   std::string url() const { return endpoint_.api_url(); }
 
-  void backoff(int attempt, const std::string& retry_after) const {
-    double wait = std::max(0.0, config_.retry_backoff_seconds) * std::pow(2.0, attempt);
-    wait = std::max(wait, retry_after_seconds(retry_after));
-    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-  }
-
-  // A dropped connection is worth retrying; a read that ran into the timeout is not
-  // (the model is slow, and trying again would multiply the wait).
-  bool timed_out(const HttpOutcome& out) const {
-    return out.transport == httplib::Error::Read && out.elapsed_seconds >= 0.95 * config_.timeout_seconds;
-  }
-
-  bool retryable(const HttpOutcome& out) const {
-    switch (out.transport) {
-      case httplib::Error::Success:
-        return retryable_status(out.status);
-      case httplib::Error::Connection:
-      case httplib::Error::ConnectionTimeout:
-      case httplib::Error::Write:
-        return true;
-      case httplib::Error::Read:
-        return !timed_out(out);
-      default:
-        return false;
-    }
-  }
-
-  // One GET or POST, retried with exponential backoff.
+  std::unique_ptr<httplib::Client> new_client() const { return http_.new_client(); }
+  bool timed_out(const HttpOutcome& out) const { return http_.timed_out(out); }
+  bool retryable(const HttpOutcome& out) const { return http_.retryable(out); }
+  void backoff(int attempt, const std::string& retry_after) const { http_.backoff(attempt, retry_after); }
   HttpOutcome send(const std::string& path, const std::string* body) const {
-    HttpOutcome out;
-    for (int attempt = 0;; ++attempt) {
-      auto cli = new_client();
-      const httplib::Headers headers = {{"Accept", "application/json"}};
-      const auto start = Clock::now();
-      auto res = body ? cli->Post(path, headers, *body, "application/json") : cli->Get(path, headers);
-      out = HttpOutcome{};
-      out.attempts = attempt + 1;
-      out.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      out.transport = res.error();
-      if (res) {
-        out.status = res->status;
-        out.body = std::move(res->body);
-        out.retry_after = res->get_header_value("Retry-After");
-      }
-      if (attempt >= config_.max_retries || !retryable(out)) return out;
-      backoff(attempt, out.retry_after);
-    }
+    return http_.send(path, body, "the language model request");
   }
 
   Status transport_status(const HttpOutcome& out) const {
@@ -675,6 +562,7 @@ class OpenAiClient final : public LlmClient {
 
   const LlmConfig config_;
   LlmEndpoint endpoint_;
+  upstream::HttpExchange http_;
   Status invalid_;  // non-ok when base_url did not parse
 
   std::mutex mutex_;  // guards model_info_
