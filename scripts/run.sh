@@ -46,10 +46,22 @@ for _ in $(seq 1 100); do
 done
 
 log "asking: $QUESTION"
-curl -sf -m 600 "$URL/v1/collections/default/ask" -H 'Content-Type: application/json' \
-  -d "{\"question\": \"$QUESTION\"}" | python3 -c '
+ANSWER="$(mktemp)"
+STATUS="$(curl -s -m 600 -o "$ANSWER" -w '%{http_code}' "$URL/v1/collections/default/ask" \
+  -H 'Content-Type: application/json' -d "{\"question\": \"$QUESTION\"}")" || STATUS=000
+python3 - "$ANSWER" "$STATUS" <<'PY'
 import json, sys
-a = json.load(sys.stdin)
+path, status = sys.argv[1], sys.argv[2]
+try:
+    a = json.load(open(path))
+except ValueError:
+    a = {}
+if status != "200":
+    # The server stays up: say what failed and how to ask again, not a traceback.
+    message = (a.get("error") or {}).get("message") or "no answer (HTTP %s)" % status
+    print("\nThe question was not answered: " + message)
+    print("(the server keeps running; on a busy machine the local model can be slow — ask again, or run with KR_NO_LLM=1)")
+    sys.exit(0)
 print("\n" + a["answer"] + "\n")
 print("(" + ("answered by " + a.get("model", "") if a["mode"] == "generative" else a.get("note", "extractive")) + ")")
 print("Sources:")
@@ -58,7 +70,8 @@ for s in a["sources"]:
     page = "" if not c["page_start"] else (", page %d" % c["page_start"] if c["page_start"] == c["page_end"] else ", pages %d-%d" % (c["page_start"], c["page_end"]))
     section = " — " + " > ".join(c["heading_path"]) if c["heading_path"] else ""
     print("  [%d] %s%s%s" % (s["number"], c["document"], page, section))
-'
+PY
+rm -f "$ANSWER"
 
 cat <<EOM
 
