@@ -88,7 +88,10 @@ int main(int argc, char** argv) {
   auto started = std::chrono::steady_clock::now();
   auto cold = service::Collection::open("bench", dir);
   if (!cold) return fail(cold.status());
-  const double rebuild_seconds = seconds_since(started);
+  const double rebuild_seconds = seconds_since(started);  // searchable (exact scan) from here
+  // Above the threshold the graph is built in the background while searches scan.
+  if (auto vectors = (*cold)->current_vectors()) vectors->wait_for_background_work();
+  const double graph_ready_seconds = seconds_since(started);
   {
     std::lock_guard lock((*cold)->write_mutex());
     if (Status s = (*cold)->save_snapshot(); !s) return fail(s);
@@ -107,7 +110,7 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "{\"chunks\": %d, \"dimension\": %d, \"vector_index\": \"%s\", \"write_s\": %.2f, "
-      "\"open_rebuild_s\": %.2f, \"open_snapshot_s\": %.2f}\n",
-      chunks, dimension, mode.c_str(), write_seconds, rebuild_seconds, snapshot_seconds);
+      "\"open_rebuild_s\": %.2f, \"graph_ready_s\": %.2f, \"open_snapshot_s\": %.2f}\n",
+      chunks, dimension, mode.c_str(), write_seconds, rebuild_seconds, graph_ready_seconds, snapshot_seconds);
   return 0;
 }

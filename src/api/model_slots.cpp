@@ -16,6 +16,10 @@ ModelSlots::ModelSlots(int max_concurrent, int max_waiting, std::chrono::millise
 Status ModelSlots::acquire_for_request() {
   if (t_held) return Status::ok();
   std::unique_lock lock(mutex_);
+  const auto stopping = [] {
+    return error(ErrorCode::kUnavailable, "the server is shutting down; retry after 1 s (another replica answers)");
+  };
+  if (shutting_down_) return stopping();
   if (in_flight_ >= max_concurrent_) {
     const std::string busy = "the language model is busy: " + std::to_string(in_flight_) +
                              " answers are being generated (llm_max_concurrent)";
@@ -24,8 +28,10 @@ Status ModelSlots::acquire_for_request() {
                                                 " requests wait (llm_max_waiting); retry after 1 s");
     }
     ++waiting_;
-    const bool got = freed_.wait_for(lock, max_wait_, [this] { return in_flight_ < max_concurrent_; });
+    const bool got =
+        freed_.wait_for(lock, max_wait_, [this] { return shutting_down_ || in_flight_ < max_concurrent_; });
     --waiting_;
+    if (shutting_down_) return stopping();
     if (!got) {
       return error(ErrorCode::kUnavailable, busy + "; waited " + std::to_string(max_wait_.count() / 1000) +
                                                 " s for a slot; retry after 1 s");
@@ -49,6 +55,14 @@ void ModelSlots::release() {
     --in_flight_;
   }
   freed_.notify_one();
+}
+
+void ModelSlots::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+  }
+  freed_.notify_all();
 }
 
 int ModelSlots::in_flight() const {

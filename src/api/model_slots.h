@@ -23,6 +23,10 @@ class ModelSlots {
   static void release_request_slot();
 
   int in_flight() const;
+  // The server is stopping: waiters wake now and, like later callers, get kUnavailable
+  // (503 with Retry-After) instead of holding a worker until max_wait. Slots already
+  // held are released as usual.
+  void shutdown();
 
  private:
   void release();
@@ -34,6 +38,7 @@ class ModelSlots {
   std::condition_variable freed_;
   int in_flight_ = 0;
   int waiting_ = 0;
+  bool shutting_down_ = false;
 };
 
 }  // namespace kr::api

@@ -241,6 +241,7 @@ void Server::run() {
 
 void Server::stop() {
   impl_->stopping = true;  // streaming answers end at their next token
+  impl_->model_slots.shutdown();  // requests waiting for the model answer 503 now
   impl_->http.stop();
 }
 

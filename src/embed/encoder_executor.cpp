@@ -20,7 +20,8 @@ EncoderExecutor::EncoderExecutor(std::shared_ptr<Embedder> inner, EncoderExecuto
   options_.slice_texts = std::max<size_t>(1, options_.slice_texts);
   const int threads =
       options_.threads > 0 ? options_.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { work(); });
+  for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { work(false); });
+  if (options_.interactive_lane) workers_.emplace_back([this] { work(true); });
 }
 
 EncoderExecutor::~EncoderExecutor() {
@@ -84,11 +85,12 @@ Result<Embeddings> EncoderExecutor::embed(std::span<const std::string> texts, In
   return out;
 }
 
-void EncoderExecutor::work() {
+void EncoderExecutor::work(bool interactive_only) {
   std::unique_lock lock(mutex_);
   while (true) {
-    has_work_.wait(lock, [&] { return stopping_ || !interactive_.empty() || !bulk_.empty(); });
-    if (interactive_.empty() && bulk_.empty()) return;  // stopping, nothing left
+    has_work_.wait(lock,
+                   [&] { return stopping_ || !interactive_.empty() || (!interactive_only && !bulk_.empty()); });
+    if (interactive_.empty() && (interactive_only || bulk_.empty())) return;  // stopping, nothing left
     const bool interactive = !interactive_.empty();
     auto& queue = interactive ? interactive_ : bulk_;
     Slice slice = std::move(queue.front());

@@ -3,7 +3,10 @@
 // Every embed() call is cut into small slices (a few texts, a bounded number of characters)
 // that wait in two queues; `threads` workers take the next slice, interactive ones first.
 // A query arriving during a bulk ingest therefore waits for at most one running slice per
-// worker, never for the whole ingest batch, and the cores are never oversubscribed.
+// worker, never for the whole ingest batch. With `interactive_lane`, one more worker takes
+// interactive slices only, so a query waits for no bulk slice at all: the cores are
+// oversubscribed by one thread only while a query embeds (measured in BENCHMARKS.md: on a
+// loaded 2-core machine a bulk slice took seconds, and search p99 during ingest with it).
 #pragma once
 
 #include <condition_variable>
@@ -29,6 +32,7 @@ struct EncoderExecutorOptions {
   // Characters per slice at most (a slice always takes one text): bounds how long a query
   // waits behind a running bulk slice (~4 KiB ≈ 1,000 word pieces ≈ 0.1 s on one core for MiniLM).
   size_t slice_chars = 4096;
+  bool interactive_lane = false;  // one extra worker for interactive slices only
 };
 
 // Thread-safety: embed() may be called concurrently from any number of threads.
@@ -46,7 +50,8 @@ class EncoderExecutor final : public Embedder {
   int count_tokens(std::string_view text, InputKind kind) const override { return inner_->count_tokens(text, kind); }
 
   static constexpr size_t kInteractiveTexts = 4;
-  int threads() const { return static_cast<int>(workers_.size()); }
+  // Workers that run bulk slices (the interactive lane not counted).
+  int threads() const { return static_cast<int>(workers_.size()) - (options_.interactive_lane ? 1 : 0); }
   // Slices run so far, by priority (tests and metrics).
   uint64_t slices_run(EmbedPriority priority) const;
 
@@ -56,7 +61,7 @@ class EncoderExecutor final : public Embedder {
     std::shared_ptr<Job> job;
     size_t index = 0;  // which slice of the job
   };
-  void work();
+  void work(bool interactive_only);
 
   std::shared_ptr<Embedder> inner_;
   EncoderExecutorOptions options_;

@@ -28,13 +28,18 @@
 // when it falls below exact_threshold / 2 (hysteresis: no flapping at the boundary).
 //
 // Concurrency: writers serialize on writer_mutex. Searches hold `rw` shared; small
-// writes take it exclusively. Large work (building a graph at the switch or when
-// compacting, building the exact arrays, saving) runs under writer_mutex alone: only
-// writers mutate, so the data is stable for it while searches go on; the result is
-// swapped in under a short exclusive section. A turnstile mutex keeps a stream of
-// searches from starving a writer (glibc's rwlock prefers readers). hnswlib's
-// searchKnn is safe for concurrent readers (its visited-list pool has a mutex and its
-// counters are atomics).
+// writes take it exclusively. Building the exact arrays and saving run under
+// writer_mutex alone: only writers mutate, so the data is stable for them while
+// searches go on; the result is swapped in under a short exclusive section.
+// Graph builds (the exact -> graph switch, compaction) of kBackgroundBuildMin vectors
+// or more run on a background thread and hold no lock while they build: the builder
+// copies the live vectors, writers meanwhile keep writing to the current structure
+// (searches keep using it) and log their writes; the builder replays the log into the
+// new graph in rounds without the lock, the last short round under writer_mutex, and
+// swaps the graph in under the exclusive section. Smaller builds run inline.
+// A turnstile mutex keeps a stream of searches from starving a writer (glibc's rwlock
+// prefers readers). hnswlib's searchKnn is safe for concurrent readers (its
+// visited-list pool has a mutex and its counters are atomics).
 //
 // Snapshot format (all little-endian), version 1:
 //   header, 96 bytes: magic "KRVECIDX", u32 version, u32 dimension, u64 generation,
@@ -56,6 +61,7 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -66,6 +72,7 @@
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -99,6 +106,14 @@ using Filter = std::function<bool(uint64_t)>;
 
 // Deleted elements above this share of the graph trigger a rebuild.
 constexpr double kCompactRatio = 0.3;
+// Graph builds of at least this many vectors run on a background thread (smaller ones
+// take milliseconds and run inline, so small indexes switch modes synchronously).
+constexpr size_t kBackgroundBuildMin = 2048;
+// The builder replays logged writes without the writer lock while a round has more
+// than this many; the last round runs under it. Rounds are capped so a steady stream
+// of writes cannot keep the build from finishing.
+constexpr size_t kFinalReplayMax = 256;
+constexpr int kMaxReplayRounds = 8;
 // A filtered graph search gives up for a scan once ef exceeds live / this.
 constexpr size_t kGraphScanRatio = 32;
 constexpr size_t kMinGraphCapacity = 1024;
@@ -200,6 +215,62 @@ class DotSpace final : public hnswlib::SpaceInterface<float> {
  private:
   size_t dim_;
   hnswlib::DISTFUNC<float> dist_ = negated_dot<dot_portable>;
+};
+
+// ---------------------------------------------------------------------------
+// Graph writes, on the index's graph or on one being built in the background.
+
+// A graph with its list of deleted elements to reuse (entries may have been revived)
+// and, by slot, whether an element is listed (so it is listed at most once).
+struct GraphParts {
+  std::unique_ptr<Graph> graph;
+  std::vector<Slot> free_slots;
+  std::vector<uint8_t> in_free_list;
+};
+
+void graph_upsert(GraphParts& p, uint64_t id, const float* v) {
+  Graph& g = *p.graph;
+  if (g.label_lookup_.count(id) != 0) {
+    g.addPoint(v, id);  // updates in place, reviving the element if it was deleted
+    return;
+  }
+  while (!p.free_slots.empty()) {
+    const Slot s = p.free_slots.back();
+    p.free_slots.pop_back();
+    p.in_free_list[s] = 0;
+    if (!g.isMarkedDeleted(s)) continue;  // revived since it was listed
+    // Reuse a deleted element for the new id (hnswlib 0.7's replace_deleted).
+    g.label_lookup_.erase(g.getExternalLabel(s));
+    g.setExternalLabel(s, id);
+    g.label_lookup_[id] = s;
+    g.unmarkDeletedInternal(s);
+    g.updatePoint(v, s, 1.0f);
+    return;
+  }
+  if (g.cur_element_count >= g.max_elements_) {
+    const size_t capacity = std::max(kMinGraphCapacity, 2 * g.max_elements_);
+    p.in_free_list.reserve(capacity);
+    g.resizeIndex(capacity);
+    p.in_free_list.resize(capacity, 0);
+  }
+  g.addPoint(v, id);
+}
+
+bool graph_remove(GraphParts& p, uint64_t id) {
+  Graph& g = *p.graph;
+  auto it = g.label_lookup_.find(id);
+  if (it == g.label_lookup_.end() || g.isMarkedDeleted(it->second)) return false;
+  const Slot s = it->second;
+  if (!p.in_free_list[s]) p.free_slots.push_back(s);  // may throw: before the mark
+  p.in_free_list[s] = 1;
+  g.markDeletedInternal(s);
+  return true;
+}
+
+// A write made while a background build runs, replayed into the new graph.
+struct LoggedWrite {
+  uint64_t id = 0;
+  std::vector<float> vector;  // empty: a removal
 };
 
 // ---------------------------------------------------------------------------
@@ -526,7 +597,7 @@ struct VectorIndex::Impl {
 
   uint64_t live() const {
     if (mode == VectorIndexMode::kExact) return ids.size();
-    return graph->cur_element_count - graph->num_deleted_;
+    return current.graph->cur_element_count - current.graph->num_deleted_;
   }
 
   size_t ef_for(size_t k) const {
@@ -535,7 +606,7 @@ struct VectorIndex::Impl {
   }
 
   const float* graph_vector(Slot s) const {
-    return reinterpret_cast<const float*>(graph->getDataByInternalId(s));
+    return reinterpret_cast<const float*>(current.graph->getDataByInternalId(s));
   }
 
   // --- search (rw shared) ---
@@ -556,7 +627,7 @@ struct VectorIndex::Impl {
   // Exact scan of the graph's live elements; the filter first (it is selective here).
   std::vector<VectorHit> scan_graph(const float* q, size_t k, const Filter* filter) const {
     TopK top(k);
-    const Graph& g = *graph;
+    const Graph& g = *current.graph;
     for (Slot s = 0; s < g.cur_element_count; ++s) {
       if (g.isMarkedDeleted(s)) continue;
       const uint64_t id = g.getExternalLabel(s);
@@ -569,7 +640,7 @@ struct VectorIndex::Impl {
 
   // Up to ef live elements near q, best first.
   std::vector<VectorHit> graph_candidates(const float* q, size_t ef) const {
-    auto pq = graph->searchKnn(q, ef);
+    auto pq = current.graph->searchKnn(q, ef);
     std::vector<VectorHit> out(pq.size());
     for (size_t i = out.size(); i-- > 0;) {
       out[i] = VectorHit{pq.top().second, -pq.top().first};
@@ -640,91 +711,147 @@ struct VectorIndex::Impl {
     return true;
   }
 
-  void graph_upsert(uint64_t id, const float* v) {
-    Graph& g = *graph;
-    if (g.label_lookup_.count(id) != 0) {
-      g.addPoint(v, id);  // updates in place, reviving the element if it was deleted
-      return;
+  void graph_upsert(uint64_t id, const float* v) { kr::index::graph_upsert(current, id, v); }
+  bool graph_remove(uint64_t id) { return kr::index::graph_remove(current, id); }
+
+  // Writes made during a background build are logged for it (writer_mutex held).
+  void log_write(uint64_t id, const float* v) {
+    if (!logging) return;
+    try {
+      LoggedWrite w{id, {}};
+      if (v != nullptr) w.vector.assign(v, v + dim);
+      write_log.push_back(std::move(w));
+    } catch (const std::bad_alloc&) {
+      cancel_background_build();  // a graph missing this write must not be swapped in
     }
-    while (!free_slots.empty()) {
-      const Slot s = free_slots.back();
-      free_slots.pop_back();
-      in_free_list[s] = 0;
-      if (!g.isMarkedDeleted(s)) continue;  // revived since it was listed
-      // Reuse a deleted element for the new id (hnswlib 0.7's replace_deleted).
-      g.label_lookup_.erase(g.getExternalLabel(s));
-      g.setExternalLabel(s, id);
-      g.label_lookup_[id] = s;
-      g.unmarkDeletedInternal(s);
-      g.updatePoint(v, s, 1.0f);
-      return;
-    }
-    if (g.cur_element_count >= g.max_elements_) {
-      const size_t capacity = std::max(kMinGraphCapacity, 2 * g.max_elements_);
-      in_free_list.reserve(capacity);
-      g.resizeIndex(capacity);
-      in_free_list.resize(capacity, 0);
-    }
-    g.addPoint(v, id);
   }
 
-  bool graph_remove(uint64_t id) {
-    Graph& g = *graph;
-    auto it = g.label_lookup_.find(id);
-    if (it == g.label_lookup_.end() || g.isMarkedDeleted(it->second)) return false;
-    const Slot s = it->second;
-    if (!in_free_list[s]) free_slots.push_back(s);  // may throw: before the mark
-    in_free_list[s] = 1;
-    g.markDeletedInternal(s);
-    return true;
+  // --- large work (writer_mutex only, or no lock on a copy; swaps in under WriteLock) ---
+
+  GraphParts new_graph(size_t capacity) {
+    GraphParts p;
+    p.graph = std::make_unique<Graph>(&space, std::max(capacity, kMinGraphCapacity), static_cast<size_t>(opts.M),
+                                      static_cast<size_t>(opts.ef_construction), static_cast<size_t>(opts.seed));
+    p.graph->setEf(1);  // searches pass their ef as k, see the file comment
+    p.in_free_list.assign(p.graph->max_elements_, 0);
+    return p;
   }
 
-  // --- large work (writer_mutex only; swaps in under WriteLock) ---
-
-  std::unique_ptr<Graph> new_graph(size_t capacity) {
-    auto g = std::make_unique<Graph>(&space, std::max(capacity, kMinGraphCapacity),
-                                     static_cast<size_t>(opts.M), static_cast<size_t>(opts.ef_construction),
-                                     static_cast<size_t>(opts.seed));
-    g->setEf(1);  // searches pass their ef as k, see the file comment
-    return g;
-  }
-
-  void install_graph(std::unique_ptr<Graph> g) {
+  void install_graph(GraphParts built) {
     std::vector<float> old_rows;
     std::vector<uint64_t> old_ids;
     std::unordered_map<uint64_t, uint32_t> old_slot_of;
-    std::unique_ptr<Graph> old_graph;
-    std::vector<uint8_t> flags(g->max_elements_, 0);
+    GraphParts old_graph;
     {
       WriteLock lock(*this);
       old_rows.swap(rows);
       old_ids.swap(ids);
       old_slot_of.swap(slot_of);
-      old_graph = std::exchange(graph, std::move(g));
-      free_slots.clear();
-      in_free_list.swap(flags);
+      old_graph = std::exchange(current, std::move(built));
       mode = VectorIndexMode::kGraph;
     }
     // The old structures are freed here, outside the exclusive section.
   }
 
-  void switch_to_graph() {
-    auto g = new_graph(ids.size() + ids.size() / 4);
-    for (size_t i = 0; i < ids.size(); ++i) g->addPoint(rows.data() + i * dim, ids[i]);
-    install_graph(std::move(g));
+  // The live vectors: ids and rows (writer_mutex held).
+  void copy_live(std::vector<uint64_t>& out_ids, std::vector<float>& out_rows) const {
+    if (mode == VectorIndexMode::kExact) {
+      out_ids = ids;
+      out_rows = rows;
+      return;
+    }
+    const Graph& g = *current.graph;
+    out_ids.reserve(live());
+    out_rows.reserve(live() * dim);
+    for (Slot s = 0; s < g.cur_element_count; ++s) {
+      if (g.isMarkedDeleted(s)) continue;
+      out_ids.push_back(g.getExternalLabel(s));
+      out_rows.insert(out_rows.end(), graph_vector(s), graph_vector(s) + dim);
+    }
   }
 
-  void compact_graph() {
-    const Graph& old = *graph;
-    auto g = new_graph(live() + live() / 4);
-    for (Slot s = 0; s < old.cur_element_count; ++s) {
-      if (!old.isMarkedDeleted(s)) g->addPoint(graph_vector(s), old.getExternalLabel(s));
+  // A graph of the given vectors; no graph (null) when `cancel` was raised meanwhile.
+  GraphParts build_graph(const std::vector<uint64_t>& new_ids, const std::vector<float>& new_rows,
+                         const std::atomic<bool>* cancel, const std::function<void()>* halfway = nullptr) {
+    GraphParts p = new_graph(new_ids.size() + new_ids.size() / 4);
+    for (size_t i = 0; i < new_ids.size(); ++i) {
+      if (halfway != nullptr && *halfway && i == new_ids.size() / 2) (*halfway)();
+      if (cancel != nullptr && i % 64 == 0 && cancel->load(std::memory_order_relaxed)) return {};
+      p.graph->addPoint(new_rows.data() + i * dim, new_ids[i]);
     }
-    install_graph(std::move(g));
+    return p;
+  }
+
+  // Builds a graph of the live vectors (switch to graph, or compaction). writer_mutex held.
+  void rebuild_graph() {
+    std::vector<uint64_t> live_ids;
+    std::vector<float> live_rows;
+    copy_live(live_ids, live_rows);
+    if (live_ids.size() < kBackgroundBuildMin) {
+      install_graph(build_graph(live_ids, live_rows, nullptr));
+      return;
+    }
+    if (builder.joinable()) builder.join();  // it finished: building is false, it takes no more locks
+    building = true;
+    logging = true;
+    write_log.clear();
+    cancel_build.store(false);
+    const uint64_t epoch = ++build_epoch;
+    builder = std::thread([this, epoch, hook = build_hook, i = std::move(live_ids), r = std::move(live_rows)] {
+      build_in_background(epoch, i, r, hook);
+    });
+  }
+
+  // Runs on `builder`. Holds no lock while it builds; see the file comment.
+  void build_in_background(uint64_t epoch, const std::vector<uint64_t>& from_ids, const std::vector<float>& from_rows,
+                           const std::function<void()>& hook) {
+    try {
+      GraphParts built = build_graph(from_ids, from_rows, &cancel_build, &hook);
+      for (int round = 1; built.graph; ++round) {
+        std::unique_lock<std::mutex> writer(writer_mutex);
+        if (epoch != build_epoch) break;  // cancelled (clear, shrink) since it started
+        std::vector<LoggedWrite> writes;
+        writes.swap(write_log);
+        const bool last = writes.size() <= kFinalReplayMax || round >= kMaxReplayRounds;
+        if (!last) writer.unlock();
+        for (const LoggedWrite& w : writes) {
+          if (w.vector.empty()) {
+            kr::index::graph_remove(built, w.id);
+          } else {
+            kr::index::graph_upsert(built, w.id, w.vector.data());
+          }
+        }
+        if (last) {
+          logging = false;
+          install_graph(std::move(built));
+          break;
+        }
+      }
+    } catch (const std::exception&) {
+      // Out of memory or an hnswlib error: the index stays correct in its current mode,
+      // and the next write that needs a graph starts another build.
+    }
+    {
+      std::lock_guard<std::mutex> writer(writer_mutex);
+      logging = false;
+      write_log.clear();
+      write_log.shrink_to_fit();
+      building = false;
+    }
+    build_done.notify_all();
+  }
+
+  // Abandons a background build (writer_mutex held); it exits at its next check.
+  void cancel_background_build() {
+    if (!building) return;
+    ++build_epoch;
+    cancel_build.store(true);
+    logging = false;
+    write_log.clear();
   }
 
   void switch_to_exact() {
-    const Graph& old = *graph;
+    const Graph& old = *current.graph;
     const size_t n = live();
     std::vector<float> new_rows;
     std::vector<uint64_t> new_ids;
@@ -739,15 +866,13 @@ struct VectorIndex::Impl {
       new_ids.push_back(old.getExternalLabel(s));
       new_rows.insert(new_rows.end(), v, v + dim);
     }
-    std::unique_ptr<Graph> old_graph;
+    GraphParts old_graph;
     {
       WriteLock lock(*this);
       rows.swap(new_rows);
       ids.swap(new_ids);
       slot_of.swap(new_slot_of);
-      old_graph = std::move(graph);
-      free_slots.clear();
-      in_free_list.clear();
+      old_graph = std::exchange(current, GraphParts{});
       mode = VectorIndexMode::kExact;
     }
   }
@@ -756,13 +881,21 @@ struct VectorIndex::Impl {
   Status maintain() {
     try {
       const uint64_t n = live();
+      if (building) {
+        // Below the hysteresis floor the build under way is not wanted any more.
+        if (n < opts.exact_threshold / 2) {
+          cancel_background_build();
+          if (mode == VectorIndexMode::kGraph) switch_to_exact();
+        }
+        return Status::ok();
+      }
       if (mode == VectorIndexMode::kExact) {
-        if (n > 0 && n >= opts.exact_threshold) switch_to_graph();
+        if (n > 0 && n >= opts.exact_threshold) rebuild_graph();
       } else if (n < opts.exact_threshold / 2) {
         switch_to_exact();
-      } else if (static_cast<double>(graph->num_deleted_) >
-                 kCompactRatio * static_cast<double>(graph->cur_element_count)) {
-        compact_graph();
+      } else if (static_cast<double>(current.graph->num_deleted_) >
+                 kCompactRatio * static_cast<double>(current.graph->cur_element_count)) {
+        rebuild_graph();
       }
       return Status::ok();
     } catch (const std::bad_alloc&) {
@@ -773,26 +906,34 @@ struct VectorIndex::Impl {
   }
 
   void reset() {
+    cancel_background_build();
     std::vector<float> old_rows;
     std::vector<uint64_t> old_ids;
     std::unordered_map<uint64_t, uint32_t> old_slot_of;
-    std::unique_ptr<Graph> old_graph;
+    GraphParts old_graph;
     WriteLock lock(*this);
     old_rows.swap(rows);
     old_ids.swap(ids);
     old_slot_of.swap(slot_of);
-    old_graph = std::move(graph);
-    free_slots.clear();
-    in_free_list.clear();
+    old_graph = std::exchange(current, GraphParts{});
     mode = VectorIndexMode::kExact;
+  }
+
+  // Cancels a background build and waits for its thread (no lock held).
+  void stop_builder() {
+    {
+      std::lock_guard<std::mutex> writer(writer_mutex);
+      cancel_background_build();
+    }
+    if (builder.joinable()) builder.join();
   }
 
   uint64_t memory_bytes() const {
     uint64_t bytes = rows.capacity() * sizeof(float) + ids.capacity() * sizeof(uint64_t);
     // unordered_map: bucket array plus one node (next pointer, key, value, padding) per entry.
     bytes += slot_of.bucket_count() * sizeof(void*) + slot_of.size() * 24;
-    if (graph) {
-      const Graph& g = *graph;
+    if (current.graph) {
+      const Graph& g = *current.graph;
       bytes += g.max_elements_ * g.size_data_per_element_;  // level 0: links, vector, label
       for (Slot s = 0; s < g.cur_element_count; ++s) {
         if (g.element_levels_[s] > 0) bytes += g.size_links_per_element_ * g.element_levels_[s] + 1;
@@ -801,7 +942,7 @@ struct VectorIndex::Impl {
       bytes += g.link_list_update_locks_.size() * sizeof(std::mutex);
       bytes += g.max_elements_ * sizeof(hnswlib::vl_type);  // one visited list (one more per concurrent search)
       bytes += g.label_lookup_.bucket_count() * sizeof(void*) + g.label_lookup_.size() * 24;
-      bytes += free_slots.capacity() * sizeof(Slot) + in_free_list.capacity();
+      bytes += current.free_slots.capacity() * sizeof(Slot) + current.in_free_list.capacity();
     }
     return bytes;
   }
@@ -829,9 +970,16 @@ struct VectorIndex::Impl {
   std::vector<uint64_t> ids;
   std::unordered_map<uint64_t, uint32_t> slot_of;
   // Graph mode.
-  std::unique_ptr<Graph> graph;
-  std::vector<Slot> free_slots;       // deleted elements to reuse (entries may have been revived)
-  std::vector<uint8_t> in_free_list;  // by slot, so an element is listed at most once
+  GraphParts current;
+  // Background graph build (see the file comment); guarded by writer_mutex unless noted.
+  std::thread builder;
+  bool building = false;               // a builder thread is running
+  bool logging = false;                // writes are logged for it
+  uint64_t build_epoch = 0;            // a build whose epoch is stale installs nothing
+  std::atomic<bool> cancel_build{false};  // read by the builder without the lock
+  std::vector<LoggedWrite> write_log;
+  mutable std::condition_variable build_done;
+  std::function<void()> build_hook;  // tests: runs on the builder halfway through a build
 };
 
 Status VectorIndex::Impl::save_locked(const std::filesystem::path& file, uint64_t generation) const {
@@ -858,7 +1006,7 @@ Status VectorIndex::Impl::save_locked(const std::filesystem::path& file, uint64_
     h.slot_count = ids.size();
     ok = out.put(ids.data(), ids.size() * sizeof(uint64_t)) && out.put(rows.data(), rows.size() * sizeof(float));
   } else {
-    const Graph& g = *graph;
+    const Graph& g = *current.graph;
     h.mode = kModeGraph;
     h.m = static_cast<uint32_t>(g.M_);
     h.slot_count = g.cur_element_count;
@@ -1074,14 +1222,14 @@ Status VectorIndex::Impl::restore_graph(const Header& h, const std::vector<uint6
   g->enterpoint_node_ = slots > 0 ? entry : static_cast<Slot>(-1);
   g->maxlevel_ = max_level;
 
-  in_free_list.assign(g->max_elements_, 0);
+  current.in_free_list.assign(g->max_elements_, 0);
   for (size_t s = 0; s < slots; ++s) {
     if (deleted[s]) {
-      free_slots.push_back(static_cast<Slot>(s));
-      in_free_list[s] = 1;
+      current.free_slots.push_back(static_cast<Slot>(s));
+      current.in_free_list[s] = 1;
     }
   }
-  graph = std::move(g);
+  current.graph = std::move(g);
   mode = VectorIndexMode::kGraph;
   return Status::ok();
 }
@@ -1095,9 +1243,35 @@ VectorIndex::VectorIndex(int dimension, VectorIndexOptions options) {
 }
 
 VectorIndex::VectorIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-VectorIndex::~VectorIndex() = default;
+VectorIndex::~VectorIndex() {
+  if (impl_) impl_->stop_builder();
+}
 VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
-VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
+VectorIndex& VectorIndex::operator=(VectorIndex&& other) noexcept {
+  if (this != &other) {
+    if (impl_) impl_->stop_builder();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+void VectorIndex::wait_for_background_work() const {
+  const Impl& m = *impl_;
+  std::unique_lock<std::mutex> writer(m.writer_mutex);
+  m.build_done.wait(writer, [&] { return !m.building; });
+}
+
+bool VectorIndex::background_work_pending() const {
+  const Impl& m = *impl_;
+  std::lock_guard<std::mutex> writer(m.writer_mutex);
+  return m.building;
+}
+
+void VectorIndex::set_build_hook_for_testing(std::function<void()> hook) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> writer(m.writer_mutex);
+  m.build_hook = std::move(hook);
+}
 
 Status VectorIndex::upsert(uint64_t id, std::span<const float> vector) {
   Impl& m = *impl_;
@@ -1116,6 +1290,7 @@ Status VectorIndex::upsert(uint64_t id, std::span<const float> vector) {
     } else {
       m.graph_upsert(id, vector.data());
     }
+    m.log_write(id, vector.data());
   } catch (const std::bad_alloc&) {
     return error(ErrorCode::kResourceExhausted, "out of memory adding a vector");
   } catch (const std::exception& e) {
@@ -1132,6 +1307,7 @@ bool VectorIndex::remove(uint64_t id) {
     Impl::WriteLock lock(m);
     removed = m.mode == VectorIndexMode::kExact ? m.exact_remove(id) : m.graph_remove(id);
   }
+  if (removed) m.log_write(id, nullptr);
   // A failed rebuild leaves a correct index in its current mode; the next write retries.
   if (removed) (void)m.maintain();
   return removed;
@@ -1147,8 +1323,8 @@ bool VectorIndex::contains(uint64_t id) const {
   const Impl& m = *impl_;
   auto lock = m.read_lock();
   if (m.mode == VectorIndexMode::kExact) return m.slot_of.count(id) != 0;
-  auto it = m.graph->label_lookup_.find(id);
-  return it != m.graph->label_lookup_.end() && !m.graph->isMarkedDeleted(it->second);
+  auto it = m.current.graph->label_lookup_.find(id);
+  return it != m.current.graph->label_lookup_.end() && !m.current.graph->isMarkedDeleted(it->second);
 }
 
 uint64_t VectorIndex::size() const {

@@ -44,7 +44,10 @@ enum class VectorIndexMode { kExact, kGraph };
 // Thread-safety: const members may run concurrently with each other and with the
 // writers (upsert, remove, clear), which are serialized internally. A search sees each
 // write entirely or not at all. Graph builds (crossing the threshold, compaction after
-// many removals) run without blocking searches; only the final swap is exclusive.
+// many removals) of 2048 vectors or more run on a background thread: the write that
+// starts one returns at once, searches meanwhile use the current structure (the exact
+// scan, or the graph being compacted), later writes go on and are applied to the new
+// graph before it is swapped in; only the swap is exclusive.
 // A search's filter runs inside its read lock and must not call back into the index.
 // Moved-from indexes may only be destroyed or assigned to.
 class VectorIndex {
@@ -61,7 +64,7 @@ class VectorIndex {
   // Adds `vector` under `id`, replacing the vector already stored under it.
   // kInvalidArgument on a wrong dimension or a non-finite component; kResourceExhausted
   // when memory runs out. Vectors are stored as given (normalize with l2_normalize).
-  // May build or compact the graph (seconds for large indexes) before returning.
+  // Small graph builds run inline; large ones start in the background (see above).
   Status upsert(uint64_t id, std::span<const float> vector);
   // Returns whether `id` was present.
   bool remove(uint64_t id);
@@ -86,6 +89,12 @@ class VectorIndex {
   // Writes a snapshot atomically (temporary file, fsync, rename, fsync of the folder).
   // It records `generation`, a caller-chosen version of the source of truth.
   Status save(const std::filesystem::path& file, uint64_t generation) const;
+  // Blocks until no background graph build is running (tests, benchmarks).
+  void wait_for_background_work() const;
+  bool background_work_pending() const;
+  // Tests: runs on the thread of each later background build, halfway through it.
+  void set_build_hook_for_testing(std::function<void()> hook);
+
   // Reads a snapshot written by save(). Never crashes on a bad file: kNotFound when it
   // is missing, kFailedPrecondition when dimension or generation differ, kDataCorruption
   // when it is truncated, damaged or inconsistent. The caller then rebuilds from the store.

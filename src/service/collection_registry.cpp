@@ -159,8 +159,16 @@ Result<std::shared_ptr<Collection>> CollectionRegistry::create(const std::string
   }  // closed before the rename
   fs::rename(tmp_dir, final_dir, ec);
   if (ec) {
+    const std::error_code rename_error = ec;
     fs::remove_all(tmp_dir, ec);
-    return error(ErrorCode::kUnavailable, "cannot create collection directory " + final_dir + ": " + ec.message());
+    if (rename_error == std::errc::directory_not_empty || rename_error == std::errc::file_exists) {
+      // A folder of that name that is not an open collection (left by another tool or an
+      // older version): refuse cleanly instead of a retryable 503 that never succeeds.
+      return error(ErrorCode::kAlreadyExists, "cannot create collection '" + name + "': the data directory already has a "
+                                              "folder " + final_dir + " that is not a collection; move it away");
+    }
+    return error(ErrorCode::kUnavailable,
+                 "cannot create collection directory " + final_dir + ": " + rename_error.message());
   }
   (void)store::sync_directory(data_dir_.collections_dir());  // the rename survives a power loss (logged on failure)
   auto collection = open_collection(name, final_dir);

@@ -59,6 +59,8 @@ Result<std::shared_ptr<embed::Embedder>> make_embedder(const Config& c) {
     // Remote: a slice is one HTTP request of up to embedding_batch_size texts.
     options.slice_texts = static_cast<size_t>(c.embedding_batch_size);
     options.slice_chars = SIZE_MAX;
+  } else {
+    options.interactive_lane = true;  // a query never waits behind an ingest slice on the cores
   }
   return std::shared_ptr<embed::Embedder>(std::make_shared<embed::EncoderExecutor>(std::move(model.value()), options));
 }

@@ -46,7 +46,12 @@ Status OriginalStore::keep(const std::string& collection, const std::string& con
   const std::string final_path = dir(collection) + "/" + content_hash;
   std::error_code ec;
   if (fs::exists(final_path, ec)) return Status::ok();
-  fs::create_directories(dir(collection), ec);
+  // Only the originals folder, never the collection's: a collection deleted since its
+  // upload committed must stay deleted (a recreated folder would block creating it again).
+  fs::create_directory(dir(collection), ec);
+  if (ec == std::errc::no_such_file_or_directory) {
+    return error(ErrorCode::kNotFound, "collection '" + collection + "' was deleted");
+  }
   if (ec) return error(ErrorCode::kUnavailable, "cannot create " + dir(collection) + ": " + ec.message());
   const std::string tmp_path = final_path + ".tmp-" + std::to_string(std::random_device()());
   const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

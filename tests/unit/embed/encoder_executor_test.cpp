@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "fake_embedder.h"
@@ -84,6 +86,57 @@ TEST(EncoderExecutor, QueriesJumpAheadOfBulkSlices) {
   EXPECT_EQ(order[1], "the question");
   EXPECT_EQ(executor.slices_run(EmbedPriority::kInteractive), 1u);
   EXPECT_EQ(executor.slices_run(EmbedPriority::kBulk), 40u);
+}
+
+// Blocks passage (bulk) calls until released; queries pass.
+class BlockingPassages final : public Embedder {
+ public:
+  const EmbedderInfo& info() const override { return info_; }
+  Result<Embeddings> embed(std::span<const std::string> texts, InputKind kind) override {
+    if (kind == InputKind::kPassage) {
+      std::unique_lock lock(mutex_);
+      ++inside_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return released_; });
+    }
+    Embeddings out;
+    out.dimension = 2;
+    out.values.assign(texts.size() * 2, 0.5f);
+    return out;
+  }
+  void wait_inside(int n) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return inside_ >= n; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  EmbedderInfo info_{.model_id = "blocking", .dimension = 2};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int inside_ = 0;
+  bool released_ = false;
+};
+
+TEST(EncoderExecutor, InteractiveLaneAnswersAQueryWhileEveryWorkerIsInABulkSlice) {
+  auto inner = std::make_shared<BlockingPassages>();
+  EncoderExecutor executor(inner, {.threads = 2, .slice_texts = 1, .slice_chars = 1 << 20, .interactive_lane = true});
+  EXPECT_EQ(executor.threads(), 2);
+  const auto bulk_texts = numbered("bulk ", 6);
+  std::thread bulk([&] { ASSERT_TRUE(executor.embed(bulk_texts, InputKind::kPassage).is_ok()); });
+  inner->wait_inside(2);  // both bulk workers are stuck in a slice
+  const std::vector<std::string> query = {"the question"};
+  auto vector = executor.embed(query, InputKind::kQuery);  // would wait forever without the lane
+  ASSERT_TRUE(vector.is_ok());
+  EXPECT_EQ(vector->rows(), 1u);
+  EXPECT_EQ(executor.slices_run(EmbedPriority::kInteractive), 1u);
+  inner->release();
+  bulk.join();
+  EXPECT_EQ(executor.slices_run(EmbedPriority::kBulk), 6u);
 }
 
 TEST(EncoderExecutor, ManyQueriesAreBulk) {

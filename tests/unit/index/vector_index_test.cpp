@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -357,6 +358,7 @@ TEST(VectorIndexGraphTest, UpdatesAndRemovesAreNeverStale) {
     remove(index, ref, ids[i * 2]);
     removed.insert(ids[i * 2]);
   }
+  index.wait_for_background_work();  // a compaction of this size runs in the background
   EXPECT_EQ(index.mode(), VectorIndexMode::kGraph);
   EXPECT_LT(index.memory_bytes(), before);
   check("after compaction");
@@ -701,6 +703,193 @@ TEST(VectorIndexConcurrencyTest, SearchesDuringWritesAndModeSwitches) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GE(searches.load(), 3u);
   EXPECT_EQ(index.size(), 200u + 800u);
+}
+
+
+// ---------------------------------------------------------------------------
+// Background graph builds: the write that starts one returns at once, searches and
+// writes go on while it runs (the builder holds no lock), and every write made
+// meanwhile is in the graph that is swapped in.
+
+// Pauses the next background build halfway until release() (or a minute: no hang).
+class BuildPause {
+ public:
+  explicit BuildPause(VectorIndex& index) {
+    index.set_build_hook_for_testing([this] {
+      reached_.set_value();
+      released_.wait_for(std::chrono::seconds(60));
+    });
+  }
+  bool wait_reached() { return reached_future_.wait_for(std::chrono::seconds(60)) == std::future_status::ready; }
+  void release() { release_.set_value(); }
+
+ private:
+  std::promise<void> reached_;
+  std::future<void> reached_future_ = reached_.get_future();
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+};
+
+// Runs `work` on another thread; false if it did not finish within a minute (a lock held).
+bool finishes(const std::function<void()>& work) {
+  auto done = std::async(std::launch::async, work);
+  return done.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+}
+
+TEST(VectorIndexBackgroundBuildTest, ThresholdCrossingBuildsInTheBackground) {
+  std::mt19937_64 rng(21);
+  constexpr int kDim = 16;
+  constexpr uint64_t kThreshold = 3000;
+  VectorIndex index(kDim, with_threshold(kThreshold));
+  BuildPause pause(index);
+  Reference ref;
+  for (uint64_t id = 0; id + 1 < kThreshold; ++id) ASSERT_TRUE(upsert(index, ref, id, random_unit(kDim, rng)).is_ok());
+  const auto check_exact = [&](const char* stage) {
+    SCOPED_TRACE(stage);
+    ASSERT_EQ(index.size(), ref.vectors.size());
+    for (int qi = 0; qi < 20; ++qi) {
+      const Vec q = random_unit(kDim, rng);
+      expect_exact(index.search(q, 10), ref, q, 10);
+    }
+  };
+  check_exact("before the threshold");
+  ASSERT_FALSE(index.background_work_pending());
+
+  // The crossing write returns while the build is still under way.
+  ASSERT_TRUE(upsert(index, ref, kThreshold - 1, random_unit(kDim, rng)).is_ok());
+  ASSERT_TRUE(pause.wait_reached());
+  EXPECT_TRUE(index.background_work_pending());
+  EXPECT_EQ(index.mode(), VectorIndexMode::kExact);
+  check_exact("while building: the exact scan answers");
+  std::set<uint64_t> removed, added, moved;
+  const fs::path snap = fs::temp_directory_path() / ("kr_vec_bg_" + std::to_string(getpid()) + ".snap");
+  ASSERT_TRUE(finishes([&] {
+    for (uint64_t id = 10000; id < 10200; ++id) {
+      ASSERT_TRUE(upsert(index, ref, id, random_unit(kDim, rng)).is_ok());
+      added.insert(id);
+    }
+    for (uint64_t id = 0; id < 300; id += 3) {
+      remove(index, ref, id);
+      removed.insert(id);
+    }
+    for (uint64_t id = 1; id < 300; id += 3) {
+      ASSERT_TRUE(upsert(index, ref, id, random_unit(kDim, rng)).is_ok());
+      moved.insert(id);
+    }
+    ASSERT_TRUE(index.save(snap, 7).is_ok());  // takes the writer lock too
+  })) << "a writer waited for the background build";
+  check_exact("while building, after more writes");
+  EXPECT_EQ(index.mode(), VectorIndexMode::kExact);
+
+  pause.release();
+  index.wait_for_background_work();
+  EXPECT_FALSE(index.background_work_pending());
+  ASSERT_EQ(index.mode(), VectorIndexMode::kGraph);
+  ASSERT_EQ(index.size(), ref.vectors.size());
+  for (uint64_t id : removed) EXPECT_FALSE(index.contains(id)) << id;
+  for (uint64_t id : added) EXPECT_TRUE(index.contains(id)) << id;
+  // Writes made during the build are in the new graph: each moved or added vector is its
+  // own nearest neighbour with its new position, and no removed id comes back.
+  size_t self_found = 0;
+  for (uint64_t id : moved) {
+    const auto hits = index.search(ref.vectors.at(id), 1);
+    self_found += !hits.empty() && hits[0].id == id && std::abs(hits[0].score - 1.0f) < 1e-4f;
+  }
+  for (uint64_t id : added) {
+    const auto hits = index.search(ref.vectors.at(id), 1);
+    self_found += !hits.empty() && hits[0].id == id;
+  }
+  EXPECT_GE(self_found, (moved.size() + added.size()) * 98 / 100);
+  double total = 0;
+  for (int qi = 0; qi < 50; ++qi) {
+    const Vec q = random_unit(kDim, rng);
+    const auto hits = index.search(q, 10);
+    expect_well_formed(hits, ref, q);
+    total += recall(hits, ref.search(q, 10));
+  }
+  EXPECT_GE(total / 50, 0.9);
+  // The snapshot taken mid-build is an exact index with the writes made until then.
+  auto loaded = VectorIndex::load(snap, kDim, 7, with_threshold(kThreshold * 10));
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->size(), ref.vectors.size());
+  fs::remove(snap);
+}
+
+TEST(VectorIndexBackgroundBuildTest, CompactionInTheBackgroundNeverServesRemovedIds) {
+  std::mt19937_64 rng(22);
+  constexpr int kDim = 16;
+  VectorIndex index(kDim, with_threshold(1000));
+  Reference ref;
+  for (uint64_t id = 0; id < 6000; ++id) ASSERT_TRUE(upsert(index, ref, id, random_unit(kDim, rng)).is_ok());
+  ASSERT_EQ(index.mode(), VectorIndexMode::kGraph);
+  ASSERT_FALSE(index.background_work_pending());
+  BuildPause pause(index);
+  // Remove until more than 30% of the graph is deleted: compaction starts.
+  uint64_t next = 0;
+  while (!index.background_work_pending()) {
+    ASSERT_LT(next, 6000u);
+    remove(index, ref, next);
+    next += 2;
+  }
+  ASSERT_TRUE(pause.wait_reached());
+  const uint64_t bytes_before = index.memory_bytes();
+  const auto check = [&](const char* stage) {
+    SCOPED_TRACE(stage);
+    ASSERT_EQ(index.size(), ref.vectors.size());
+    for (int qi = 0; qi < 30; ++qi) {
+      const Vec q = random_unit(kDim, rng);
+      expect_well_formed(index.search(q, 10), ref, q);  // never a removed id or an old vector
+    }
+  };
+  check("while compacting");
+  ASSERT_TRUE(finishes([&] {
+    for (uint64_t id = 1; id < 1000; id += 2) remove(index, ref, id);
+    for (uint64_t id = 20000; id < 20100; ++id) ASSERT_TRUE(upsert(index, ref, id, random_unit(kDim, rng)).is_ok());
+  })) << "a writer waited for the compaction";
+  check("while compacting, after more writes");
+  EXPECT_EQ(index.mode(), VectorIndexMode::kGraph);
+  pause.release();
+  index.wait_for_background_work();
+  EXPECT_EQ(index.mode(), VectorIndexMode::kGraph);
+  EXPECT_LT(index.memory_bytes(), bytes_before);
+  check("after the swap");
+  for (uint64_t id = 1; id < 1000; id += 2) EXPECT_FALSE(index.contains(id));
+  for (uint64_t id = 20000; id < 20100; ++id) EXPECT_TRUE(index.contains(id));
+}
+
+TEST(VectorIndexBackgroundBuildTest, ClearOrShrinkDuringABuildDiscardsIt) {
+  std::mt19937_64 rng(23);
+  constexpr int kDim = 8;
+  for (const bool shrink : {false, true}) {
+    SCOPED_TRACE(shrink ? "shrink below threshold / 2" : "clear");
+    VectorIndex index(kDim, with_threshold(2500));
+    BuildPause pause(index);
+    Reference ref;
+    for (uint64_t id = 0; id < 2500; ++id) ASSERT_TRUE(upsert(index, ref, id, random_unit(kDim, rng)).is_ok());
+    ASSERT_TRUE(pause.wait_reached());
+    if (shrink) {
+      for (uint64_t id = 0; id < 1300; ++id) remove(index, ref, id);  // 1200 left < 1250
+    } else {
+      index.clear();
+      ref.vectors.clear();
+    }
+    pause.release();
+    index.wait_for_background_work();
+    EXPECT_EQ(index.mode(), VectorIndexMode::kExact);  // the stale graph was not swapped in
+    ASSERT_EQ(index.size(), ref.vectors.size());
+    const Vec q = random_unit(kDim, rng);
+    expect_exact(index.search(q, 10), ref, q, 10);
+    ASSERT_TRUE(upsert(index, ref, 99999, random_unit(kDim, rng)).is_ok());
+    EXPECT_TRUE(index.contains(99999));
+  }
+}
+
+// Destroying an index while a build runs cancels it and joins its thread.
+TEST(VectorIndexBackgroundBuildTest, DestroyedDuringABuild) {
+  std::mt19937_64 rng(24);
+  auto index = std::make_unique<VectorIndex>(8, with_threshold(2100));
+  for (uint64_t id = 0; id < 2100; ++id) ASSERT_TRUE(index->upsert(id, random_unit(8, rng)).is_ok());
+  EXPECT_TRUE(finishes([&] { index.reset(); }));
 }
 
 }  // namespace

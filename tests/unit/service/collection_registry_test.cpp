@@ -123,6 +123,20 @@ TEST_F(CollectionRegistryTest, StatisticsAreKeptInMemory) {
   EXPECT_EQ(c->info()->text_bytes, c->store().stats()->text_bytes);
 }
 
+// A folder that appeared after start-up under a collection's name (not a collection):
+// creating that collection is a clean 409, not a retryable 503 that never succeeds.
+TEST_F(CollectionRegistryTest, CreateOverAStrayFolderIsAlreadyExists) {
+  Opened opened(dir_);
+  ASSERT_TRUE(opened.status.is_ok());
+  fs::create_directories(dir_ + "/collections/stray/originals");
+  auto created = opened.registry.create("stray", CollectionSettings{});
+  ASSERT_FALSE(created.is_ok());
+  EXPECT_EQ(created.status().code(), ErrorCode::kAlreadyExists);
+  EXPECT_NE(created.status().message().find("not a collection"), std::string::npos) << created.status().message();
+  EXPECT_TRUE(fs::exists(dir_ + "/collections/stray/originals"));  // nothing of it was touched
+  ASSERT_TRUE(opened.registry.create("fresh", CollectionSettings{}).is_ok());
+}
+
 TEST_F(CollectionRegistryTest, VectorSnapshotIsLoadedOnlyWhileTheStoreIsUnchanged) {
   const std::string snapshot = dir_ + "/collections/docs/vectors.snapshot";
   {

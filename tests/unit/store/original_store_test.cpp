@@ -21,7 +21,9 @@ std::string scratch_dir() {
 }
 
 TEST(OriginalStore, KeepsReadsSweepsAndCounts) {
-  OriginalStore store(scratch_dir());
+  const std::string root = scratch_dir();
+  fs::create_directories(root + "/hr");  // the collection's folder
+  OriginalStore store(root);
   ASSERT_TRUE(store.keep("hr", kHashA, std::string("%PDF-1.7\0binary", 15)));
   ASSERT_TRUE(store.keep("hr", kHashA, "ignored: same hash, same bytes"));
   ASSERT_TRUE(store.keep("hr", kHashB, "hello"));
@@ -34,6 +36,16 @@ TEST(OriginalStore, KeepsReadsSweepsAndCounts) {
   EXPECT_EQ(store.read("hr", kHashA).status().code(), ErrorCode::kNotFound);
   ASSERT_TRUE(store.release("hr", kHashB));
   EXPECT_EQ(store.bytes("hr"), 0);
+}
+
+// An upload that committed just before its collection was deleted must not bring the
+// collection's folder back: it would block creating a collection of that name.
+TEST(OriginalStore, NeverRecreatesADeletedCollectionsFolder) {
+  const std::string root = scratch_dir();
+  fs::create_directories(root);
+  OriginalStore store(root);
+  EXPECT_EQ(store.keep("gone", kHashA, "bytes").code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(fs::exists(root + "/gone"));
 }
 
 TEST(OriginalStore, RefusesAnythingButAHexDigestAsAName) {
