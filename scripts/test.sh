@@ -7,7 +7,8 @@
 #
 # Suites, in order (DESIGN.md "What CI runs" says why each is on every commit):
 #   unit-release, unit-asan (ASan+UBSan), e2e (release binary), web-unit and web-browser (the UI:
-#   Vitest, Playwright + chromium), e2e-asan (a subset against the
+#   Vitest, Playwright + chromium with the fake model and sign-in against oidc-provider),
+#   web-real-model (the UI with the local model of the llm-server suite), e2e-asan (a subset against the
 #   ASan+UBSan binary), tsan-unit/tsan-e2e (concurrency tests against a TSan build), fuzz (every libFuzzer
 #   target for KR_FUZZ_SECONDS, regressions replayed), deploy. The fault loops (kill -9 during ingest
 #   and deletes, a misbehaving parse worker) are tests/e2e/test_faults.py, part of e2e.
@@ -78,12 +79,22 @@ pytest_suite e2e "$REPO/build/release/src/kaito-rag" tests/e2e
 # The web UI: Vitest unit tests, then Playwright driving Debian's chromium against a live server.
 web_unit() { (cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$KR_RESULTS/web-unit.xml"); }
 web_browser() {
-  (cd web && KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" node --test --test-reporter=spec \
+  (cd web && KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" node --test --test-concurrency=1 --test-reporter=spec \
     --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination="$KR_RESULTS/web-browser.xml" \
-    tests/browser/webapp.test.mjs)
+    tests/browser/webapp.test.mjs tests/browser/signin.test.mjs)
+}
+# The UI with the real local model, under the machine-wide lock the real-model e2e tests take
+# (one real-model run at a time: they share the cores the model's speed depends on).
+web_real_model() {
+  local lock="${XDG_CACHE_HOME:-$HOME/.cache}/kaito-rag/llm/real-model-tests.lock"
+  mkdir -p "$(dirname "$lock")"
+  (cd web && KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" flock "$lock" node --test --test-reporter=spec \
+    --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination="$KR_RESULTS/web-real-model.xml" \
+    tests/browser/real_model.test.mjs)
 }
 suite web-unit junit "$KR_RESULTS/web-unit.xml" web_unit
 suite web-browser junit "$KR_RESULTS/web-browser.xml" web_browser
+suite web-real-model junit "$KR_RESULTS/web-real-model.xml" web_real_model
 
 if [ "${KR_SKIP_ASAN:-0}" != "1" ]; then
   # The binary under ASan+UBSan: auth hook, relay threads, SSE, parse worker, concurrency, errors.

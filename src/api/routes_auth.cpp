@@ -90,7 +90,8 @@ void add_auth_routes(Router& router, ApiContext& ctx) {
       oidc = {{"issuer", c.oidc_issuer},
               {"audience", c.oidc_audience},
               {"client_id", c.oidc_client_id.empty() ? json(nullptr) : json(c.oidc_client_id)},
-              {"scopes", scopes}};
+              {"scopes", scopes},
+              {"redirect_uri", c.oidc_redirect_uri.empty() ? json(nullptr) : json(c.oidc_redirect_uri)}};
     }
     send_json(res, 200, {{"auth_enabled", authz.authenticator().enabled()}, {"methods", methods}, {"oidc", oidc}});
   });

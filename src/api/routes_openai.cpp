@@ -19,6 +19,7 @@
 #include "api/json_mapping.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "generate/llm_client.h"
 #include "generate/prompt.h"
 
 namespace kr::api {
@@ -471,6 +472,11 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
       if (auto info = engine.model_info()) {
         json model = {{"id", info->id}, {"object", "model"}, {"created", now_seconds()}, {"owned_by", "llm"}};
         if (info->max_model_len > 0) model["max_model_len"] = info->max_model_len;
+        // Where answers come from, for the web UI's settings: the parsed URL carries no
+        // credentials, query or fragment (parse_llm_url refuses them).
+        json details = {{"type", "llm"}};
+        if (auto endpoint = generate::parse_llm_url(engine.config().llm_url)) details["endpoint"] = endpoint->api_url();
+        model["kaito_rag"] = std::move(details);
         data.push_back(std::move(model));
       } else {
         log::warn("GET /v1/models: the language model is not listed", {{"error", info.status().message()}});

@@ -4,6 +4,7 @@
 
 #include "api/http_util.h"
 #include "api/json_mapping.h"
+#include "core/log.h"
 
 namespace kr::api {
 namespace {
@@ -119,7 +120,7 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                res.set_header("Cache-Control", "no-cache");
                res.set_header("X-Accel-Buffering", "no");
                res.set_chunked_content_provider(
-                   "text/event-stream", [&stopping, answer_it](size_t, httplib::DataSink& sink) {
+                   "text/event-stream", [&stopping, answer_it, collection](size_t, httplib::DataSink& sink) {
                      auto write = [&sink, &stopping](const std::string& event) {
                        return !stopping.load() && sink.write(event.data(), event.size());
                      };
@@ -128,7 +129,11 @@ void add_query_routes(Router& router, ApiContext& ctx) {
                      });
                      if (answer) {
                        write(sse_event("done", to_json(*answer)));
-                     } else if (answer.status().code() != ErrorCode::kCancelled) {
+                     } else if (answer.status().code() == ErrorCode::kCancelled) {
+                       // The client closed the stream (a UI's stop button): the model call was
+                       // abandoned with it, so the model server stops generating.
+                       log::info("answer stream cancelled by the client; generation stopped", {{"collection", collection}});
+                     } else {
                        json payload = error_json(answer.status());
                        payload["error"]["status"] = http_status(answer.status().code());
                        write(sse_event("error", payload));

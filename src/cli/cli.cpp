@@ -51,6 +51,8 @@ int run(int argc, char** argv) {
   ingest_cmd->add_option("-c,--collection", ingest_args.collection, "collection name")->capture_default_str();
   ingest_cmd->add_option("--metadata", ingest_args.metadata_json, "JSON object stored with every file");
   ingest_cmd->add_option("-j,--jobs", ingest_args.jobs, "files parsed in parallel (default: cores)");
+  ingest_cmd->add_flag("!--no-originals", ingest_args.keep_originals,
+                       "do not keep copies of the files in the data directory (the web UI then cannot show them)");
 
   QueryArgs search_args;
   auto* search_cmd = app.add_subcommand("search", "show the chunks that best match a query");

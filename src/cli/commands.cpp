@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
@@ -13,11 +14,14 @@
 #include <thread>
 
 #include "api/json_mapping.h"
+#include "api/originals.h"
 #include "cli/commands.h"
 #include "cli/parse_worker_faults.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "service/engine.h"
 #include "service/parse_runner.h"
+#include "store/original_store.h"
 
 namespace kr::cli {
 namespace fs = std::filesystem;
@@ -114,6 +118,27 @@ std::string pages_label(int start, int end) {
   return start == end ? ", page " + std::to_string(start) : ", pages " + std::to_string(start) + "-" + std::to_string(end);
 }
 
+// Keeps the files of [begin, end) that are now documents, content-addressed like uploads, so that
+// "Open original" and the web UI's PDF pages work for CLI-ingested files too. Returns how many
+// could not be kept (the documents are searchable either way).
+size_t keep_originals(const Config& config, const std::string& collection, const std::vector<std::string>& files,
+                      const std::vector<service::IngestResult>& results, size_t begin, size_t end) {
+  const store::OriginalStore store(config.data_dir + "/collections");
+  size_t not_kept = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (results[i].outcome == service::IngestOutcome::kFailed) continue;
+    std::ifstream in(files[i], std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Status kept = !in.is_open() || in.bad() ? error(ErrorCode::kUnavailable, "cannot read the file again")
+                                            : store.keep(collection, sha256_hex(bytes), bytes);
+    if (!kept) {
+      log::warn("cannot keep the original file", {{"file", files[i]}, {"error", kept.message()}});
+      ++not_kept;
+    }
+  }
+  return not_kept;
+}
+
 }  // namespace
 
 std::string self_executable(const char* argv0) {
@@ -140,7 +165,7 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
   if (!engine) return fail(engine.status());
 
   std::vector<service::IngestResult> results(files->size());
-  std::atomic<size_t> next{0}, done{0}, failed{0};
+  std::atomic<size_t> next{0}, done{0}, failed{0}, not_kept{0};
   std::mutex progress_mutex;
   Status fatal;
   Progress progress(files->size());
@@ -171,12 +196,16 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
             results[begin + index] = *result;
             progress.update(++done, failed, (*files)[begin + index]);
           });
-      std::lock_guard lock(progress_mutex);
-      if (!ingested && fatal.is_ok()) fatal = ingested.status();
-      if (!fatal.is_ok()) {
-        next = files->size();
-        return;
+      {
+        std::lock_guard lock(progress_mutex);
+        if (!ingested && fatal.is_ok()) fatal = ingested.status();
+        if (!fatal.is_ok()) {
+          next = files->size();
+          return;
+        }
       }
+      // The group's results are final (their callbacks ran under the lock above).
+      if (args.keep_originals) not_kept += keep_originals(config, args.collection, *files, results, begin, end);
     }
   };
   std::vector<std::thread> threads;
@@ -185,6 +214,12 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
   for (auto& thread : threads) thread.join();
   progress.finish();
   if (!fatal.is_ok()) return fail(fatal);
+
+  // Originals of updated documents' old content are no longer referenced: drop them.
+  const bool any_updated = std::any_of(results.begin(), results.end(),
+                                      [](const auto& r) { return r.outcome == service::IngestOutcome::kUpdated; });
+  if (args.keep_originals && any_updated) api::sweep_originals(**engine, args.collection);
+  if (not_kept > 0) std::cerr << not_kept << " originals could not be kept (see the warnings); \"Open original\" will not work for them.\n";
 
   std::map<std::string, int> by_outcome;
   int chunks = 0;

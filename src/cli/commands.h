@@ -13,6 +13,7 @@ struct IngestArgs {
   std::string collection = "default";
   std::string metadata_json;  // applied to every file
   int jobs = 0;               // 0 = number of cores
+  bool keep_originals = true; // keep each file's bytes, as uploads do ("Open original", PDF pages)
 };
 
 struct QueryArgs {

@@ -90,6 +90,7 @@ struct Config {
   std::string oidc_jwks_file;               // air-gapped: a JWKS file, re-read on an unknown kid
   std::string oidc_client_id;               // the web UI's public client id (GET /v1/auth/config)
   std::string oidc_scopes;                  // scopes the web UI asks for, space-separated
+  std::string oidc_redirect_uri;            // the web UI's redirect URI; empty = the page's origin + "/"
   std::string oidc_roles_claim = "roles";   // Entra app roles; "groups" for group object ids
   std::string oidc_role_map = "reader=*:read;writer=*:write;admin=*:admin";
   int oidc_clock_skew_seconds = 60;

@@ -34,6 +34,34 @@ def test_ingest_handbook(data_dir):
     assert all(d["source"].startswith("/") for d in docs)
 
 
+def test_ingest_keeps_originals_like_uploads(data_dir, tmp_path, make_server):
+    """CLI-ingested files get "Open original" (and the web UI's PDF pages) as uploads do; an
+    updated file's old bytes are dropped; --no-originals keeps none."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "benefits-guide.pdf", folder)
+    note = folder / "note.md"
+    note.write_text("# Note\n\nThe first version of the note.\n")
+    run_cli("ingest", folder, "--data-dir", data_dir, check=True)
+    note.write_text("# Note\n\nThe second version of the note.\n")
+    run_cli("ingest", folder, "--data-dir", data_dir, check=True)
+    run_cli("ingest", SAMPLES / "it-security-policy.html", "-c", "bare", "--no-originals", "--data-dir", data_dir, check=True)
+    originals = sorted(p.name for p in (data_dir / "collections" / "default" / "originals").iterdir())
+    assert len(originals) == 2, originals  # the PDF and the note's second version
+    assert not (data_dir / "collections" / "bare" / "originals").exists() or \
+        not any((data_dir / "collections" / "bare" / "originals").iterdir())
+
+    server = make_server(data_dir=data_dir)
+    docs = {d["name"]: d for d in server.get("/v1/collections/default/documents").json()["documents"]}
+    for name, path in (("benefits-guide.pdf", SAMPLES / "benefits-guide.pdf"), ("note.md", note)):
+        r = server.get(f"/v1/collections/default/documents/{docs[name]['doc_id']}/original")
+        assert r.status_code == 200, r.text
+        assert r.content == path.read_bytes()
+    bare = server.get("/v1/collections/bare/documents").json()["documents"][0]
+    r = server.get(f"/v1/collections/bare/documents/{bare['doc_id']}/original")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
 def test_ingest_folder_with_corrupt_file(data_dir, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -1,5 +1,8 @@
-// The documented HTTP API (/openapi.json), typed for the UI. The API key, when the server
-// asks for one, lives in sessionStorage only: gone when the tab closes.
+// The documented HTTP API (/openapi.json), typed for the UI. Requests carry the signed-in
+// user's access token (signin.ts) or else the API key, which lives in sessionStorage only: gone
+// when the tab closes.
+import type { Grounding } from "./grounding";
+import * as signin from "./signin";
 import { SseParser } from "./sse";
 
 const KEY_STORAGE = "kaito-rag.api-key";
@@ -23,12 +26,38 @@ export function setApiKey(key: string): void {
   else sessionStorage.removeItem(KEY_STORAGE);
 }
 
-function headers(json: boolean): Record<string, string> {
+// The credential to send: a signed-in user's token (renewed when due), else the API key.
+async function credential(): Promise<string> {
+  if (signin.signedIn()) {
+    const token = await signin.accessToken();
+    if (token) return token;
+    notifyExpired();
+  }
+  return apiKey();
+}
+
+function notifyExpired(): void {
+  document.dispatchEvent(new CustomEvent("kr-auth-needed", { detail: { expired: true } }));
+}
+
+async function headers(json: boolean): Promise<Record<string, string>> {
   const h: Record<string, string> = {};
   if (json) h["Content-Type"] = "application/json";
-  const key = apiKey();
+  const key = await credential();
   if (key) h["Authorization"] = `Bearer ${key}`;
   return h;
+}
+
+// fetch with the credential; a 401 on a user's token renews it once and retries (the issuer may
+// have rotated keys or the clock may be off), else the session is over.
+async function authorizedFetch(path: string, init: RequestInit, json: boolean): Promise<Response> {
+  const usedToken = signin.signedIn();
+  let res = await fetch(path, { ...init, headers: await headers(json) });
+  if (res.status === 401 && usedToken) {
+    if (await signin.renew()) res = await fetch(path, { ...init, headers: await headers(json) });
+    if (res.status === 401) notifyExpired();
+  }
+  return res;
 }
 
 async function failure(res: Response): Promise<ApiError> {
@@ -49,11 +78,7 @@ async function failure(res: Response): Promise<ApiError> {
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(path, {
-      method,
-      headers: headers(body !== undefined),
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    res = await authorizedFetch(path, { method, body: body === undefined ? undefined : JSON.stringify(body) }, body !== undefined);
   } catch {
     throw new ApiError(0, "network", "cannot reach the Kaito-RAG server");
   }
@@ -62,7 +87,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
 }
 
 export async function fetchBytes(path: string): Promise<ArrayBuffer> {
-  const res = await fetch(path, { headers: headers(false) });
+  const res = await authorizedFetch(path, {}, false);
   if (!res.ok) throw await failure(res);
   return res.arrayBuffer();
 }
@@ -76,6 +101,7 @@ export interface Collection {
   chunks: number;
   embeddings: { model: string | null };
   originals_bytes?: number;
+  visibility?: "shared" | "private";
 }
 
 export interface DocumentInfo {
@@ -120,8 +146,8 @@ export interface Answer {
   finish_reason?: string;
   model?: string;
   note?: string;
-  answerable?: boolean; // from the grounding work, when the server sends it
-  grounding?: unknown;
+  answerable?: boolean;
+  grounding?: Grounding; // present when a generated answer was checked against its sources
 }
 
 export interface Turn {
@@ -171,12 +197,7 @@ export async function askStream(
   if (options.mode) body.mode = options.mode;
   let res: Response;
   try {
-    res = await fetch(`/v1/collections/${enc(collection)}/ask`, {
-      method: "POST",
-      headers: headers(true),
-      body: JSON.stringify(body),
-      signal,
-    });
+    res = await authorizedFetch(`/v1/collections/${enc(collection)}/ask`, { method: "POST", body: JSON.stringify(body), signal }, true);
   } catch (e) {
     if (signal.aborted) throw e;
     throw new ApiError(0, "network", "cannot reach the Kaito-RAG server");
@@ -198,15 +219,15 @@ export async function askStream(
 }
 
 // One file per request so each has its own progress and result.
-export function uploadFile(
+export async function uploadFile(
   collection: string,
   file: File,
   onProgress: (fraction: number) => void,
 ): Promise<{ httpStatus: number; result?: UploadResult; error?: { code: string; message: string } }> {
+  const key = await credential();
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/v1/collections/${enc(collection)}/documents`);
-    const key = apiKey();
     if (key) xhr.setRequestHeader("Authorization", `Bearer ${key}`);
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) onProgress(e.loaded / e.total);

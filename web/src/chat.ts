@@ -2,6 +2,7 @@
 // conversation kept on the server (POST /v1/conversations/{id}/turns after each answer).
 import { ApiError, Answer, askStream, call, Conversation, enc, Source, Turn } from "./api";
 import { announce, clear, h } from "./dom";
+import { groundingNote, markUnsupported } from "./grounding";
 import { renderMarkdown } from "./markdown";
 import { showSource } from "./sources";
 import { state } from "./state";
@@ -266,6 +267,11 @@ function exchangeView(x: Exchange, isLast: boolean): HTMLElement {
   const status = h("p", { class: "answer-status", role: "status" });
   const notices: HTMLElement[] = [];
   const r = x.result;
+  if (r?.grounding) {
+    markUnsupported(body, r.grounding);
+    const note = groundingNote(r.grounding, r.note);
+    if (note) notices.push(note);
+  }
   if (r) {
     const notFound = r.answerable === false || sources.length === 0;
     if (notFound) {

@@ -5,12 +5,25 @@ import { ApiError, apiKey, call, Collection, Conversation, enc, setApiKey } from
 import { chatView, currentConversation, focusComposer, newConversation, openConversation, renameShown, rerender } from "./chat";
 import { announce, clear, confirmDialog, h } from "./dom";
 import { documentsView, refreshDocuments } from "./documents";
+import * as signin from "./signin";
 import { closeSource, sourcePanel } from "./sources";
 import { state, Theme } from "./state";
+
+// GET /v1/auth/whoami: who the server says the caller is.
+interface Whoami {
+  subject: string;
+  name: string;
+  kind: "anonymous" | "shared_key" | "api_key" | "user";
+  may_own_private: boolean;
+}
+let me: Whoami | null = null;
 
 const app = document.getElementById("app")!;
 const collectionSelect = h("select", { id: "collection", "aria-label": "Collection", on: { change: () => state.setCollection(collectionSelect.value) } });
 const conversationList = h("ul", { class: "conversation-list", "aria-label": "Conversations" });
+const who = h("span", { class: "who", id: "who" });
+const signOutButton = h("button", { class: "button small", type: "button", id: "sign-out", on: { click: () => void signOut() } }, "Sign out");
+const identity = h("div", { class: "identity", hidden: true }, who, signOutButton);
 const chatTab = h("button", { class: "tab", type: "button", role: "tab", "aria-selected": "true", "aria-controls": "view-chat", id: "tab-chat", on: { click: () => showView("chat") } }, "Chat");
 const docsTab = h("button", { class: "tab", type: "button", role: "tab", "aria-selected": "false", "aria-controls": "view-documents", id: "tab-documents", on: { click: () => showView("documents") } }, "Documents");
 const chatPanel = h("div", { id: "view-chat", role: "tabpanel", "aria-labelledby": "tab-chat", class: "view" }, chatView());
@@ -44,6 +57,7 @@ function layout(): void {
     h("button", { class: "button small", type: "button", on: { click: deleteCollection } }, "Delete collection"),
     h("div", { class: "tabs", role: "tablist", "aria-label": "View" }, chatTab, docsTab),
     h("span", { class: "spacer" }),
+    identity,
     h("button", { class: "button small", type: "button", id: "settings-button", on: { click: openSettings } }, "Settings"),
     h("button", { class: "button small", type: "button", id: "theme-button", "aria-label": "Switch theme", on: { click: cycleTheme } }, themeLabel()),
   );
@@ -86,7 +100,10 @@ async function loadCollections(): Promise<void> {
   state.collections = body.collections.map((c) => c.name);
   clear(collectionSelect);
   if (state.collections.length === 0) collectionSelect.append(h("option", { value: "" }, "No collections"));
-  for (const c of body.collections) collectionSelect.append(h("option", { value: c.name }, `${c.name} (${c.documents})`));
+  for (const c of body.collections) {
+    const mine = c.visibility === "private" ? ", private" : "";
+    collectionSelect.append(h("option", { value: c.name }, `${c.name} (${c.documents}${mine})`));
+  }
   if (!state.collections.includes(state.collection)) state.collection = state.collections[0] ?? "";
   collectionSelect.value = state.collection;
 }
@@ -94,6 +111,10 @@ async function loadCollections(): Promise<void> {
 async function createCollection(): Promise<void> {
   const input = h("input", { id: "new-collection", required: true, pattern: "[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}", autocomplete: "off" });
   const error = h("p", { class: "notice error", hidden: true, role: "alert" });
+  // Signed-in users may keep collections only they can see (their uploads).
+  const visibility = me?.may_own_private
+    ? h("select", { id: "new-collection-visibility" }, h("option", { value: "private", selected: true }, "Private: only you"), h("option", { value: "shared" }, "Shared: everyone allowed to read"))
+    : null;
   const dialog = h(
     "dialog",
     { class: "dialog", "aria-labelledby": "new-collection-title" },
@@ -107,7 +128,9 @@ async function createCollection(): Promise<void> {
             if ((e.submitter as HTMLButtonElement | null)?.value === "cancel") return;
             e.preventDefault();
             try {
-              await call("POST", "/v1/collections", { name: input.value.trim() });
+              const body: Record<string, string> = { name: input.value.trim() };
+              if (visibility) body.visibility = visibility.value;
+              await call("POST", "/v1/collections", body);
               dialog.close();
               await loadCollections();
               state.setCollection(input.value.trim());
@@ -121,6 +144,8 @@ async function createCollection(): Promise<void> {
       },
       h("label", { for: "new-collection" }, "Name (letters, digits, - _ .)"),
       input,
+      visibility ? h("label", { for: "new-collection-visibility" }, "Who can see it") : null,
+      visibility,
       error,
       h("div", { class: "dialog-actions" }, h("button", { class: "button", value: "cancel", formNoValidate: true }, "Cancel"), h("button", { class: "button primary", value: "ok" }, "Create")),
     ),
@@ -230,8 +255,9 @@ async function removeConversation(c: Conversation): Promise<void> {
 // ---- Settings ----
 async function openSettings(): Promise<void> {
   const s = state.settings;
-  const model = h("dd", {}, "…");
-  const embedding = h("dd", {}, "…");
+  const model = h("dd", { id: "settings-model" }, "…");
+  const endpoint = h("dd", { id: "settings-endpoint" }, "…");
+  const embedding = h("dd", { id: "settings-embedding" }, "…");
   const mode = h("select", { id: "set-mode" }, ...[["", "Collection default"], ["hybrid", "Hybrid (BM25 + dense)"], ["bm25", "BM25 (words)"], ["dense", "Dense (meaning)"]].map(([v, l]) => h("option", { value: v, selected: s.mode === v }, l)));
   const topK = h("input", { id: "set-topk", type: "number", min: 1, max: 50, value: String(s.topK) });
   const scores = h("input", { id: "set-scores", type: "checkbox", checked: s.showScores });
@@ -240,7 +266,7 @@ async function openSettings(): Promise<void> {
     "dialog",
     { class: "dialog", "aria-labelledby": "settings-title" },
     h("h2", { id: "settings-title" }, "Settings"),
-    h("dl", { class: "facts" }, h("dt", {}, "Answering model"), model, h("dt", {}, "Embedding model"), embedding),
+    h("dl", { class: "facts" }, h("dt", {}, "Answering model"), model, h("dt", {}, "Model endpoint"), endpoint, h("dt", {}, "Embedding model"), embedding),
     h(
       "form",
       { method: "dialog" },
@@ -269,10 +295,11 @@ async function openSettings(): Promise<void> {
   document.body.append(dialog);
   dialog.showModal();
   try {
-    const models = await call<{ data: Array<{ id: string; owned_by: string; max_model_len?: number; kaito_rag?: { type: string } }> }>("GET", "/v1/models");
+    const models = await call<{ data: Array<{ id: string; owned_by: string; max_model_len?: number; kaito_rag?: { type: string; endpoint?: string } }> }>("GET", "/v1/models");
     const llm = models.data.find((m) => m.owned_by === "llm");
     const emb = models.data.find((m) => m.kaito_rag?.type === "embedding");
-    model.textContent = llm ? `${llm.id}${llm.max_model_len ? ` (context ${llm.max_model_len} tokens)` : ""} — endpoint set on the server (--llm-url)` : "none: answers are extractive";
+    model.textContent = llm ? `${llm.id}${llm.max_model_len ? ` (context ${llm.max_model_len} tokens)` : ""}` : "none: answers are extractive";
+    endpoint.textContent = llm?.kaito_rag?.endpoint ?? "—";
     embedding.textContent = emb ? emb.id : "none: BM25 only";
   } catch (e) {
     model.textContent = (e as Error).message;
@@ -280,45 +307,99 @@ async function openSettings(): Promise<void> {
   }
 }
 
-function askForKey(message: string): void {
+// Sign in: with the organization's identity provider when the server has OIDC, and/or an API
+// key (kept in this tab's session storage only).
+function signInDialog(message: string): void {
   if (document.getElementById("key-dialog")) return;
+  const config = signin.authConfig();
+  const keyAllowed = config.methods.includes("api_key") || !signin.oidcAvailable();
   const key = h("input", { id: "key-input", type: "password", autocomplete: "off", required: true });
+  const failure = h("p", { class: "notice error", role: "alert", hidden: true });
+  const oidcButton = signin.oidcAvailable()
+    ? h("button", { class: "button primary wide", type: "button", id: "oidc-signin", on: { click: () => void startOidc() } }, "Sign in with your organization account")
+    : null;
+  async function startOidc(): Promise<void> {
+    try {
+      await signin.beginSignIn();
+    } catch (e) {
+      failure.hidden = false;
+      failure.textContent = `Cannot reach the sign-in service (${new URL(config.oidc!.issuer).host}): ${(e as Error).message}`;
+    }
+  }
+  const keyForm = keyAllowed
+    ? h(
+        "form",
+        { method: "dialog" },
+        h("label", { for: "key-input" }, oidcButton ? "Or use an API key" : "API key"),
+        key,
+        h("p", { class: "muted small" }, "Kept in this tab's session storage only."),
+        h("div", { class: "dialog-actions" }, h("button", { class: "button" + (oidcButton ? "" : " primary"), value: "ok" }, "Continue")),
+      )
+    : null;
   const dialog = h(
     "dialog",
     { class: "dialog", id: "key-dialog", "aria-labelledby": "key-title" },
     h("h2", { id: "key-title" }, "Sign in"),
     h("p", {}, message),
-    h(
-      "form",
-      { method: "dialog" },
-      h("label", { for: "key-input" }, "API key"),
-      key,
-      h("p", { class: "muted small" }, "Kept in this tab's session storage only."),
-      h("div", { class: "dialog-actions" }, h("button", { class: "button primary", value: "ok" }, "Continue")),
-    ),
+    failure,
+    oidcButton,
+    oidcButton ? h("p", { class: "muted small" }, `You will be sent to ${new URL(config.oidc!.issuer).host} and back.`) : null,
+    keyForm,
   );
+  dialog.addEventListener("cancel", (e) => e.preventDefault()); // nothing works without a credential
   dialog.addEventListener("close", () => {
     dialog.remove();
+    if (dialog.returnValue !== "ok") return;
     setApiKey(key.value.trim());
     void start();
   });
   document.body.append(dialog);
   dialog.showModal();
-  key.focus();
+  (oidcButton ?? key).focus();
+}
+
+// Shows who the server says is signed in, with a way out.
+async function showIdentity(): Promise<void> {
+  try {
+    me = await call<Whoami>("GET", "/v1/auth/whoami");
+  } catch {
+    me = null;
+  }
+  identity.hidden = !me || me.kind === "anonymous";
+  if (!me || me.kind === "anonymous") return;
+  who.textContent = me.kind === "user" ? `Signed in as ${me.name}` : `API key: ${me.name || "shared key"}`;
+  who.title = me.kind === "user" ? me.subject : "";
+}
+
+async function signOut(): Promise<void> {
+  setApiKey("");
+  me = null;
+  identity.hidden = true;
+  await signin.signOut(); // leaves for the issuer's sign-out page when it has one
+  announce("Signed out.");
+  signInDialog("You are signed out.");
 }
 
 // ---- Start ----
 async function start(): Promise<void> {
+  await signin.loadAuthConfig();
+  try {
+    if (await signin.completeSignIn()) announce("Signed in.");
+  } catch (e) {
+    signInDialog(`Sign-in failed: ${(e as Error).message}`);
+    return;
+  }
   try {
     await loadCollections();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
-      askForKey(apiKey() ? "That API key was not accepted. Enter another." : "This server needs an API key.");
+      signInDialog(apiKey() ? "That API key was not accepted. Sign in or enter another." : "This server needs you to sign in.");
       return;
     }
     announce("Cannot reach the server: " + (e as Error).message);
     return;
   }
+  await showIdentity();
   await loadConversations();
   const match = /^#\/c\/([0-9a-f]+)$/.exec(location.hash);
   if (match) await resume(match[1]);
@@ -340,5 +421,7 @@ state.on("collection", () => {
 });
 state.on("collections", () => void loadCollections());
 state.on("conversations", () => void loadConversations());
-document.addEventListener("kr-auth-needed", () => askForKey("This server needs an API key."));
+document.addEventListener("kr-auth-needed", (e) =>
+  signInDialog((e as CustomEvent).detail?.expired ? "Your sign-in has expired. Sign in again." : "This server needs you to sign in."),
+);
 void start();

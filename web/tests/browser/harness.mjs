@@ -1,7 +1,8 @@
-// Starts what the browser tests drive: the fake model server (tests/e2e/fake_llm.py) and a
-// `kaito-rag serve` on free ports with a scratch data directory, and Debian's chromium.
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+// Starts what the browser tests drive: the fake model server (tests/e2e/fake_llm.py), the real
+// local model (scripts/llm_server.sh), a real OpenID provider (tests/e2e/js/oidc_provider.mjs) and
+// a `kaito-rag serve` on free ports with a scratch data directory, and Debian's chromium.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -53,8 +54,43 @@ export async function startFakeLlm() {
   };
 }
 
-export async function startServer({ llmUrl, args: extra = [] } = {}) {
+// oidc-provider (tests/e2e/js, installed with npm ci on first use) on a free port; the web UI's
+// public client may redirect to `redirectUris`.
+export async function startOidcProvider(redirectUris) {
+  const js = join(REPO, "tests/e2e/js");
+  if (!existsSync(join(js, "node_modules/oidc-provider"))) {
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: js, stdio: "inherit" });
+  }
   const port = await freePort();
+  const child = spawn("node", [join(js, "oidc_provider.mjs"), String(port), "", redirectUris.join(",")], { cwd: js, stdio: "ignore" });
+  const issuer = `http://127.0.0.1:${port}`;
+  await waitFor(`${issuer}/.well-known/openid-configuration`, child, "oidc-provider");
+  return {
+    issuer,
+    // A client_credentials token for one of the provider's confidential clients (alice, bob, ...).
+    clientToken: async (client) => {
+      const form = new URLSearchParams({ grant_type: "client_credentials", client_id: client, client_secret: `${client}-secret`, resource: "api://kaito-rag", scope: "api" });
+      const res = await fetch(`${issuer}/token`, { method: "POST", body: form });
+      if (!res.ok) throw new Error(`token for ${client}: ${res.status} ${await res.text()}`);
+      return (await res.json()).access_token;
+    },
+    stop: () => child.kill(),
+  };
+}
+
+// The real local model (llama-cpp-python + Gemma 3 270M, scripts/llm_server.sh; its `setup` ran in
+// the llm-server suite) on a free port; stop() ends it.
+export async function startLocalModel({ context = 2048 } = {}) {
+  const port = await freePort();
+  const script = join(REPO, "scripts/llm_server.sh");
+  const env = { ...process.env, KAITO_RAG_LLM_CONTEXT: String(context) };
+  for (const k of Object.keys(env)) if (k.startsWith("KAITO_RAG_") && k !== "KAITO_RAG_LLM_CONTEXT" && k !== "KAITO_RAG_LLM_MODEL_FILE") delete env[k];
+  const url = execFileSync(script, ["start", String(port)], { env, encoding: "utf8", timeout: 3_600_000 }).trim().split("\n").pop();
+  return { url, stop: () => execFileSync(script, ["stop", String(port)], { stdio: "ignore" }) };
+}
+
+export async function startServer({ llmUrl, args: extra = [], port: fixedPort } = {}) {
+  const port = fixedPort ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "kr-ui-"));
   const args = ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--parse-isolation", "inline"];
   if (llmUrl) args.push("--llm-url", llmUrl);

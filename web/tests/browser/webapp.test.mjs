@@ -221,6 +221,7 @@ describe("web UI with a model (fake LLM)", () => {
     await page.getByRole("button", { name: "Settings" }).click();
     const dialog = page.getByRole("dialog", { name: "Settings" });
     await dialog.getByText(/fake-phi-3 \(context 4096 tokens\)/).waitFor();
+    assert.equal(await dialog.locator("#settings-endpoint").innerText(), fake.url); // where answers come from
     await dialog.getByLabel("Why this answer: show retrieval scores").check();
     await dialog.getByLabel("Retrieval", { exact: true }).selectOption("bm25");
     await dialog.getByRole("button", { name: "Save" }).click();
