@@ -14,6 +14,7 @@ PACKAGES=(
   python3 python3-venv python3-pip
   libtesseract-dev libleptonica-dev tesseract-ocr-eng catdoc
   chromium
+  libpq-dev  # the PostgreSQL store (--store postgres)
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz, the 'fuzz' preset)
 )
 # Node.js runs the JS end-to-end tests (tests/e2e/js: the openai client, the OpenID provider of

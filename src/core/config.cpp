@@ -282,6 +282,16 @@ std::vector<OptionSpec> make_specs() {
       string_option("snapshot_dir", "KAITO_RAG_SNAPSHOT_DIR",
                     "/persist and /load paths must lie inside (default: DEFAULT_VECTOR_DB_PERSIST_DIR)",
                     &Config::snapshot_dir),
+      string_option("store", "KAITO_RAG_STORE",
+                    "where collections live: embedded (SQLite under data_dir) or postgres (shared by replicas)",
+                    &Config::store),
+      string_option("pg_url", "KAITO_RAG_PG_URL", "PostgreSQL URL for --store postgres (libpq syntax)",
+                    &Config::pg_url, /*secret=*/true),
+      int_option("pg_max_connections", "KAITO_RAG_PG_MAX_CONNECTIONS", "PostgreSQL connections per replica",
+                 &Config::pg_max_connections),
+      int_option("pg_follow_interval_ms", "KAITO_RAG_PG_FOLLOW_INTERVAL_MS",
+                 "how often a replica polls for other replicas' changes (LISTEN/NOTIFY wakes it sooner)",
+                 &Config::pg_follow_interval_ms),
   };
 }
 
@@ -410,6 +420,12 @@ Status validate_config(const Config& c) {
   }
   if (c.ingest_batch_chunks < 1 || c.ingest_batch_chunks > 65536) return invalid("ingest_batch_chunks must be between 1 and 65536");
   if (c.ingest_queue_documents < 1) return invalid("ingest_queue_documents must be at least 1");
+  if (c.store != "embedded" && c.store != "postgres") return invalid("store must be embedded or postgres");
+  if (c.store == "postgres" && c.pg_url.empty()) return invalid("--store postgres needs --pg-url (or KAITO_RAG_PG_URL)");
+  if (c.pg_max_connections < 1 || c.pg_max_connections > 1000) return invalid("pg_max_connections must be between 1 and 1000");
+  if (c.pg_follow_interval_ms < 10 || c.pg_follow_interval_ms > 60000) {
+    return invalid("pg_follow_interval_ms must be between 10 and 60000");
+  }
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
     return invalid("log_level must be debug, info, warn or error");
   }

@@ -99,6 +99,11 @@ struct Config {
   bool metrics_require_auth = false;
   bool metrics_collection_labels = false;   // per-collection gauges name collections
   std::string snapshot_dir;                 // /persist and /load paths stay inside; empty = DEFAULT_VECTOR_DB_PERSIST_DIR
+  // Scale-out (issue 14): "embedded" (SQLite under data_dir) or "postgres" (shared by replicas).
+  std::string store = "embedded";
+  std::string pg_url;                       // libpq URL; a password in it is never logged
+  int pg_max_connections = 8;
+  int pg_follow_interval_ms = 500;          // poll for other replicas' changes (NOTIFY wakes sooner)
 };
 
 struct OptionSpec {

@@ -39,7 +39,7 @@ std::vector<std::string> snippet_words(const std::string& query) {
   return words;
 }
 
-Status write_settings(store::CollectionStore& store, const CollectionSettings& s, int64_t created_at) {
+Status write_settings(store::DocumentStore& store, const CollectionSettings& s, int64_t created_at) {
   KR_RETURN_IF_ERROR(store.set_setting("language", s.language));
   KR_RETURN_IF_ERROR(store.set_setting("bm25_k1", std::to_string(s.bm25_k1)));
   KR_RETURN_IF_ERROR(store.set_setting("bm25_b", std::to_string(s.bm25_b)));
@@ -53,7 +53,7 @@ Status write_settings(store::CollectionStore& store, const CollectionSettings& s
   return store.set_setting("created_at", std::to_string(created_at));
 }
 
-Status read_settings(const store::CollectionStore& store, CollectionSettings& s, int64_t& created_at) {
+Status read_settings(const store::DocumentStore& store, CollectionSettings& s, int64_t& created_at) {
   auto get = [&](const std::string& key, auto&& apply) -> Status {
     auto value = store.get_setting(key);
     if (!value) return value.status();
@@ -113,7 +113,7 @@ std::string make_snippet(const std::string& text, const std::vector<std::string>
   return out;
 }
 
-Collection::Collection(std::string name, std::string directory, std::unique_ptr<store::CollectionStore> store,
+Collection::Collection(std::string name, std::string directory, std::unique_ptr<store::DocumentStore> store,
                        CollectionSettings settings, int64_t created_at, std::shared_ptr<const index::Analyzer> analyzer,
                        index::VectorIndexOptions vector_options)
     : name_(std::move(name)),
@@ -128,14 +128,23 @@ Collection::Collection(std::string name, std::string directory, std::unique_ptr<
 Result<std::shared_ptr<Collection>> Collection::create(const std::string& name, const std::string& directory,
                                                        const CollectionSettings& settings,
                                                        const index::VectorIndexOptions& vector_options) {
-  auto analyzer = make_analyzer(settings);
-  if (!analyzer) return analyzer.status();
   auto store = store::CollectionStore::open(directory, /*create=*/true);
   if (!store) return store.status();
+  auto made = create(name, std::unique_ptr<store::DocumentStore>(std::move(store.value())), settings, vector_options);
+  if (made) (*made)->directory_ = directory;
+  return made;
+}
+
+Result<std::shared_ptr<Collection>> Collection::create(const std::string& name,
+                                                       std::unique_ptr<store::DocumentStore> store,
+                                                       const CollectionSettings& settings,
+                                                       const index::VectorIndexOptions& vector_options) {
+  auto analyzer = make_analyzer(settings);
+  if (!analyzer) return analyzer.status();
   const int64_t created_at =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  KR_RETURN_IF_ERROR(write_settings(**store, settings, created_at));
-  return std::shared_ptr<Collection>(new Collection(name, directory, std::move(store.value()), settings, created_at,
+  KR_RETURN_IF_ERROR(write_settings(*store, settings, created_at));
+  return std::shared_ptr<Collection>(new Collection(name, "", std::move(store), settings, created_at,
                                                     std::move(analyzer.value()), vector_options));
 }
 
@@ -143,12 +152,24 @@ Result<std::shared_ptr<Collection>> Collection::open(const std::string& name, co
                                                      const index::VectorIndexOptions& vector_options) {
   auto store = store::CollectionStore::open(directory, /*create=*/false);
   if (!store) return store.status();
+  return open_in(name, directory, std::move(store.value()), vector_options);
+}
+
+Result<std::shared_ptr<Collection>> Collection::open(const std::string& name,
+                                                     std::unique_ptr<store::DocumentStore> store,
+                                                     const index::VectorIndexOptions& vector_options) {
+  return open_in(name, "", std::move(store), vector_options);
+}
+
+Result<std::shared_ptr<Collection>> Collection::open_in(const std::string& name, const std::string& directory,
+                                                        std::unique_ptr<store::DocumentStore> store,
+                                                        const index::VectorIndexOptions& vector_options) {
   CollectionSettings settings;
   int64_t created_at = 0;
-  KR_RETURN_IF_ERROR(read_settings(**store, settings, created_at));
+  KR_RETURN_IF_ERROR(read_settings(*store, settings, created_at));
   auto analyzer = make_analyzer(settings);
   if (!analyzer) return analyzer.status();
-  std::shared_ptr<Collection> collection(new Collection(name, directory, std::move(store.value()), settings,
+  std::shared_ptr<Collection> collection(new Collection(name, directory, std::move(store), settings,
                                                        created_at, std::move(analyzer.value()), vector_options));
   KR_RETURN_IF_ERROR(collection->load_indexes());
   KR_RETURN_IF_ERROR(collection->load_vectors());
@@ -156,6 +177,16 @@ Result<std::shared_ptr<Collection>> Collection::open(const std::string& name, co
 }
 
 Status Collection::load_indexes() {
+  // A shared store pins one snapshot for the whole load; catch_up() replays what follows it.
+  auto version = store_->begin_consistent_read();
+  if (!version) return version.status();
+  Status loaded = load_indexes_from_store();
+  store_->end_consistent_read();
+  if (loaded) applied_version_ = *version;
+  return loaded;
+}
+
+Status Collection::load_indexes_from_store() {
   std::unordered_map<uint64_t, DocEntry> docs;
   KR_RETURN_IF_ERROR(store_->for_each_document([&](const store::DocumentRecord& d) {
     docs[static_cast<uint64_t>(d.key)] = DocEntry{d.doc_id, d.name, d.metadata};
@@ -208,7 +239,7 @@ Status Collection::load_vectors() {
     }
   }
   std::shared_ptr<index::VectorIndex> vectors;
-  if (!space.model.empty()) {
+  if (!space.model.empty() && !store_->searches_vectors()) {
     // The snapshot saved at the last clean shutdown, if nothing was written since.
     const uint64_t generation = store_->generation();
     auto snapshot = index::VectorIndex::load(snapshot_path(), space.dimension, generation, vector_options_);
@@ -264,10 +295,11 @@ Status Collection::adopt_embedding_space(const EmbeddingSpace& space) {
   }
   // Dimension first: a crash between the two leaves no model recorded, i.e. no embeddings.
   KR_RETURN_IF_ERROR(store_->set_setting("embedding_dimension", std::to_string(space.dimension)));
+  if (store_->searches_vectors()) KR_RETURN_IF_ERROR(store_->prepare_vectors(space.dimension));
   KR_RETURN_IF_ERROR(store_->set_setting("embedding_model", space.model));
   std::lock_guard lock(space_mutex_);
   space_ = space;
-  vectors_ = std::make_shared<index::VectorIndex>(space.dimension, vector_options_);
+  if (!store_->searches_vectors()) vectors_ = std::make_shared<index::VectorIndex>(space.dimension, vector_options_);
   return Status::ok();
 }
 
@@ -360,6 +392,14 @@ Result<std::vector<store::PutOutcome>> Collection::put_batch(std::vector<store::
   auto outcomes = store_->put_documents(std::move(requests));
   if (!outcomes) return outcomes;
   // Committed: from here on the documents exist durably; the in-memory indexes follow.
+  if (store_->shared()) {
+    // In commit order with the other replicas' changes. When the database drops right after the
+    // commit, the documents are durable and the next catch_up applies them.
+    if (Status caught_up = catch_up(); !caught_up) {
+      log::warn("committed documents not yet applied in memory", {{"collection", name_}, {"error", caught_up.to_string()}});
+    }
+    return outcomes;
+  }
   for (auto& outcome : *outcomes) {
     if (outcome.duplicate_of.empty()) apply_put(outcome);
   }
@@ -414,6 +454,19 @@ Status Collection::remove(const std::string& doc_id) {
   int64_t removed_bytes = 0;
   auto removed = store_->delete_document(doc_id, &removed_bytes);
   if (!removed) return removed.status();
+  if (store_->shared()) {
+    if (Status caught_up = catch_up(); !caught_up) {
+      log::warn("deleted document not yet removed in memory", {{"collection", name_}, {"error", caught_up.to_string()}});
+    }
+    return Status::ok();
+  }
+  apply_remove(doc_id, *removed, removed_bytes);
+  return Status::ok();
+}
+
+void Collection::apply_remove(const std::string& doc_id, const std::vector<int64_t>& removed_ids,
+                              int64_t removed_bytes) {
+  const std::vector<int64_t>* removed = &removed_ids;
   bm25_.apply({}, std::vector<uint64_t>(removed->begin(), removed->end()));
   if (auto vectors = current_vectors()) {
     for (int64_t id : *removed) vectors->remove(static_cast<uint64_t>(id));
@@ -425,6 +478,45 @@ Status Collection::remove(const std::string& doc_id) {
   }
   for (int64_t id : *removed) chunk_docs_.erase(static_cast<uint64_t>(id));
   text_bytes_ -= removed_bytes;
+}
+
+Status Collection::catch_up() {
+  if (!store_->shared() || retired_) return Status::ok();
+  std::lock_guard lock(sync_mutex_);
+  while (true) {
+    auto changes = store_->changes_since(applied_version_.load(), 256);
+    if (!changes) return changes.status();
+    for (const auto& change : *changes) {
+      if (change.version != applied_version_.load() + 1) {
+        return error(ErrorCode::kDataCorruption, "collection '" + name_ + "': change " +
+                                                     std::to_string(change.version) + " follows " +
+                                                     std::to_string(applied_version_.load()));
+      }
+      KR_RETURN_IF_ERROR(apply_change(change));
+      applied_version_ = change.version;
+    }
+    if (changes->size() < 256) return Status::ok();
+  }
+}
+
+Status Collection::apply_change(const store::ChangeRecord& change) {
+  if (embedding_space().model.empty()) KR_RETURN_IF_ERROR(load_vectors());  // another replica adopted a model
+  auto document = store_->find_by_key(change.document_key);
+  if (!document) return document.status();
+  if (!document->has_value()) {
+    // Deleted or replaced again by a later change: only the removal matters now. The added
+    // text still counts, because the later change subtracts it.
+    apply_remove(change.doc_id, change.removed_chunks, change.removed_text_bytes - change.added_text_bytes);
+    return Status::ok();
+  }
+  auto chunks = store_->get_chunks_with_terms(change.added_chunks);
+  if (!chunks) return chunks.status();
+  store::PutOutcome outcome;
+  outcome.document = std::move(**document);
+  outcome.removed_chunks = change.removed_chunks;
+  outcome.removed_text_bytes = change.removed_text_bytes;
+  outcome.added_chunks = std::move(chunks.value());
+  apply_put(outcome);
   return Status::ok();
 }
 
@@ -469,9 +561,18 @@ std::vector<retrieve::Candidate> Collection::lexical_candidates(const std::vecto
   return out;
 }
 
-std::vector<retrieve::Candidate> Collection::dense_candidates(
+Result<std::vector<retrieve::Candidate>> Collection::dense_candidates(
     const std::vector<float>& query, size_t count, const std::optional<std::unordered_set<uint64_t>>& allowed) const {
   std::vector<retrieve::Candidate> out;
+  if (store_->searches_vectors()) {
+    std::vector<int64_t> keys;
+    if (allowed) keys.assign(allowed->begin(), allowed->end());
+    auto matches = store_->search_vectors(query, static_cast<int>(count), vector_options_.ef_search,
+                                          allowed ? &keys : nullptr);
+    if (!matches) return matches.status();
+    for (const auto& m : *matches) out.push_back({static_cast<uint64_t>(m.chunk_id), m.score});
+    return out;
+  }
   auto vectors = current_vectors();
   if (!vectors) return out;
   std::vector<index::VectorHit> hits;
@@ -526,7 +627,11 @@ Result<SearchResponse> Collection::search(const SearchRequest& request, const Se
     const auto terms = analyzer_->analyze(request.query);
     if (!terms.empty()) lexical = lexical_candidates(terms, per_side, accept_doc);  // else only stop words
   }
-  if (plan.mode != SearchMode::kBm25) dense = dense_candidates(plan.query_vector, per_side, allowed);
+  if (plan.mode != SearchMode::kBm25) {
+    auto found = dense_candidates(plan.query_vector, per_side, allowed);
+    if (!found) return found.status();
+    dense = std::move(found.value());
+  }
 
   std::vector<retrieve::FusedCandidate> ranked;
   if (plan.mode == SearchMode::kHybrid) {
@@ -619,6 +724,9 @@ Result<CollectionInfo> Collection::info() const {
   if (auto vectors = current_vectors()) {
     info.vectors = static_cast<int64_t>(vectors->size());
     info.vector_index = vectors->mode() == index::VectorIndexMode::kGraph ? "hnsw" : "exact";
+  } else if (store_->searches_vectors() && !space.model.empty()) {
+    info.vectors = info.chunks;  // every chunk of an embedded collection has its vector (check() verifies)
+    info.vector_index = "pgvector-hnsw";
   }
   return info;
 }

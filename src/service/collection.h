@@ -17,6 +17,7 @@
 #include "index/tokenizer.h"
 #include "service/types.h"
 #include "store/collection_store.h"
+#include "store/document_store.h"
 
 namespace kr::service {
 
@@ -47,6 +48,13 @@ class Collection {
   static Result<std::shared_ptr<Collection>> create(const std::string& name, const std::string& directory,
                                                     const CollectionSettings& settings,
                                                     const index::VectorIndexOptions& vector_options = {});
+  // The same over any store (a shared PostgreSQL one has no directory).
+  static Result<std::shared_ptr<Collection>> open(const std::string& name, std::unique_ptr<store::DocumentStore> store,
+                                                  const index::VectorIndexOptions& vector_options = {});
+  static Result<std::shared_ptr<Collection>> create(const std::string& name,
+                                                    std::unique_ptr<store::DocumentStore> store,
+                                                    const CollectionSettings& settings,
+                                                    const index::VectorIndexOptions& vector_options = {});
 
   const std::string& name() const { return name_; }
   std::string directory() const;
@@ -55,8 +63,14 @@ class Collection {
   const CollectionSettings& settings() const { return settings_; }
   int64_t created_at() const { return created_at_; }
   const index::Analyzer& analyzer() const { return *analyzer_; }
-  store::CollectionStore& store() { return *store_; }
-  const store::CollectionStore& store() const { return *store_; }
+  store::DocumentStore& store() { return *store_; }
+  const store::DocumentStore& store() const { return *store_; }
+
+  // Shared stores: applies the changes other replicas (or this one) committed since the last
+  // call, in commit order, to the in-memory indexes. No-op for the embedded store.
+  Status catch_up();
+  // Version of the last change applied (shared stores).
+  uint64_t applied_version() const { return applied_version_.load(); }
 
   // Held by an ingest from its duplicate check to its commit.
   std::mutex& write_mutex() { return write_mutex_; }
@@ -115,19 +129,25 @@ class Collection {
     std::string name;
     Metadata metadata;
   };
-  Collection(std::string name, std::string directory, std::unique_ptr<store::CollectionStore> store,
+  Collection(std::string name, std::string directory, std::unique_ptr<store::DocumentStore> store,
              CollectionSettings settings, int64_t created_at, std::shared_ptr<const index::Analyzer> analyzer,
              index::VectorIndexOptions vector_options);
+  static Result<std::shared_ptr<Collection>> open_in(const std::string& name, const std::string& directory,
+                                                     std::unique_ptr<store::DocumentStore> store,
+                                                     const index::VectorIndexOptions& vector_options);
   Status load_indexes();
+  Status load_indexes_from_store();
   std::string snapshot_path() const;
   void apply_put(store::PutOutcome& outcome);
+  void apply_remove(const std::string& doc_id, const std::vector<int64_t>& removed, int64_t removed_bytes);
+  Status apply_change(const store::ChangeRecord& change);
   Status load_vectors();
   std::shared_ptr<index::VectorIndex> current_vectors() const;
   // The accepted documents' keys for a metadata filter (nullopt: no filter).
   std::optional<std::unordered_set<uint64_t>> allowed_documents(const MetadataFilter& filter) const;
   std::vector<retrieve::Candidate> lexical_candidates(const std::vector<std::string>& terms, size_t count,
                                                       const std::function<bool(uint64_t)>& accept_doc) const;
-  std::vector<retrieve::Candidate> dense_candidates(const std::vector<float>& query, size_t count,
+  Result<std::vector<retrieve::Candidate>> dense_candidates(const std::vector<float>& query, size_t count,
                                                     const std::optional<std::unordered_set<uint64_t>>& allowed) const;
   SearchHit make_hit(const store::ChunkRecord& chunk, const DocEntry& doc, double score,
                      const std::vector<std::string>& query_words) const;
@@ -135,7 +155,7 @@ class Collection {
   std::string name_;
   mutable std::mutex directory_mutex_;
   std::string directory_;  // guarded by directory_mutex_
-  std::unique_ptr<store::CollectionStore> store_;
+  std::unique_ptr<store::DocumentStore> store_;
   CollectionSettings settings_;
   int64_t created_at_ = 0;
   std::shared_ptr<const index::Analyzer> analyzer_;
@@ -148,7 +168,9 @@ class Collection {
   std::atomic<bool> retired_{false};
   std::atomic<bool> vectors_diverged_{false};  // an index update failed after a commit
   uint64_t snapshot_generation_ = UINT64_MAX;   // generation of the snapshot on disk; write_mutex_
-  std::atomic<int64_t> text_bytes_{0};  // UTF-8 bytes of all committed chunk texts
+  std::atomic<int64_t> text_bytes_{0};
+  std::mutex sync_mutex_;                      // one catch_up at a time
+  std::atomic<uint64_t> applied_version_{0};   // shared stores: last change applied  // UTF-8 bytes of all committed chunk texts
   mutable std::shared_mutex docs_mutex_;
   std::unordered_map<uint64_t, DocEntry> docs_;  // doc_key -> entry
   std::unordered_map<std::string, uint64_t> keys_by_doc_id_;  // doc_id -> doc_key

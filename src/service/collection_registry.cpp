@@ -49,6 +49,7 @@ Result<std::shared_ptr<Collection>> CollectionRegistry::open_collection(const st
 }
 
 Status CollectionRegistry::open_all() {
+  if (pg_) return open_all_postgres();
   std::error_code ec;
   const std::string dir = data_dir_.collections_dir();
   if (data_dir_.access() == store::DataDirectory::Access::kReadOnly && !fs::exists(dir, ec)) {
@@ -137,6 +138,7 @@ Result<std::shared_ptr<Collection>> CollectionRegistry::create(const std::string
     return error(ErrorCode::kInvalidArgument,
                  "chunk_max_tokens must be 16-8192 and chunk_overlap_tokens below half of it");
   }
+  if (pg_) return create_postgres(name, settings);
   std::lock_guard change_lock(change_mutex_);
   {
     std::shared_lock lock(mutex_);
@@ -184,6 +186,7 @@ Result<std::shared_ptr<Collection>> CollectionRegistry::create(const std::string
 Status CollectionRegistry::remove(const std::string& name) {
   if (!ready_) return error(ErrorCode::kUnavailable, kLoading);
   KR_RETURN_IF_ERROR(data_dir_.require_writable());
+  if (pg_) return remove_postgres(name);
   std::lock_guard change_lock(change_mutex_);
   std::shared_ptr<Collection> collection;
   {
@@ -218,6 +221,11 @@ Status CollectionRegistry::install(const std::string& name, const std::string& s
   if (!ready_) return error(ErrorCode::kUnavailable, kLoading);
   KR_RETURN_IF_ERROR(data_dir_.require_writable());
   std::error_code ec;
+  if (pg_) {
+    fs::remove_all(staging_dir, ec);
+    return error(ErrorCode::kFailedPrecondition,
+                 "loading a persisted index into the PostgreSQL store is not supported yet; ingest the documents");
+  }
   const auto discard = [&](Status status) {
     fs::remove_all(staging_dir, ec);
     return status;

@@ -14,6 +14,9 @@
 #include "service/collection.h"
 #include "service/types.h"
 #include "store/data_dir.h"
+#include "store/pg_connection.h"
+#include <thread>
+#include <condition_variable>
 
 namespace kr::service {
 
@@ -26,6 +29,21 @@ class CollectionRegistry {
  public:
   CollectionRegistry(store::DataDirectory& data_dir, index::VectorIndexOptions vector_options)
       : data_dir_(data_dir), vector_options_(vector_options) {}
+  ~CollectionRegistry() { stop_following(); }
+
+  // Shared mode (collection_registry_pg.cpp): collections live in a PostgreSQL database that
+  // other replicas share, instead of folders of the data directory. Call before open_all().
+  void use_postgres(std::shared_ptr<store::PgPool> pool) { pg_ = std::move(pool); }
+  bool shared() const { return pg_ != nullptr; }
+  // Starts the thread that follows the other replicas: LISTEN for their commits (and poll, in
+  // case a notification is lost), open the collections they created, drop the ones they
+  // deleted, replay their changes into each collection's in-memory indexes.
+  void start_following(std::chrono::milliseconds poll_interval = std::chrono::milliseconds(500));
+  void stop_following();
+  // False while the shared database cannot be reached (readiness); always true when embedded.
+  bool database_ok() const { return database_ok_.load(); }
+  // One pass of the follower (also used by tests and by the follower thread).
+  Status follow_once();
 
   // Opens every collection folder. One that cannot be opened (unreadable, corrupt, from a
   // newer version) is logged and answers kUnavailable from then on; the others are served.
@@ -63,6 +81,11 @@ class CollectionRegistry {
 
  private:
   Result<std::shared_ptr<Collection>> open_collection(const std::string& name, const std::string& directory) const;
+  Status open_all_postgres();
+  Result<std::shared_ptr<Collection>> open_postgres(int64_t id, const std::string& name) const;
+  Result<std::shared_ptr<Collection>> create_postgres(const std::string& name, const CollectionSettings& settings);
+  Status remove_postgres(const std::string& name);
+  void follow_loop(std::chrono::milliseconds poll_interval);
 
   store::DataDirectory& data_dir_;
   index::VectorIndexOptions vector_options_;
@@ -71,6 +94,13 @@ class CollectionRegistry {
   std::map<std::string, std::shared_ptr<Collection>> collections_;
   std::map<std::string, Status> broken_;                 // name -> why it could not be opened
   std::mutex change_mutex_;                              // serializes create / remove / install
+  std::shared_ptr<store::PgPool> pg_;                    // shared mode when set
+  std::atomic<bool> database_ok_{true};
+  std::map<std::string, int64_t> pg_ids_;                // name -> kr_collections.id; guarded by mutex_
+  std::thread follower_;
+  std::mutex follower_mutex_;
+  std::condition_variable follower_wake_;
+  bool follower_stop_ = false;                           // guarded by follower_mutex_
 };
 
 }  // namespace kr::service

@@ -12,6 +12,7 @@
 #include "embed/local_encoder.h"
 #include "embed/remote_embedder.h"
 #include "generate/prompt.h"
+#include "store/pg_schema.h"
 
 namespace kr::service {
 namespace fs = std::filesystem;
@@ -187,8 +188,22 @@ Status Engine::open(Access access) {
     }
   }
   KR_RETURN_IF_ERROR(data_dir_.open(access));
+  if (config_.store == "postgres") KR_RETURN_IF_ERROR(open_postgres());
   pipeline_ = std::make_unique<IngestPipeline>(registry_, parser_, embedder_, counters_, pipeline_options());
-  return registry_.open_all();
+  KR_RETURN_IF_ERROR(registry_.open_all());
+  registry_.start_following(std::chrono::milliseconds(config_.pg_follow_interval_ms));  // no-op when embedded
+  return Status::ok();
+}
+
+Status Engine::open_postgres() {
+  store::PgOptions options;
+  options.url = config_.pg_url;
+  options.max_connections = config_.pg_max_connections;
+  auto pool = std::make_shared<store::PgPool>(std::move(options));
+  log::info("opening the PostgreSQL store", {{"url", pool->redacted_url()}});
+  KR_RETURN_IF_ERROR(store::pg_migrate(*pool));
+  registry_.use_postgres(std::move(pool));
+  return Status::ok();
 }
 
 IngestPipelineOptions Engine::pipeline_options() const {

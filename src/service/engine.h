@@ -43,7 +43,8 @@ class Engine {
   // Takes the data directory's exclusive lock (open(kReadWrite) does it too);
   // lets a server fail fast before it starts listening.
   Status claim_data_dir();
-  bool ready() const { return registry_.ready(); }
+  // Collections loaded and, with the PostgreSQL store, the database reachable.
+  bool ready() const { return registry_.ready() && registry_.database_ok(); }
   const Config& config() const { return config_; }
   const EngineCounters& counters() const { return counters_; }
   bool has_llm() const { return answerer_->has_llm(); }
@@ -118,6 +119,7 @@ class Engine {
   Result<std::shared_ptr<Collection>> find(const std::string& name) const;
   Status require_writable() const;
   IngestPipelineOptions pipeline_options() const;
+  Status open_postgres();
 
   Config config_;
   ParseRunner parser_;

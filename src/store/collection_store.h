@@ -18,140 +18,77 @@
 
 #include "core/metadata.h"
 #include "core/status.h"
+#include "store/document_store.h"
 #include "store/sqlite.h"
 
 namespace kr::store {
 
-struct DocumentRecord {
-  int64_t key = 0;             // internal row id (doc_key in the indexes)
-  std::string doc_id;          // public, stable id
-  std::string name;            // display name (file name)
-  std::string source;          // identity of the document's origin (path, upload name, URL)
-  std::string content_hash;    // SHA-256 of the raw bytes
-  std::string format;          // parse::format_name
-  int64_t size_bytes = 0;
-  int page_count = 0;
-  int chunk_count = 0;
-  Metadata metadata;
-  std::vector<std::string> warnings;
-  std::vector<int> pages_needing_ocr;
-  int64_t created_at = 0;      // unix seconds
-  int64_t updated_at = 0;
-};
-
-struct ChunkRecord {
-  int64_t id = 0;              // chunk_id in the indexes; assigned by the store
-  int64_t document_key = 0;
-  int ordinal = 0;
-  std::string text;
-  int page_start = 0;
-  int page_end = 0;
-  std::vector<std::string> heading_path;
-  int64_t char_begin = 0;
-  int64_t char_end = 0;
-  int token_estimate = 0;
-  std::string terms;           // index::encode_term_freqs() bytes
-  uint32_t term_count = 0;     // BM25 length
-  std::vector<float> vector;   // the chunk's embedding; empty when the collection has none
-                               // (written by put_document, not read back by get_chunks)
-};
-
-struct PutOutcome {
-  DocumentRecord document;              // as stored (key, timestamps filled)
-  std::vector<int64_t> removed_chunks;  // chunks of the previous version
-  std::vector<ChunkRecord> added_chunks;  // with ids; text and terms kept for the caller's indexes
-  bool replaced = false;                // a document with this doc_id existed before
-  int64_t removed_text_bytes = 0;       // text of the previous version's chunks
-  // Set when the request refused duplicate content and another document holds the same
-  // bytes: nothing was written for this request.
-  std::string duplicate_of;
-};
-
-// One document of a batched put.
-struct PutRequest {
-  DocumentRecord document;
-  std::vector<ChunkRecord> chunks;
-  bool refuse_duplicate_content = false;  // skip (PutOutcome::duplicate_of) when another doc_id holds the hash
-};
-
-struct DocumentPage {
-  std::vector<DocumentRecord> documents;
-  int64_t total = 0;  // all documents matching the filter
-};
-
-struct CollectionStats {
-  int64_t documents = 0;
-  int64_t chunks = 0;
-  int64_t text_bytes = 0;
-  int64_t vectors = 0;  // chunks with an embedding
-};
-
 // Thread-safety: all methods are safe to call concurrently. Writes are
 // serialized on one connection; reads use a pool of read-only connections and
 // never wait for a write to finish (WAL).
-class CollectionStore {
+class CollectionStore final : public DocumentStore {
  public:
   // Opens (and with create=true creates) <directory>/collection.db.
   static Result<std::unique_ptr<CollectionStore>> open(const std::string& directory, bool create);
   ~CollectionStore();
 
-  Result<std::optional<DocumentRecord>> find_by_doc_id(const std::string& doc_id) const;
-  Result<std::optional<DocumentRecord>> find_by_source(const std::string& source) const;
-  Result<std::optional<DocumentRecord>> find_by_hash(const std::string& content_hash) const;
-  Result<std::optional<DocumentRecord>> find_by_key(int64_t key) const;
+  Result<std::optional<DocumentRecord>> find_by_doc_id(const std::string& doc_id) const override;
+  Result<std::optional<DocumentRecord>> find_by_source(const std::string& source) const override;
+  Result<std::optional<DocumentRecord>> find_by_hash(const std::string& content_hash) const override;
+  Result<std::optional<DocumentRecord>> find_by_key(int64_t key) const override;
 
   // Inserts a document, or replaces the one with the same doc_id, with all of its
   // chunks, in one transaction. The returned chunks carry their new ids.
-  Result<PutOutcome> put_document(DocumentRecord document, std::vector<ChunkRecord> chunks);
+  Result<PutOutcome> put_document(DocumentRecord document, std::vector<ChunkRecord> chunks) override;
   // Group commit: every request in ONE transaction (one fsync), applied in order, so a later
   // request sees the earlier ones (a replaced doc_id, a duplicate hash). All or nothing.
-  Result<std::vector<PutOutcome>> put_documents(std::vector<PutRequest> requests);
+  Result<std::vector<PutOutcome>> put_documents(std::vector<PutRequest> requests) override;
 
   // Removes a document and its chunks; returns the removed chunk ids (kNotFound when absent).
   // `removed_text_bytes`, when given, receives the size of the removed chunks' text.
-  Result<std::vector<int64_t>> delete_document(const std::string& doc_id, int64_t* removed_text_bytes = nullptr);
+  Result<std::vector<int64_t>> delete_document(const std::string& doc_id, int64_t* removed_text_bytes = nullptr) override;
 
   // Version of the stored data: persisted, and advanced by every transaction that changes
   // documents, chunks or vectors. Derived caches (the vector index snapshot) record it and are
   // used only while it is unchanged.
-  uint64_t generation() const { return generation_.load(); }
+  uint64_t generation() const override { return generation_.load(); }
 
   // Write transactions committed through this object (documents put or deleted); for tests
   // and metrics of the group commit.
-  uint64_t write_transactions() const { return write_transactions_.load(); }
+  uint64_t write_transactions() const override { return write_transactions_.load(); }
 
   // Documents in insertion order, filtered by metadata inside SQL.
-  Result<DocumentPage> list_documents(int64_t offset, int64_t limit, const MetadataFilter& filter) const;
+  Result<DocumentPage> list_documents(int64_t offset, int64_t limit, const MetadataFilter& filter) const override;
 
   // The chunks with these ids that still exist, in the order asked.
-  Result<std::vector<ChunkRecord>> get_chunks(const std::vector<int64_t>& ids) const;
-  Result<std::vector<ChunkRecord>> document_chunks(int64_t document_key) const;
+  Result<std::vector<ChunkRecord>> get_chunks(const std::vector<int64_t>& ids) const override;
+  Result<std::vector<ChunkRecord>> document_chunks(int64_t document_key) const override;
 
   // Streams every committed chunk's index input, for rebuilding in-memory indexes.
   Status for_each_chunk_terms(
       const std::function<void(int64_t chunk_id, int64_t document_key, std::string_view terms, uint32_t term_count)>&
-          visit) const;
+          visit) const override;
   // Streams every stored chunk embedding (one read snapshot), for rebuilding the vector index.
   Status for_each_chunk_vector(
-      const std::function<void(int64_t chunk_id, int64_t document_key, std::span<const float> vector)>& visit) const;
+      const std::function<void(int64_t chunk_id, int64_t document_key, std::span<const float> vector)>& visit) const override;
   // Re-embedding: vectors are staged batch by batch (the first batch clears earlier staging),
   // then replace every chunk's vector, together with `settings`, in one transaction, so a
   // crash midway leaves the old model's vectors intact.
-  Status stage_vectors(const std::vector<std::pair<int64_t, std::vector<float>>>& vectors, bool first_batch);
-  Status commit_staged_vectors(const std::vector<std::pair<std::string, std::string>>& settings);
+  Status stage_vectors(const std::vector<std::pair<int64_t, std::vector<float>>>& vectors, bool first_batch) override;
+  Status commit_staged_vectors(const std::vector<std::pair<std::string, std::string>>& settings) override;
   // Every document's key, doc_id, name and metadata (for the in-memory filter table).
-  Status for_each_document(const std::function<void(const DocumentRecord&)>& visit) const;
+  Status for_each_document(const std::function<void(const DocumentRecord&)>& visit) const override;
 
-  Result<std::optional<std::string>> get_setting(const std::string& key) const;
-  Status set_setting(const std::string& key, const std::string& value);
+  Result<std::optional<std::string>> get_setting(const std::string& key) const override;
+  Status set_setting(const std::string& key, const std::string& value) override;
 
-  Result<CollectionStats> stats() const;
+  Result<CollectionStats> stats() const override;
   // The database's folder was renamed to `directory` (open connections follow the file;
   // new read connections open it there).
-  void relocate(const std::string& directory);
+  void relocate(const std::string& directory) override;
 
   // Runs SQLite's integrity check (used by tests and `kaito-rag check`).
-  Status check_integrity() const;
+  Status check_integrity() const override;
 
  private:
   class ReadLease;
