@@ -98,6 +98,13 @@ struct Config {
   bool metrics_require_auth = false;
   bool metrics_collection_labels = false;   // per-collection gauges name collections
   std::string snapshot_dir;                 // /persist and /load paths stay inside; empty = DEFAULT_VECTOR_DB_PERSIST_DIR
+  // Document sources kept in sync (src/sources, issue 13)
+  std::vector<std::string> source_folder_roots;  // folders the API may add as sources (the CLI may add any)
+  std::vector<std::string> source_url_allow;     // addresses/CIDRs URL and blob sources may reach though private
+  int64_t source_max_bytes = 64ll << 20;          // largest item a URL or blob source downloads
+  double source_timeout_seconds = 30;             // per HTTP request of a URL or blob source
+  double source_stable_seconds = 2;               // a folder file changed more recently is left for the next sync
+  double source_scheduler_seconds = 5;            // how often the server looks for sources due a sync; 0 = off
 };
 
 struct OptionSpec {
