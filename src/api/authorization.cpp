@@ -81,6 +81,12 @@ const std::vector<RouteRule>& route_rules() {
       {"POST", "/retrieve", A::kAuthenticated},
       // Kept originals of uploaded documents (the UI's "Open original" and PDF pages).
       {"GET", "/v1/collections/{name}/documents/{doc_id}/original", A::kCollection, Permission::kRead},
+      // Document sources (routes_sources.cpp): reading their state needs read, changing them write.
+      {"GET", "/v1/collections/{name}/sources", A::kCollection, Permission::kRead},
+      {"POST", "/v1/collections/{name}/sources", A::kCollection, Permission::kWrite},
+      {"GET", "/v1/collections/{name}/sources/{id}", A::kCollection, Permission::kRead},
+      {"DELETE", "/v1/collections/{name}/sources/{id}", A::kCollection, Permission::kWrite},
+      {"POST", "/v1/collections/{name}/sources/{id}/sync", A::kCollection, Permission::kWrite},
       // Conversations belong to the caller (the handlers scope them by principal).
       {"GET", "/v1/conversations", A::kAuthenticated},
       {"POST", "/v1/conversations", A::kAuthenticated},

@@ -105,12 +105,14 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
              });
 
   router.add("DELETE", R"(/v1/collections/([^/]+))", "/v1/collections/{name}",
-             [&engine, &authz](const httplib::Request& req, httplib::Response& res) {
+             [&engine, &authz, &ctx](const httplib::Request& req, httplib::Response& res) {
                const std::string name = req.matches[1];
                Status status = engine.delete_collection(name);
                if (!status) return send_error(res, status);
                // A later collection of the same name starts shared (or with its new owner).
                if (Status released = authz.owners().release(name); !released) return send_error(res, released);
+               // Its sources go with it (a later collection of that name starts without any).
+               if (Status forgot = ctx.sources.remove_collection(name); !forgot) return send_error(res, forgot);
                send_json(res, 200, {{"deleted", name}});
              });
 }

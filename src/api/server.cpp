@@ -59,7 +59,8 @@ struct Server::Impl : Router {
         model_slots(e.config().llm_max_concurrent, e.config().llm_max_waiting,
                     std::chrono::milliseconds(static_cast<int64_t>(e.config().llm_timeout_seconds * 1000))),
         authorization(e.config()),
-        context{e, metrics, stopping, model_slots, authorization},
+        sources(e),
+        context{e, metrics, stopping, model_slots, authorization, sources},
         http(edge_options(e.config())) {}
 
   static EdgeOptions edge_options(const Config& config) {
@@ -195,6 +196,7 @@ struct Server::Impl : Router {
     add_original_routes(*this, context);
     add_conversation_routes(*this, context);
     add_auth_routes(*this, context);
+    add_source_routes(*this, context);
     if (config.webui) add_ui_routes(*this, context);
   }
 
@@ -203,6 +205,7 @@ struct Server::Impl : Router {
   std::atomic<bool> stopping{false};
   ModelSlots model_slots;
   Authorization authorization;
+  sources::SourceManager sources;  // before context: handlers reach it through there
   ApiContext context;
   EdgeServer http;
 };
@@ -235,6 +238,7 @@ std::vector<std::string> Server::routes() const {
 }
 
 void Server::run() {
+  impl_->sources.start_scheduler(impl_->engine.config().source_scheduler_seconds);
   impl_->http.listen_after_bind();
   impl_->http.shutdown_connections();  // running requests finish, idle connections close
 }

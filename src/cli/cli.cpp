@@ -119,6 +119,29 @@ int run(int argc, char** argv) {
   eval_cmd->add_option("--answer-top-k", eval_args.top_k, "answers: passages retrieved per question")
       ->capture_default_str();
 
+  SourcesArgs sources_args;
+  auto* sources_cmd = app.add_subcommand("sources", "a collection's document sources (folders, URLs, blob containers) "
+                                                    "kept in sync");
+  sources_cmd->require_subcommand(1);
+  auto* sources_add = sources_cmd->add_subcommand("add", "add a source to a collection (created when missing)");
+  sources_add->add_option("kind", sources_args.kind, "folder | url | azure_blob")->required()
+      ->check(CLI::IsMember({"folder", "url", "azure_blob"}));
+  sources_add->add_option("location", sources_args.location, "folder path, http(s) URL or container URL")->required();
+  sources_add->add_option("--interval-seconds", sources_args.interval_seconds, "scheduled sync period (0: on demand)");
+  sources_add->add_option("--extensions", sources_args.extensions, "only items ending in these, e.g. .pdf .docx");
+  sources_add->add_option("--account-key", sources_args.account_key, "azure_blob: the storage account's shared key");
+  sources_add->add_option("--sas-token", sources_args.sas_token, "azure_blob: a SAS token (list + read)");
+  auto* sources_list = sources_cmd->add_subcommand("list", "list sources with their last sync");
+  auto* sources_sync = sources_cmd->add_subcommand("sync", "sync a source now: new and changed items in, removed out");
+  sources_sync->add_option("id", sources_args.id, "source id (src-N)")->required();
+  auto* sources_remove = sources_cmd->add_subcommand("remove", "remove a source and its documents");
+  sources_remove->add_option("id", sources_args.id, "source id (src-N)")->required();
+  sources_remove->add_flag("--keep-documents", sources_args.keep_documents, "keep the documents it brought");
+  for (auto* sub : {sources_add, sources_list, sources_sync, sources_remove}) {
+    sub->add_option("-c,--collection", sources_args.collection, "collection");
+    sub->add_flag("--json", sources_args.json, "print JSON");
+  }
+
   KeysArgs keys_args;
   auto* keys_cmd = app.add_subcommand("keys", "manage API keys (hashed in <data_dir>/auth; a running server "
                                               "sees changes without a restart)");
@@ -187,6 +210,12 @@ int run(int argc, char** argv) {
     return keys(*config, keys_args);
   }
   if (routes_cmd->parsed()) return routes(*config, self, routes_json);
+  if (sources_cmd->parsed()) {
+    for (auto* sub : {sources_add, sources_list, sources_sync, sources_remove}) {
+      if (sub->parsed()) sources_args.action = sub->get_name();
+    }
+    return sources_command(*config, self, sources_args);
+  }
   return 2;
 }
 

@@ -42,6 +42,22 @@ struct EvalArgs {
   std::string dump_file;              // --dump: one JSON line per question (answers, answerability signals)
 };
 
+// kaito-rag sources (commands_sources.cpp).
+struct SourcesArgs {
+  std::string action;  // add | list | sync | remove
+  std::string collection = "default";
+  std::string id;      // sync, remove
+  std::string kind;    // add: folder | url | azure_blob
+  std::string location;
+  double interval_seconds = 0;
+  std::vector<std::string> extensions;
+  std::string account_key;
+  std::string sas_token;
+  bool keep_documents = false;
+  bool json = false;
+};
+int sources_command(const Config& config, const std::string& self, const SourcesArgs& args);
+
 int serve(const Config& config, const std::string& self);
 int eval(const Config& config, const EvalArgs& args);
 int eval_qa(const Config& config, const EvalArgs& args);  // commands_eval_qa.cpp

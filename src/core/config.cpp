@@ -292,6 +292,26 @@ std::vector<OptionSpec> make_specs() {
       int_option("pg_follow_interval_ms", "KAITO_RAG_PG_FOLLOW_INTERVAL_MS",
                  "how often a replica polls for other replicas' changes (LISTEN/NOTIFY wakes it sooner)",
                  &Config::pg_follow_interval_ms),
+      {"source_folder_roots", "KAITO_RAG_SOURCE_FOLDER_ROOTS",
+       "comma-separated folders under which the API may add watched-folder sources (empty: only the CLI may)", false,
+       [](Config& c, const std::string& v) { c.source_folder_roots = split_csv(v); return Status::ok(); },
+       [](const Config& c) { return join_csv(c.source_folder_roots); }},
+      {"source_url_allow", "KAITO_RAG_SOURCE_URL_ALLOW",
+       "comma-separated addresses or CIDRs (e.g. 127.0.0.1, 10.0.0.0/8) URL and blob sources may reach although "
+       "loopback, private or link-local (refused by default)", false,
+       [](Config& c, const std::string& v) { c.source_url_allow = split_csv(v); return Status::ok(); },
+       [](const Config& c) { return join_csv(c.source_url_allow); }},
+      int_option("source_max_bytes", "KAITO_RAG_SOURCE_MAX_BYTES", "largest item a URL or blob source downloads",
+                 &Config::source_max_bytes),
+      double_option("source_timeout_seconds", "KAITO_RAG_SOURCE_TIMEOUT_SECONDS",
+                    "time limit per HTTP request of a URL or blob source", &Config::source_timeout_seconds),
+      double_option("source_stable_seconds", "KAITO_RAG_SOURCE_STABLE_SECONDS",
+                    "a watched-folder file modified more recently than this is left for the next sync "
+                    "(never ingested half-written)",
+                    &Config::source_stable_seconds),
+      double_option("source_scheduler_seconds", "KAITO_RAG_SOURCE_SCHEDULER_SECONDS",
+                    "how often the server starts the syncs of sources that are due (0: only on demand)",
+                    &Config::source_scheduler_seconds),
   };
 }
 
@@ -438,6 +458,11 @@ Status validate_config(const Config& c) {
     return invalid("llm_max_concurrent must be between 1 and 1024");
   }
   if (c.llm_max_waiting < 0 || c.llm_max_waiting > 100000) return invalid("llm_max_waiting must be between 0 and 100000");
+  if (c.source_max_bytes < 1) return invalid("source_max_bytes must be positive");
+  if (c.source_timeout_seconds <= 0) return invalid("source_timeout_seconds must be positive");
+  if (c.source_stable_seconds < 0 || c.source_scheduler_seconds < 0) {
+    return invalid("source_stable_seconds and source_scheduler_seconds must not be negative");
+  }
   if (c.parse_max_workers < 0 || c.parse_max_workers > 256) return invalid("parse_max_workers must be between 0 and 256");
   if (c.parse_worker_memory_bytes != 0 && c.parse_worker_memory_bytes < (64ll << 20)) {
     return invalid("parse_worker_memory_bytes must be 0 (automatic) or at least 67108864 (64 MiB)");

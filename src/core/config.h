@@ -104,6 +104,13 @@ struct Config {
   std::string pg_url;                       // libpq URL; a password in it is never logged
   int pg_max_connections = 8;
   int pg_follow_interval_ms = 500;          // poll for other replicas' changes (NOTIFY wakes sooner)
+  // Document sources kept in sync (src/sources, issue 13)
+  std::vector<std::string> source_folder_roots;  // folders the API may add as sources (the CLI may add any)
+  std::vector<std::string> source_url_allow;     // addresses/CIDRs URL and blob sources may reach though private
+  int64_t source_max_bytes = 64ll << 20;          // largest item a URL or blob source downloads
+  double source_timeout_seconds = 30;             // per HTTP request of a URL or blob source
+  double source_stable_seconds = 2;               // a folder file changed more recently is left for the next sync
+  double source_scheduler_seconds = 5;            // how often the server looks for sources due a sync; 0 = off
 };
 
 struct OptionSpec {

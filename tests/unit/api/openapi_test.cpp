@@ -122,7 +122,8 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   std::atomic<bool> stopping{false};
   ModelSlots model_slots(1, 0, std::chrono::milliseconds(0));
   Authorization authorization(engine.config());
-  ApiContext context{engine, metrics, stopping, model_slots, authorization};
+  sources::SourceManager sources(engine);
+  ApiContext context{engine, metrics, stopping, model_slots, authorization, sources};
   RecordingRouter router;
   add_system_routes(router, context);
   add_collection_routes(router, context);
@@ -134,6 +135,7 @@ TEST(OpenApi, DocumentsExactlyTheRegisteredRoutes) {
   add_conversation_routes(router, context);
   add_ui_routes(router, context);
   add_auth_routes(router, context);
+  add_source_routes(router, context);
   ASSERT_FALSE(router.routes.empty());
 
   std::set<std::pair<std::string, std::string>> documented;

@@ -47,7 +47,9 @@ class RagEngineRoutesTest : public ::testing::Test {
     engine_ = std::make_unique<service::Engine>(config_, "");
     ASSERT_TRUE(engine_->open().is_ok());
     authorization_ = std::make_unique<Authorization>(engine_->config());
-    context_ = std::make_unique<ApiContext>(ApiContext{*engine_, metrics_, stopping_, model_slots_, *authorization_});
+    sources_ = std::make_unique<sources::SourceManager>(*engine_);
+    context_ = std::make_unique<ApiContext>(
+        ApiContext{*engine_, metrics_, stopping_, model_slots_, *authorization_, *sources_});
     add_ragengine_routes(router_, *context_);
     // No credential source is configured: the pre-routing check admits this thread's requests.
     httplib::Request probe;
@@ -57,6 +59,8 @@ class RagEngineRoutesTest : public ::testing::Test {
     ASSERT_FALSE(authorization_->reject(probe, ignored));
   }
   void TearDown() override {
+    context_.reset();
+    sources_.reset();
     engine_.reset();
     std::error_code ec;
     fs::remove_all(config_.data_dir, ec);
@@ -88,6 +92,7 @@ class RagEngineRoutesTest : public ::testing::Test {
   std::atomic<bool> stopping_{false};
   ModelSlots model_slots_{1, 0, std::chrono::milliseconds(0)};
   std::unique_ptr<Authorization> authorization_;
+  std::unique_ptr<sources::SourceManager> sources_;
   std::unique_ptr<ApiContext> context_;
   CapturingRouter router_;
   std::vector<std::unique_ptr<httplib::Request>> requests_;
