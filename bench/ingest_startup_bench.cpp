@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "core/log.h"
 #include "service/collection.h"
@@ -90,7 +91,10 @@ int main(int argc, char** argv) {
   if (!cold) return fail(cold.status());
   const double rebuild_seconds = seconds_since(started);  // searchable (exact scan) from here
   // Above the threshold the graph is built in the background while searches scan.
-  if (auto vectors = (*cold)->current_vectors()) vectors->wait_for_background_work();
+  // Collection::open uses the default vector_exact_threshold (20,000).
+  while (chunks >= 20000 && (*cold)->info()->vector_index != "hnsw") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   const double graph_ready_seconds = seconds_since(started);
   {
     std::lock_guard lock((*cold)->write_mutex());

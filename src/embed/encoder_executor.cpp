@@ -1,5 +1,9 @@
 #include "embed/encoder_executor.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace kr::embed {
@@ -86,6 +90,11 @@ Result<Embeddings> EncoderExecutor::embed(std::span<const std::string> texts, In
 }
 
 void EncoderExecutor::work(bool interactive_only) {
+  if (options_.interactive_lane && !interactive_only) {
+    // Bulk workers yield the cores to searches (the lane, BM25, HTTP): raising a thread's
+    // nice value needs no privilege. Best effort: on failure they run at normal priority.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), kBulkNice);
+  }
   std::unique_lock lock(mutex_);
   while (true) {
     has_work_.wait(lock,

@@ -32,7 +32,8 @@ struct EncoderExecutorOptions {
   // Characters per slice at most (a slice always takes one text): bounds how long a query
   // waits behind a running bulk slice (~4 KiB ≈ 1,000 word pieces ≈ 0.1 s on one core for MiniLM).
   size_t slice_chars = 4096;
-  bool interactive_lane = false;  // one extra worker for interactive slices only
+  // One extra worker for interactive slices only; the bulk workers then run at nice +10.
+  bool interactive_lane = false;
 };
 
 // Thread-safety: embed() may be called concurrently from any number of threads.
@@ -50,6 +51,7 @@ class EncoderExecutor final : public Embedder {
   int count_tokens(std::string_view text, InputKind kind) const override { return inner_->count_tokens(text, kind); }
 
   static constexpr size_t kInteractiveTexts = 4;
+  static constexpr int kBulkNice = 10;
   // Workers that run bulk slices (the interactive lane not counted).
   int threads() const { return static_cast<int>(workers_.size()) - (options_.interactive_lane ? 1 : 0); }
   // Slices run so far, by priority (tests and metrics).
