@@ -111,3 +111,26 @@ def test_unknown_language_is_rejected(server):
     r = server.post("/v1/collections", json={"name": "klingon", "language": "klingon"})
     assert_error_body(r, 400, "invalid_argument")
     assert_error_body(server.get("/v1/collections/klingon"), 404)
+
+
+def test_unreadable_collection_answers_503_and_the_server_serves_the_others(make_server):
+    server = make_server()
+    server.upload_ok("good", [SAMPLES / "employee-handbook.md"])
+    server.upload_ok("bad", [SAMPLES / "employee-handbook.md"])
+    server.stop()
+    bad_dir = server.data_dir / "collections" / "bad"
+    (bad_dir / "collection.db").write_bytes(b"x" * 8192)  # not a database any more
+    for leftover in ("collection.db-wal", "collection.db-shm"):
+        (bad_dir / leftover).unlink(missing_ok=True)
+    server.start()
+    assert server.healthy()
+    assert server.search("good", "vacation")["results"]
+    r = server.get("/v1/collections/bad")
+    assert_error_body(r, 503, "unavailable")
+    assert r.headers.get("Retry-After"), r.headers
+    assert_error_body(server.post("/v1/collections/bad/search", json={"query": "vacation"}), 503, "unavailable")
+    # The name stays taken until the broken collection is deleted; then it can be made again.
+    assert_error_body(server.post("/v1/collections", json={"name": "bad"}), 409)
+    assert server.delete("/v1/collections/bad").status_code == 200
+    server.create_collection("bad")
+    assert server.get("/v1/collections/bad").json()["documents"] == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -312,3 +313,33 @@ def test_parse_workers_die_with_a_killed_server(make_server):
     assert not left, f"parse workers outlived the server: {left}"
     for t in threads:
         t.join(10)
+
+
+def test_sigterm_wakes_requests_waiting_for_the_model_with_503(make_server):
+    with FakeLLM(stream_delay=0.2, chunk_chars=1) as fake:
+        server = make_server(args=["--llm-url", fake.url, "--llm-max-retries", "0", "--llm-max-concurrent", "1",
+                                   "--llm-max-waiting", "4"])
+        body = {"messages": [{"role": "user", "content": "Tell me about vacation days and leave."}]}
+        slow = requests.post(server.url + "/v1/chat/completions", json={**body, "stream": True}, stream=True,
+                             timeout=60)
+        assert slow.status_code == 200  # holds the one model slot for many seconds
+        waited = []
+
+        def waiter():
+            r = requests.post(server.url + "/v1/chat/completions", json=body, timeout=60)
+            waited.append((r.status_code, r.headers.get("Retry-After"), r.text, time.perf_counter()))
+
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(1.0)  # the waiter is queued for the slot
+        assert not waited, waited
+        stopped_at = time.perf_counter()
+        server.proc.send_signal(signal.SIGTERM)
+        thread.join(30)
+        slow.close()
+        assert server.proc.wait(30) == 0
+    assert waited, "the waiting request got no answer"
+    status, retry_after, text, answered_at = waited[0]
+    assert status == 503 and retry_after, (status, text)
+    assert json.loads(text)["error"]["code"] == "unavailable" and "shutting down" in text, text
+    assert answered_at - stopped_at < 10, answered_at - stopped_at  # not the model timeout
