@@ -122,6 +122,8 @@ describe("web UI sign-in with an OpenID provider", () => {
     await page.press("#composer-input", "Enter");
     await page.locator(".exchange").last().locator(".answer-actions button", { hasText: "Regenerate" }).waitFor({ timeout: 60_000 });
     assert.match(await page.locator(".exchange .answer-body").last().innerText(), /\S/);
+    // Kept on the server as alice's conversation.
+    await page.locator(".conversation-list .conversation", { hasText: "How many days of paid vacation" }).waitFor();
     await shot(page, "signin-04-private-answer");
     const conversations = await api("GET", "/v1/conversations", ADMIN_KEY);
     assert.equal(conversations.conversations.length, 0, "alice's conversation is hers, not the operator key's");
