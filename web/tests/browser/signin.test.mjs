@@ -3,6 +3,8 @@
 // that user, token renewal, expiry, sign-out; tokens never in localStorage. Screenshots go to
 // build/ui-artifacts/signin-*.png.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { freePort, launchBrowser, REPO, shot, startFakeLlm, startOidcProvider, startServer, watchProblems } from "./harness.mjs";
@@ -11,6 +13,14 @@ const ADMIN_KEY = "signin-test-admin-key";
 const HANDBOOK = join(REPO, "samples/handbook/employee-handbook.md");
 
 let fake, provider, server, browser, page, problems;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+async function axeScan(label) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help}`), [], `axe-core (${label}) found serious or critical violations`);
+}
 
 async function api(method, path, token, body) {
   const res = await fetch(server.url + path, {
@@ -25,7 +35,6 @@ async function api(method, path, token, body) {
 
 async function uploadAs(token, collection, path) {
   const form = new FormData();
-  const { readFileSync } = await import("node:fs");
   form.append("file", new Blob([readFileSync(path)]), path.split("/").pop());
   const res = await fetch(`${server.url}/v1/collections/${collection}/documents`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
   const text = await res.text();
@@ -79,6 +88,7 @@ describe("web UI sign-in with an OpenID provider", () => {
     const dialog = page.getByRole("dialog", { name: "Sign in" });
     await dialog.getByText("This server needs you to sign in.").waitFor();
     await shot(page, "signin-01-dialog");
+    await axeScan("sign-in dialog");
     await dialog.getByRole("button", { name: "Sign in with your organization account" }).click();
     await page.getByRole("heading", { name: "Sign in to the test issuer" }).waitFor();
     const params = authorize[0].searchParams;
@@ -97,6 +107,7 @@ describe("web UI sign-in with an OpenID provider", () => {
     await page.locator("#who").filter({ hasText: "Signed in as alice@example.test" }).waitFor();
     assert.equal(new URL(page.url()).search, "", "the code stays in the address bar");
     await shot(page, "signin-03-signed-in");
+    await axeScan("signed in");
   });
 
   it("shows the user's collections only: shared ones and their own private ones", async () => {
@@ -122,6 +133,8 @@ describe("web UI sign-in with an OpenID provider", () => {
     await page.press("#composer-input", "Enter");
     await page.locator(".exchange").last().locator(".answer-actions button", { hasText: "Regenerate" }).waitFor({ timeout: 60_000 });
     assert.match(await page.locator(".exchange .answer-body").last().innerText(), /\S/);
+    // Kept on the server as alice's conversation.
+    await page.locator(".conversation-list .conversation", { hasText: "How many days of paid vacation" }).waitFor();
     await shot(page, "signin-04-private-answer");
     const conversations = await api("GET", "/v1/conversations", ADMIN_KEY);
     assert.equal(conversations.conversations.length, 0, "alice's conversation is hers, not the operator key's");
