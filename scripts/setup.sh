@@ -49,6 +49,13 @@ web_deps() {
     log "installing the web UI's npm packages (npm ci in web/)"
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  # The e2e suite's npm packages (tests/e2e/js: openai client, OpenID provider, the Azurite storage
+  # emulator for tests/e2e/test_sources_azure.py), installed once so the tests find them cached.
+  if [ ! -d tests/e2e/js/node_modules ] ||
+     [ tests/e2e/js/package-lock.json -nt tests/e2e/js/node_modules/.package-lock.json ]; then
+    log "installing the e2e tests' npm packages (npm ci in tests/e2e/js)"
+    (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 }
 
 build() {

@@ -312,6 +312,8 @@ std::vector<OptionSpec> make_specs() {
       double_option("source_scheduler_seconds", "KAITO_RAG_SOURCE_SCHEDULER_SECONDS",
                     "how often the server starts the syncs of sources that are due (0: only on demand)",
                     &Config::source_scheduler_seconds),
+      int_option("source_list_page_size", "KAITO_RAG_SOURCE_LIST_PAGE_SIZE",
+                 "blobs per List Blobs request of an azure_blob source (1-5000)", &Config::source_list_page_size),
   };
 }
 
@@ -459,6 +461,9 @@ Status validate_config(const Config& c) {
   }
   if (c.llm_max_waiting < 0 || c.llm_max_waiting > 100000) return invalid("llm_max_waiting must be between 0 and 100000");
   if (c.source_max_bytes < 1) return invalid("source_max_bytes must be positive");
+  if (c.source_list_page_size < 1 || c.source_list_page_size > 5000) {
+    return invalid("source_list_page_size must be between 1 and 5000");
+  }
   if (c.source_timeout_seconds <= 0) return invalid("source_timeout_seconds must be positive");
   if (c.source_stable_seconds < 0 || c.source_scheduler_seconds < 0) {
     return invalid("source_stable_seconds and source_scheduler_seconds must not be negative");

@@ -111,6 +111,7 @@ struct Config {
   double source_timeout_seconds = 30;             // per HTTP request of a URL or blob source
   double source_stable_seconds = 2;               // a folder file changed more recently is left for the next sync
   double source_scheduler_seconds = 5;            // how often the server looks for sources due a sync; 0 = off
+  int source_list_page_size = 5000;               // blobs per List Blobs page (the service's maximum)
 };
 
 struct OptionSpec {

@@ -149,7 +149,8 @@ class AzureBlobConnector : public Connector {
     std::string marker;
     do {
       std::map<std::string, std::string> query = {
-          {"restype", "container"}, {"comp", "list"}, {"include", "metadata"}, {"maxresults", "5000"}};
+          {"restype", "container"}, {"comp", "list"}, {"include", "metadata"},
+          {"maxresults", std::to_string(config_.source_list_page_size)}};
       if (!marker.empty()) query["marker"] = marker;
       auto reply = request(container_.path, query);
       if (!reply) return reply.status();

@@ -53,7 +53,8 @@ class FolderConnector : public Connector {
         if (it->is_directory(ec)) it.disable_recursion_pending();
         continue;
       }
-      if (!it->is_regular_file(ec) || !extension_allowed(name, extensions_)) continue;
+      // Symbolic links are not followed: one could point outside the folder an API caller was allowed.
+      if (it->is_symlink(ec) || !it->is_regular_file(ec) || !extension_allowed(name, extensions_)) continue;
       auto st = stamp(it->path().string());
       if (!st) continue;  // removed between listing and stat
       SourceItem item;

@@ -149,6 +149,16 @@ TEST_F(FolderSyncTest, StateAndFailuresSurviveARestart) {
   EXPECT_EQ(again.failed, 0);
 }
 
+TEST_F(FolderSyncTest, SymbolicLinksAreNotFollowed) {
+  std::ofstream(root_ / "outside.md") << "Secret text outside the watched folder.";
+  fs::create_symlink(root_ / "outside.md", root_ / "watched" / "link.md");
+  write("inside.md", "Text inside.");
+  const std::string id = add_folder();
+  SyncReport report = sync(id);
+  EXPECT_EQ(report.listed, 1);
+  EXPECT_EQ(names(), (std::vector<std::string>{"inside.md"}));
+}
+
 TEST_F(FolderSyncTest, RemovingTheSourceRemovesItsDocuments) {
   write("a.md", "Some text.");
   const std::string id = add_folder();
