@@ -25,6 +25,7 @@ RECORDS="$REPO/bench/ragengine_compat"
 
 WORK=$(mktemp -d /tmp/kr-compat.XXXXXX)
 PIDS=()
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 DEAD_LLM=http://127.0.0.1:9/v1   # nothing listens: neither server reaches a model

@@ -6,7 +6,7 @@
 #   default  the build stage is this checkout's build/release/src/kaito-rag (built by scripts/setup.sh
 #            on Debian 12, as the build stage does), passed with --build-context build=DIR
 #   --full   the whole Dockerfile, build stage included (scripts/setup.sh inside the image: long)
-# Needs root, podman, buildah and mmdebstrap (apt-get install mmdebstrap buildah podman).
+# Needs root; installs podman, buildah, mmdebstrap and runc from Debian when missing.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 FULL=0
@@ -23,9 +23,13 @@ NAME=kr-image-smoke-$$
 log() { printf '==> %s\n' "$*" >&2; }
 cleanup() { podman rm -f "$NAME" >/dev/null 2>&1 || true; podman volume rm -f "$NAME-data" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-for tool in podman buildah mmdebstrap; do
-  command -v "$tool" >/dev/null || { echo "$tool is not installed: apt-get install mmdebstrap buildah podman" >&2; exit 1; }
-done
+# The tools come from Debian (installed here, not by scripts/setup.sh: only this script needs them).
+missing=()
+for tool in podman buildah mmdebstrap runc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 # 1. The base images the Dockerfile names, made from the Debian archive and tagged under their
 #    Docker Hub names so FROM resolves locally (--pull=never below).
@@ -60,8 +64,8 @@ podman image inspect "$TAG" --format 'image {{.Id}}: {{.Size}} bytes, user {{.Co
 
 # 3. Every library the binary needs resolves inside the image.
 libs=$(podman run "${RUN_OPTS[@]}" --rm --entrypoint /usr/bin/ldd "$TAG" /usr/local/bin/kaito-rag)
-missing=$(grep 'not found' <<<"$libs" || true)
-[[ -z $missing ]] || { echo "libraries missing in the image:" >&2; echo "$missing" >&2; exit 1; }
+unresolved=$(grep "not found" <<<"$libs" || true)
+[[ -z $unresolved ]] || { echo "libraries missing in the image:" >&2; echo "$unresolved" >&2; exit 1; }
 log "ldd: every library found"
 
 # 4. Run it as the image's user (10001) with a read-only root filesystem and only the data
