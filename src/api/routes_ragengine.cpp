@@ -52,6 +52,10 @@ std::optional<json> json_body(const httplib::Request& req, httplib::Response& re
                               " levels; flatten it");
     return std::nullopt;
   }
+  if (req.body.empty()) {  // FastAPI: no body at all is a missing field, not bad JSON
+    send_validation(res, json::array({validation_error("missing", json::array({"body"}), "Field required", nullptr)}));
+    return std::nullopt;
+  }
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded()) {
     send_validation(res, json::array({validation_error("json_invalid", json::array({"body", 0}), "JSON decode error",
@@ -118,6 +122,10 @@ struct Validator {
     } else if (value.is_number_float() && std::fabs(value.get<double>()) < 9e18 &&
                value.get<double>() == std::trunc(value.get<double>())) {  // the cast of a larger double is undefined
       out = static_cast<int64_t>(value.get<double>());
+    } else if (value.is_number_float() && std::isfinite(value.get<double>())) {
+      errors.push_back(validation_error("int_from_float", loc,
+                                        "Input should be a valid integer, got a number with a fractional part", value));
+      return false;
     } else if (value.is_string()) {
       try {
         size_t used = 0;

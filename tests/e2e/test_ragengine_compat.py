@@ -48,3 +48,11 @@ def test_fresh_run_matches_the_committed_record(make_server, tmp_path):
     assert not changed, ("answers differ from bench/ragengine_compat/kaito-rag.json; if on purpose, rerun "
                          "bench/ragengine_compat.sh and commit its output:\n" + "\n".join(changed))
 
+
+
+def test_report_is_generated_from_the_committed_records():
+    text, unexplained = ragengine_compat.render(load(ragengine_compat.OURS), load(ragengine_compat.THEIRS),
+                                                load(ragengine_compat.REASONS))
+    assert unexplained == [], f"differences without a reason in bench/ragengine_compat/reasons.json: {unexplained}"
+    assert ragengine_compat.REPORT.read_text() == text, \
+        "docs/ragengine-compat-diff.md is stale: run bench/ragengine_compat.py report"

@@ -163,6 +163,11 @@ TEST_F(RagEngineRoutesTest, ValidationErrorsArePydanticStyle) {
   EXPECT_EQ(as_false.second["detail"][0]["input"], false);
   auto huge = call("POST", "/retrieve", R"({"index_name": "i", "query": "q", "max_node_count": 1e300})");
   EXPECT_EQ(huge.first, 422);
+  auto fraction = call("POST", "/retrieve", R"({"index_name": "i", "query": "q", "max_node_count": 3.5})");
+  EXPECT_EQ(fraction.second["detail"][0]["type"], "int_from_float");
+  auto no_body = call("POST", "/retrieve", "");
+  EXPECT_EQ(no_body.first, 422);
+  EXPECT_EQ(no_body.second["detail"][0], json::parse(R"({"type": "missing", "loc": ["body"], "msg": "Field required", "input": null})"));
 
   auto limit = call("GET", "/indexes/i/documents", "", {{"limit", "abc"}});
   EXPECT_EQ(limit.first, 422);
