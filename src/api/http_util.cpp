@@ -1,6 +1,7 @@
 #include "api/http_util.h"
 
 #include <cctype>
+#include <chrono>
 
 namespace kr::api {
 
@@ -26,6 +27,21 @@ int http_status(ErrorCode code) {
     case ErrorCode::kInsufficientStorage: return 507;
   }
   return 500;
+}
+
+Handler count_operation(RequestMetrics& metrics, const std::string& name, Handler handler) {
+  metrics.declare_operation(name);
+  return [&metrics, name, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto seconds = [&start] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+    try {
+      handler(req, res);
+    } catch (...) {
+      metrics.observe_operation(name, false, seconds());
+      throw;
+    }
+    metrics.observe_operation(name, res.status >= 200 && res.status < 400, seconds());
+  };
 }
 
 void send_json(httplib::Response& res, int status, const json& body) {

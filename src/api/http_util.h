@@ -52,6 +52,10 @@ void add_ui_routes(Router& router, ApiContext& context);  // the web UI at / (ro
 void add_auth_routes(Router& router, ApiContext& context);  // /v1/auth: config, whoami, API keys (routes_auth.cpp)
 void add_source_routes(Router& router, ApiContext& context);  // /v1/collections/{name}/sources (routes_sources.cpp)
 
+// `handler`, counted as KAITO RAGEngine's <name>_requests_total{status} and
+// <name>_latency_seconds{status}: success is a 2xx/3xx answer. Declares both series.
+Handler count_operation(RequestMetrics& metrics, const std::string& name, Handler handler);
+
 // The one mapping from error codes to HTTP statuses.
 int http_status(ErrorCode code);
 

@@ -439,7 +439,8 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
   Authorization& authz = ctx.auth;
 
   ModelSlots& model_slots = ctx.model_slots;
-  router.add("POST", "/v1/chat/completions", "/v1/chat/completions",
+  // Counted as KAITO's rag_chat_* too; a stream counts when its response starts, as in KAITO.
+  router.add("POST", "/v1/chat/completions", "/v1/chat/completions", count_operation(ctx.metrics, "rag_chat",
              [&engine, &stopping, &model_slots, &authz](const httplib::Request& req, httplib::Response& res) {
                auto body = parse_json_body(req, engine.config().max_json_bytes);
                if (!body) return send_openai_error(res, body.status());
@@ -464,7 +465,7 @@ void add_openai_routes(Router& router, ApiContext& ctx) {
                auto chat = rag_request(*body, collection, engine);
                if (!chat) return send_openai_error(res, chat.status());
                rag_chat(*chat, engine, stopping, res);
-             });
+             }));
 
   router.add("GET", "/v1/models", "/v1/models", [&engine, &authz](const httplib::Request&, httplib::Response& res) {
     json data = json::array();

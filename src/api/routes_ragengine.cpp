@@ -3,7 +3,7 @@
 // /persist/{name}, /load/{name}, /retrieve. FastAPI-style errors ({"detail": ...},
 // pydantic-style 422 lists). Differences: docs/ragengine-compatibility.md.
 #include <algorithm>
-#include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include "api/authorization.h"
@@ -50,6 +50,10 @@ std::optional<json> json_body(const httplib::Request& req, httplib::Response& re
   if (json_nests_deeper_than(req.body, kMaxJsonDepth)) {
     send_detail(res, 400, "request body nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) +
                               " levels; flatten it");
+    return std::nullopt;
+  }
+  if (req.body.empty()) {  // FastAPI: no body at all is a missing field, not bad JSON
+    send_validation(res, json::array({validation_error("missing", json::array({"body"}), "Field required", nullptr)}));
     return std::nullopt;
   }
   json body = json::parse(req.body, nullptr, false);
@@ -109,9 +113,19 @@ struct Validator {
     errors.push_back(validation_error("list_type", loc, "Input should be a valid list", value));
     return false;
   }
+  // pydantic's lax int: integral floats, numeric strings and booleans (true is 1).
   bool integer_in(const json& value, const json& loc, int64_t min, int64_t max, int64_t& out) {
-    if (value.is_number_integer() || (value.is_number_float() && value.get<double>() == static_cast<int64_t>(value.get<double>()))) {
-      out = value.is_number_integer() ? value.get<int64_t>() : static_cast<int64_t>(value.get<double>());
+    if (value.is_boolean()) {
+      out = value.get<bool>() ? 1 : 0;
+    } else if (value.is_number_integer()) {
+      out = value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX ? INT64_MAX : value.get<int64_t>();
+    } else if (value.is_number_float() && std::fabs(value.get<double>()) < 9e18 &&
+               value.get<double>() == std::trunc(value.get<double>())) {  // the cast of a larger double is undefined
+      out = static_cast<int64_t>(value.get<double>());
+    } else if (value.is_number_float() && std::isfinite(value.get<double>())) {
+      errors.push_back(validation_error("int_from_float", loc,
+                                        "Input should be a valid integer, got a number with a fractional part", value));
+      return false;
     } else if (value.is_string()) {
       try {
         size_t used = 0;
@@ -253,23 +267,7 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
   // Registers a route and counts it as KAITO's <metric>_requests_total / _latency_seconds.
   const auto add = [&router, &metrics](const std::string& method, const std::string& pattern, const std::string& label,
                                        const std::string& metric, Handler handler) {
-    if (metric.empty()) return router.add(method, pattern, label, std::move(handler));
-    metrics.declare_operation(metric);
-    router.add(method, pattern, label,
-               [&metrics, metric, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-                 const auto start = std::chrono::steady_clock::now();
-                 bool success = false;
-                 try {
-                   handler(req, res);
-                   success = res.status >= 200 && res.status < 400;
-                 } catch (...) {
-                   metrics.observe_operation(
-                       metric, false, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-                   throw;
-                 }
-                 metrics.observe_operation(metric, success,
-                                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-               });
+    router.add(method, pattern, label, metric.empty() ? std::move(handler) : count_operation(metrics, metric, std::move(handler)));
   };
   const int64_t max_json = engine.config().max_json_bytes;
 
@@ -292,7 +290,12 @@ void add_ragengine_routes(Router& router, ApiContext& ctx) {
     if (Status allowed = authz.require(index, auth::Permission::kWrite); !allowed) return send_error(res, allowed);
     auto indexed = engine.index_texts(index, documents);
     if (!indexed) return send_service_error(res, indexed.status(), index);
-    for (size_t i = 0; i < echoes.size(); ++i) echoes[i]["doc_id"] = (*indexed)[i].doc_id;
+    // KAITO answers with new Documents: the request's hash_value/is_truncated are not echoed.
+    for (size_t i = 0; i < echoes.size(); ++i) {
+      echoes[i]["doc_id"] = (*indexed)[i].doc_id;
+      echoes[i]["hash_value"] = nullptr;
+      echoes[i]["is_truncated"] = false;
+    }
     send_json(res, 200, echoes);
   });
 

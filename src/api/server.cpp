@@ -10,6 +10,7 @@
 #include "api/edge_server.h"
 #include "api/http_util.h"
 #include "api/originals.h"
+#include "api/route_table.h"
 #include "core/log.h"
 
 namespace kr::api {
@@ -74,6 +75,7 @@ struct Server::Impl : Router {
 
   void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) override {
     authorization.register_route(method, label);
+    route_table.add(method, pattern);
     Handler wrapped = [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
       t_route_label = label;
       try {
@@ -146,7 +148,7 @@ struct Server::Impl : Router {
       return 413;
     });
     // Errors httplib produces itself (no route, body too large, bad request line).
-    http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;
       if (EdgeServer::current_body_limit_exceeded()) {  // httplib reports the cut-off read as 400
         t_route_label = "too_large";
@@ -156,8 +158,7 @@ struct Server::Impl : Router {
       }
       switch (res.status) {
         case 404:
-          send_error(res, error(ErrorCode::kNotFound, "no route for " + req.method + " " + req.path +
-                                                          " (see GET /openapi.json)"));
+          answer_unrouted(req, res);
           break;
         case 413:
           send_error(res, body_too_large("larger than that"));
@@ -200,7 +201,34 @@ struct Server::Impl : Router {
     if (config.webui) add_ui_routes(*this, context);
   }
 
+  // No handler matched: 405 when the path takes other methods, 307 to the path with its
+  // trailing slash toggled when that one is routed (FastAPI's answers), else 404.
+  void answer_unrouted(const httplib::Request& req, httplib::Response& res) const {
+    if (const auto allowed = route_table.allowed_methods(req.path); !allowed.empty()) {
+      const std::string allow = allow_header(allowed);
+      send_json(res, 405, {{"error", {{"code", "method_not_allowed"},
+                                      {"message", req.method + " is not allowed on " + req.path + "; use " + allow}}}});
+      res.set_header("Allow", allow);
+      return;
+    }
+    if (!route_table.slash_redirect(req.path).empty()) {
+      // Toggle the slash on the raw target so percent-encoding and the query survive; a
+      // decoded path whose slash came from "%2F" has no raw slash to toggle (404 below).
+      const auto query = req.target.find('?');
+      std::string raw = req.target.substr(0, query);
+      if (!raw.empty() && (raw.back() == '/') == (req.path.back() == '/')) {
+        if (raw.back() == '/') raw.pop_back();
+        else raw.push_back('/');
+        res.status = 307;
+        res.set_header("Location", query == std::string::npos ? raw : raw + req.target.substr(query));
+        return;
+      }
+    }
+    send_error(res, error(ErrorCode::kNotFound, "no route for " + req.method + " " + req.path + " (see GET /openapi.json)"));
+  }
+
   service::Engine& engine;
+  RouteTable route_table;
   RequestMetrics metrics;
   std::atomic<bool> stopping{false};
   ModelSlots model_slots;

@@ -61,13 +61,35 @@ def test_missing_field_is_400_and_names_it(srv, path, field):
 
 
 @pytest.mark.parametrize("method,path", [
-    ("GET", "/index.htm"), ("GET", "/v2/collections"), ("GET", "/v1/nothing"), ("POST", "/healthz"),
-    ("GET", "/v1/collections/c/documents/x/y"), ("PUT", "/v1/collections/c"), ("PATCH", "/v1/collections"),
-    ("GET", "/v1/collections/c/search"),
+    ("GET", "/index.htm"), ("GET", "/v2/collections"), ("GET", "/v1/nothing"), ("POST", "/v1/nothing/"),
+    ("GET", "/v1/collections/c/documents/x/y"), ("DELETE", "/v1/collections//documents"),
 ])
 def test_unknown_route_is_404_json(srv, method, path):
     body = assert_error_body(srv.request(method, path), 404, "not_found")
     assert body["error"]["message"].startswith("no route for")
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("POST", "/healthz", "GET, HEAD"), ("PUT", "/v1/collections/c", "GET, HEAD, DELETE"),
+    ("PATCH", "/v1/collections", "GET, HEAD, POST"), ("GET", "/v1/collections/c/search", "POST"),
+    ("GET", "/index", "POST"), ("DELETE", "/retrieve", "POST"), ("OPTIONS", "/health", "GET, HEAD"),
+])
+def test_known_route_with_another_method_is_405_with_allow(srv, method, path, allow):
+    r = srv.request(method, path)
+    body = assert_error_body(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == allow
+    assert method in body["error"]["message"] and allow in body["error"]["message"]
+
+
+@pytest.mark.parametrize("path,location", [
+    ("/health/", "/health"), ("/indexes/", "/indexes"), ("/v1/collections/", "/v1/collections?x=1"),
+    ("/indexes/a%20b/documents/", "/indexes/a%20b/documents?limit=2"),
+])
+def test_trailing_slash_redirects_like_fastapi(srv, path, location):
+    query = location.partition("?")[2]
+    r = srv.get(path + ("?" + query if query else ""), allow_redirects=False)
+    assert r.status_code == 307, r.text
+    assert r.headers["Location"] == location and r.content == b""
 
 
 @pytest.mark.parametrize("method,path,kw", [

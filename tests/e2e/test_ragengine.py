@@ -328,6 +328,34 @@ def test_retrieve_max_node_count(server):
                                           "max_node_count": 300}).json()["count"] == 12
 
 
+def test_retrieve_max_node_count_true_is_one_like_pydantic(server):
+    index(server, "b", [{"text": f"alpha document {i}"} for i in range(3)])
+    body = server.post("/retrieve", json={"index_name": "b", "query": "alpha", "max_node_count": True}).json()
+    assert body["count"] == 1 and len(body["results"]) == 1
+    errors = validation(server.post("/retrieve", json={"index_name": "b", "query": "alpha", "max_node_count": False}),
+                        ["body", "max_node_count"])
+    assert errors[0]["type"] == "greater_than_equal" and errors[0]["input"] is False
+
+
+def test_index_does_not_echo_hash_value_or_is_truncated(server):
+    body = index(server, "e", [{"text": "Doc with hash_value and is_truncated set.", "metadata": {},
+                                "hash_value": "abc", "is_truncated": True}])
+    assert body == [{"doc_id": sha("Doc with hash_value and is_truncated set."), "metadata": {},
+                     "text": "Doc with hash_value and is_truncated set.", "hash_value": None, "is_truncated": False}]
+
+
+def test_trailing_slash_and_wrong_method_answer_like_fastapi(server):
+    index(server, "s", DOCS[:1])
+    for path, target in [("/health/", "/health"), ("/indexes/", "/indexes")]:
+        r = server.get(path, allow_redirects=False)
+        assert (r.status_code, r.headers["Location"]) == (307, target)
+        followed = server.get(path)  # a client that follows it gets the route's answer
+        assert followed.status_code == 200 and followed.json() == server.get(target).json()
+    for method, path in [("GET", "/index"), ("GET", "/retrieve"), ("PUT", "/indexes/s")]:
+        r = server.request(method, path)
+        assert r.status_code == 405 and r.headers["Allow"] in ("POST", "DELETE"), (method, path, r.text)
+
+
 def test_retrieve_errors(server):
     assert detail(server.post("/retrieve", json={"index_name": "nope", "query": ""}), 404) == \
         "No such index: 'nope' exists."  # 404 checked before the empty query
@@ -446,6 +474,22 @@ def test_metrics(server):
     assert metric(text, "rag_index_latency_seconds_bucket", status="success", le="+Inf") == 1
     # the existing series are still there
     assert metric(text, "kaito_rag_http_requests_total", route="/index", method="POST", status="200") == 1
+
+
+def test_chat_metrics_have_kaito_names(server):
+    index(server, "chat", DOCS)
+    text = server.metrics()
+    assert metric(text, "rag_chat_requests_total", status="success") == 0  # declared before the first request
+    assert server.post("/v1/chat/completions", json={"index_name": "nope", "model": "m",
+                                                     "messages": [{"role": "user", "content": "hi"}]}).status_code == 404
+    answered = server.post("/v1/chat/completions", json={"index_name": "chat", "model": "m", "messages": [
+        {"role": "user", "content": "How long does parental leave last?"}]})
+    assert answered.status_code == 200, answered.text  # extractive: no model server configured
+    text = server.metrics()
+    assert metric(text, "rag_chat_requests_total", status="success") == 1
+    assert metric(text, "rag_chat_requests_total", status="failure") == 1
+    assert metric(text, "rag_chat_latency_seconds_count", status="failure") == 1
+    assert metric(text, "rag_chat_latency_seconds_bucket", status="success", le="+Inf") == 1
 
 
 def test_openapi_lists_the_routes(server):

@@ -157,10 +157,37 @@ TEST_F(RagEngineRoutesTest, ValidationErrorsArePydanticStyle) {
   EXPECT_EQ(range.first, 422);
   EXPECT_EQ(range.second["detail"][0]["type"], "less_than_equal");
 
+  // pydantic's lax mode: true is 1, false is 0 (below the minimum); huge floats are out of range, not UB.
+  call("POST", "/index", R"({"index_name": "i", "documents": [{"text": "one"}, {"text": "two"}]})");
+  auto as_bool = call("POST", "/retrieve", R"({"index_name": "i", "query": "one two", "max_node_count": true})");
+  EXPECT_EQ(as_bool.first, 200) << as_bool.second;
+  EXPECT_EQ(as_bool.second["count"], 1);
+  auto as_false = call("POST", "/retrieve", R"({"index_name": "i", "query": "q", "max_node_count": false})");
+  EXPECT_EQ(as_false.first, 422);
+  EXPECT_EQ(as_false.second["detail"][0]["type"], "greater_than_equal");
+  EXPECT_EQ(as_false.second["detail"][0]["input"], false);
+  auto huge = call("POST", "/retrieve", R"({"index_name": "i", "query": "q", "max_node_count": 1e300})");
+  EXPECT_EQ(huge.first, 422);
+  auto fraction = call("POST", "/retrieve", R"({"index_name": "i", "query": "q", "max_node_count": 3.5})");
+  EXPECT_EQ(fraction.second["detail"][0]["type"], "int_from_float");
+  auto no_body = call("POST", "/retrieve", "");
+  EXPECT_EQ(no_body.first, 422);
+  EXPECT_EQ(no_body.second["detail"][0], json::parse(R"({"type": "missing", "loc": ["body"], "msg": "Field required", "input": null})"));
+
   auto limit = call("GET", "/indexes/i/documents", "", {{"limit", "abc"}});
   EXPECT_EQ(limit.first, 422);
   EXPECT_EQ(limit.second["detail"][0]["loc"], json::array({"query", "limit"}));
   EXPECT_EQ(limit.second["detail"][0]["type"], "int_parsing");
+}
+
+TEST_F(RagEngineRoutesTest, IndexAnswersNewDocumentsNotTheRequestsHashOrTruncation) {
+  auto [status, body] = call("POST", "/index", R"({"index_name": "h", "documents": [
+      {"text": "with fields", "hash_value": "abc", "is_truncated": true}]})");
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_TRUE(body[0]["hash_value"].is_null()) << body;
+  EXPECT_EQ(body[0]["is_truncated"], false);
+  auto wrong_type = call("POST", "/index", R"({"index_name": "h", "documents": [{"text": "t", "is_truncated": [1]}]})");
+  EXPECT_EQ(wrong_type.first, 422);  // still validated as KAITO's Document model does
 }
 
 TEST_F(RagEngineRoutesTest, HandlerErrors) {
