@@ -264,7 +264,10 @@ GroundingReport check_grounding(std::string_view answer, const std::vector<Passa
     g.text = sentences[i].text;
     g.cited = sentences[i].cited;
     const QuestionTerms terms = question_terms(claims[i]);
-    if (terms.total > 0 && !says_not_found(claims[i]) && !sources.empty()) {
+    if (terms.total > 0 && !says_not_found(claims[i]) && sources.empty()) {
+      g.supported = false;  // a claim with no sources at all
+      g.score = 0;
+    } else if (terms.total > 0 && !says_not_found(claims[i])) {
       std::vector<int> candidates;
       for (int n : g.cited) {
         if (n >= 1 && n <= static_cast<int>(sources.size())) candidates.push_back(n);
