@@ -23,6 +23,9 @@ if [ -z "${KAITO_RAG_LLM_URL:-}" ] && [ "${KR_NO_LLM:-0}" != "1" ]; then
   export KAITO_RAG_LLM_CONTEXT_WINDOW="${KAITO_RAG_LLM_CONTEXT_WINDOW:-4096}"
   export KAITO_RAG_ANSWER_MAX_TOKENS="${KAITO_RAG_ANSWER_MAX_TOKENS:-96}"
   export KAITO_RAG_TOP_K="${KAITO_RAG_TOP_K:-3}"
+  # A 270M base model often writes what its sources do not say: such an answer is replaced by
+  # the extractive one (with a note), so this setup never answers worse than no model at all.
+  export KAITO_RAG_GROUNDING_POLICY="${KAITO_RAG_GROUNDING_POLICY:-replace}"
 fi
 
 # Dense + hybrid retrieval with the local encoder (all-MiniLM-L6-v2, fetched by setup.sh).

@@ -37,7 +37,11 @@ json to_json(const service::CollectionInfo& info) {
             {"fusion", info.settings.fusion.empty() ? json(nullptr) : json(info.settings.fusion)},
             {"hybrid_alpha", info.settings.hybrid_alpha < 0 ? json(nullptr) : json(info.settings.hybrid_alpha)},
             {"answer_threshold",
-             info.settings.answer_threshold < 0 ? json(nullptr) : json(info.settings.answer_threshold)}}}};
+             info.settings.answer_threshold < 0 ? json(nullptr) : json(info.settings.answer_threshold)},
+            {"grounding_policy",
+             info.settings.grounding_policy.empty() ? json(nullptr) : json(info.settings.grounding_policy)},
+            {"grounding_threshold",
+             info.settings.grounding_threshold < 0 ? json(nullptr) : json(info.settings.grounding_threshold)}}}};
 }
 
 Status read_retrieval_options(const json& body, service::SearchRequest& request) {
@@ -138,6 +142,23 @@ json answerability_json(const service::Answer& a) {
             {"agreement", known(v.signals.agreement)}}}};
 }
 
+json grounding_json(const service::AnswerGrounding& g) {
+  json sentences = json::array();
+  for (const auto& s : g.report.sentences) {
+    sentences.push_back({{"text", s.text},
+                         {"supported", s.supported},
+                         {"score", s.score},
+                         {"source", s.source > 0 ? json(s.source) : json(nullptr)},
+                         {"cited", s.cited}});
+  }
+  return {{"policy", std::string(generate::grounding_policy_name(g.policy))},
+          {"action", g.action},
+          {"supported", g.report.supported},
+          {"unsupported", g.report.unsupported},
+          {"threshold", g.report.threshold},
+          {"sentences", std::move(sentences)}};
+}
+
 json to_json(const service::Answer& a) {
   json sources = json::array();
   for (const auto& s : a.sources) {
@@ -153,6 +174,7 @@ json to_json(const service::Answer& a) {
               {"finish_reason", a.finish_reason},
               {"answerable", a.answerability ? json(a.answerability->answerable) : json(nullptr)},
               {"answerability", answerability_json(a)}};
+  if (a.grounding) out["grounding"] = grounding_json(*a.grounding);
   if (!a.extractive) {
     out["model"] = a.model;
     out["usage"] = {{"prompt_tokens", a.prompt_tokens},
@@ -162,6 +184,7 @@ json to_json(const service::Answer& a) {
     out["note"] = "extractive answer: no language model is configured (set --llm-url); these are the best-matching "
                   "sentences of the documents";
   }
+  if (!a.note.empty()) out["note"] = a.note;
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "api/http_util.h"
 #include "api/json_mapping.h"
 #include "api/originals.h"
+#include "generate/grounding.h"
 
 namespace kr::api {
 
@@ -55,7 +56,9 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
     auto size = optional_int(*body, "chunk_max_tokens", settings.chunk_max_tokens, 16, 8192);
     auto overlap = optional_int(*body, "chunk_overlap_tokens", settings.chunk_overlap_tokens, 0, 4096);
     auto threshold = optional_double(*body, "answer_threshold", settings.answer_threshold, 0, 1);
-    for (const Status& s : {k1.status(), b.status(), size.status(), overlap.status(), threshold.status()}) {
+    auto grounding = optional_double(*body, "grounding_threshold", settings.grounding_threshold, 0, 1);
+    for (const Status& s :
+         {k1.status(), b.status(), size.status(), overlap.status(), threshold.status(), grounding.status()}) {
       if (!s) return send_error(res, s);
     }
     settings.bm25_k1 = *k1;
@@ -63,6 +66,15 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
     settings.chunk_max_tokens = *size;
     settings.chunk_overlap_tokens = *overlap;
     settings.answer_threshold = *threshold;
+    settings.grounding_threshold = *grounding;
+    if (body->contains("grounding_policy") && !(*body)["grounding_policy"].is_null()) {
+      const json& policy = (*body)["grounding_policy"];
+      if (!policy.is_string() || !generate::parse_grounding_policy(policy.get<std::string>())) {
+        return send_error(res, error(ErrorCode::kInvalidArgument,
+                                     "grounding_policy must be \"flag\", \"remove\" or \"replace\""));
+      }
+      settings.grounding_policy = policy.get<std::string>();
+    }
     if (body->contains("description") && (*body)["description"].is_string()) {
       settings.description = (*body)["description"].get<std::string>();
     }

@@ -103,8 +103,14 @@ int run(int argc, char** argv) {
   beir_opt->excludes(qa_opt);
   eval_cmd->add_option("--corpus", eval_args.corpus_dir, "--qa: the folder the questions' file paths are relative to")
       ->needs(qa_opt);
-  eval_cmd->add_option("--dump", eval_args.dump_file, "--qa: write one JSON line per question (answer, signals)")
-      ->needs(qa_opt);
+  auto* grounding_opt =
+      eval_cmd->add_option("--grounding", eval_args.grounding_file,
+                           "a labelled grounding set (tests/fixtures/eval/grounding-*.jsonl): the grounding check's "
+                           "catch rate and false alarms on its calibration and held-aside parts")
+          ->excludes(beir_opt)
+          ->excludes(qa_opt);
+  eval_cmd->add_option("--dump", eval_args.dump_file,
+                       "--qa / --grounding: write one JSON line per question or sentence (answer, signals)");
   eval_cmd->add_option("--mode", eval_args.mode, "retrieval mode")->check(CLI::IsMember({"bm25", "dense", "hybrid"}))
       ->capture_default_str();
   eval_cmd->add_option("--run-file", eval_args.run_file, "also write the ranking as a TREC run file");
@@ -197,6 +203,7 @@ int run(int argc, char** argv) {
   if (reembed_cmd->parsed()) return reembed(*config, self, reembed_name);
   if (eval_cmd->parsed()) {
     if (!eval_args.qa_files.empty()) return eval_qa(*config, eval_args);
+    if (grounding_opt->count() > 0) return eval_grounding(*config, eval_args);
     if (eval_args.beir_dir.empty()) {
       std::cerr << "kaito-rag eval: give --beir DIR or --qa FILE\n";
       return 2;

@@ -40,6 +40,7 @@ struct EvalArgs {
   std::vector<std::string> qa_files;  // --qa: docqa-style question sets (eval_qa)
   std::string corpus_dir;             // --corpus: their files' root
   std::string dump_file;              // --dump: one JSON line per question (answers, answerability signals)
+  std::string grounding_file;         // --grounding: a labelled grounding set (eval_grounding)
 };
 
 // kaito-rag sources (commands_sources.cpp).
@@ -61,6 +62,7 @@ int sources_command(const Config& config, const std::string& self, const Sources
 int serve(const Config& config, const std::string& self);
 int eval(const Config& config, const EvalArgs& args);
 int eval_qa(const Config& config, const EvalArgs& args);  // commands_eval_qa.cpp
+int eval_grounding(const Config& config, const EvalArgs& args);  // commands_eval_grounding.cpp
 int ingest(const Config& config, const std::string& self, const IngestArgs& args);
 int search(const Config& config, const std::string& self, const QueryArgs& args);
 int ask(const Config& config, const std::string& self, const QueryArgs& args);

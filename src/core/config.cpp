@@ -145,6 +145,14 @@ std::vector<OptionSpec> make_specs() {
                     &Config::answer_threshold),
       int_option("extractive_max_sentences", "KAITO_RAG_EXTRACTIVE_MAX_SENTENCES",
                  "most sentences in an extractive answer", &Config::extractive_max_sentences),
+      string_option("grounding_policy", "KAITO_RAG_GROUNDING_POLICY",
+                    "what to do with a generated answer holding sentences its sources do not support: flag (keep "
+                    "them, marked), remove (drop them) or replace (answer extractively instead); a collection's own "
+                    "setting wins",
+                    &Config::grounding_policy),
+      double_option("grounding_threshold", "KAITO_RAG_GROUNDING_THRESHOLD",
+                    "support score (0..1) below which a generated sentence counts as unsupported",
+                    &Config::grounding_threshold),
       int_option("chunk_max_tokens", "KAITO_RAG_CHUNK_MAX_TOKENS", "chunk size in estimated tokens",
                  &Config::chunk_max_tokens),
       int_option("chunk_overlap_tokens", "KAITO_RAG_CHUNK_OVERLAP_TOKENS", "overlap between chunks of a section",
@@ -415,6 +423,12 @@ Status validate_config(const Config& c) {
   if (!(c.answer_threshold >= 0 && c.answer_threshold <= 1)) return invalid("answer_threshold must be between 0 and 1");
   if (c.extractive_max_sentences < 1 || c.extractive_max_sentences > 20) {
     return invalid("extractive_max_sentences must be between 1 and 20");
+  }
+  if (c.grounding_policy != "flag" && c.grounding_policy != "remove" && c.grounding_policy != "replace") {
+    return invalid("grounding_policy must be flag, remove or replace");
+  }
+  if (!(c.grounding_threshold >= 0 && c.grounding_threshold <= 1)) {
+    return invalid("grounding_threshold must be between 0 and 1");
   }
   if (c.default_top_k < 1 || c.default_top_k > 1000) return invalid("default_top_k must be between 1 and 1000");
   if (c.search_mode != "hybrid" && c.search_mode != "dense" && c.search_mode != "bm25") {

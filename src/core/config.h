@@ -68,6 +68,9 @@ struct Config {
   // Answers (issue 10): decline below this answerability score (a collection may set its own)
   double answer_threshold = 0.5;
   int extractive_max_sentences = 3;
+  // Grounding check of generated answers (a collection may set its own policy and threshold)
+  std::string grounding_policy = "flag";    // flag | remove | replace
+  double grounding_threshold = 0.5;         // support score (0..1) below which a sentence is unsupported
   // Ingest pipeline (group commit; see DESIGN.md "Data flow")
   int ingest_batch_documents = 64;          // documents per embedding call + transaction
   int ingest_batch_chunks = 1024;           // ... and at most this many chunks (a batch has >= 1 document)

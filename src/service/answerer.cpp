@@ -65,6 +65,15 @@ generate::AnswerabilitySignals answerability_signals(const SearchResponse& retri
   return signals;
 }
 
+// The citations of `answer.text`; only the sources it cites are marked cited.
+void mark_cited(Answer& answer) {
+  answer.citations = generate::extract_citations(answer.text);
+  for (AnswerSource& source : answer.sources) source.cited = false;
+  for (int number : answer.citations) {
+    if (number >= 1 && number <= static_cast<int>(answer.sources.size())) answer.sources[number - 1].cited = true;
+  }
+}
+
 constexpr size_t kClosestSources = 3;
 
 constexpr const char* kNoSourcesAnswer =
@@ -110,6 +119,7 @@ Result<Answer> Answerer::respond(const std::string& collection, const std::strin
                                  : answer_extractively(*retrieved, query, evidence);
   (answer ? counters_.answers : counters_.answer_failures)++;
   if (!answer) return answer;
+  if (!answer->model.empty()) ground(*answer, query, *settings);  // a generated answer (declines have no model)
   answer->retrieval_query = query;
   answer->answerability = answerability;
   if (answer->model.empty() && sink) sink(answer->text);  // one piece: nothing was generated
@@ -231,15 +241,60 @@ Result<Answer> Answerer::answer_with_model(const SearchResponse& retrieved, cons
     return error(s.code() == ErrorCode::kInvalidArgument ? ErrorCode::kInternal : ErrorCode::kUnavailable,
                  "the language model failed to answer: " + s.message());
   }
-  answer.text = completion->text;
+  // A citation number without a source would send the reader nowhere.
+  answer.text = generate::drop_unknown_citations(completion->text, static_cast<int>(answer.sources.size()));
   answer.finish_reason = completion->finish_reason;
   answer.completion_tokens = completion->completion_tokens;
   if (completion->prompt_tokens > 0) answer.prompt_tokens = completion->prompt_tokens;
-  answer.citations = generate::extract_citations(answer.text);
-  for (int number : answer.citations) {
-    if (number >= 1 && number <= static_cast<int>(answer.sources.size())) answer.sources[number - 1].cited = true;
-  }
+  mark_cited(answer);
   return answer;
+}
+
+
+void Answerer::ground(Answer& answer, const std::string& question, const CollectionSettings& settings) const {
+  AnswerGrounding grounding;
+  grounding.policy = generate::parse_grounding_policy(settings.grounding_policy)
+                         .value_or(generate::parse_grounding_policy(config_.grounding_policy)
+                                       .value_or(generate::GroundingPolicy::kFlag));
+  const double threshold =
+      settings.grounding_threshold >= 0 ? settings.grounding_threshold : config_.grounding_threshold;
+  std::vector<SearchHit> hits;
+  for (const AnswerSource& source : answer.sources) hits.push_back(source.hit);
+  const std::vector<generate::Passage> passages = to_passages(hits, false);
+  const generate::SentenceEncoder encoder = sentence_encoder();
+  grounding.report = generate::check_grounding(answer.text, passages, encoder, threshold);
+  const int unsupported = grounding.report.unsupported;
+  if (unsupported > 0) {
+    switch (grounding.policy) {
+      case generate::GroundingPolicy::kFlag:
+        grounding.action = "flagged";
+        break;
+      case generate::GroundingPolicy::kRemove:
+        grounding.action = "removed";
+        answer.text = generate::supported_text(grounding.report);
+        if (!trim(answer.text).empty()) break;
+        [[fallthrough]];  // nothing left: answer extractively instead
+      case generate::GroundingPolicy::kReplace: {
+        grounding.action = "replaced";
+        // From the same sources, so their numbers stay those of `sources`.
+        const auto evidence = generate::gather_evidence(question, passages, encoder);
+        const auto sentences = generate::extractive_answer(question, evidence, passages,
+                                                           static_cast<size_t>(config_.extractive_max_sentences));
+        answer.text.clear();
+        for (const auto& sentence : sentences) {
+          if (!answer.text.empty()) answer.text += " ";
+          answer.text += std::string(trim(sentence.text)) + " [" + std::to_string(sentence.passage + 1) + "]";
+        }
+        if (answer.text.empty()) answer.text = kNoSourcesAnswer;
+        answer.note = std::to_string(unsupported) + " of " + std::to_string(grounding.report.sentences.size()) +
+                      " sentences of the model's answer are not supported by the sources; this is the extractive "
+                      "answer (the best-matching sentences of the sources) instead";
+        break;
+      }
+    }
+  }
+  mark_cited(answer);
+  answer.grounding = std::move(grounding);
 }
 
 }  // namespace kr::service

@@ -47,6 +47,9 @@ class Answerer {
                          const AnswerSink& sink, bool may_decline = true);
   Result<Answer> answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
                                    const AnswerSink& sink);
+  // Checks a generated answer against its sources and applies the collection's grounding policy
+  // (replace: the extractive answer from the same sources, with a note).
+  void ground(Answer& answer, const std::string& question, const CollectionSettings& settings) const;
   Answer answer_extractively(const SearchResponse& retrieved, const std::string& question,
                              const generate::Evidence& evidence) const;
   // "I could not find this in your documents" with the closest sources, none cited.

@@ -50,6 +50,8 @@ Status write_settings(store::DocumentStore& store, const CollectionSettings& s, 
   KR_RETURN_IF_ERROR(store.set_setting("fusion", s.fusion));
   KR_RETURN_IF_ERROR(store.set_setting("hybrid_alpha", std::to_string(s.hybrid_alpha)));
   KR_RETURN_IF_ERROR(store.set_setting("answer_threshold", std::to_string(s.answer_threshold)));
+  KR_RETURN_IF_ERROR(store.set_setting("grounding_policy", s.grounding_policy));
+  KR_RETURN_IF_ERROR(store.set_setting("grounding_threshold", std::to_string(s.grounding_threshold)));
   return store.set_setting("created_at", std::to_string(created_at));
 }
 
@@ -76,6 +78,8 @@ Status read_settings(const store::DocumentStore& store, CollectionSettings& s, i
   KR_RETURN_IF_ERROR(get("fusion", [&](const std::string& v) { s.fusion = v; }));
   KR_RETURN_IF_ERROR(get("hybrid_alpha", [&](const std::string& v) { s.hybrid_alpha = std::stod(v); }));
   KR_RETURN_IF_ERROR(get("answer_threshold", [&](const std::string& v) { s.answer_threshold = std::stod(v); }));
+  KR_RETURN_IF_ERROR(get("grounding_policy", [&](const std::string& v) { s.grounding_policy = v; }));
+  KR_RETURN_IF_ERROR(get("grounding_threshold", [&](const std::string& v) { s.grounding_threshold = std::stod(v); }));
   return get("created_at", [&](const std::string& v) { created_at = std::stoll(v); });
 }
 

@@ -9,6 +9,7 @@
 #include "core/metadata.h"
 #include "core/status.h"
 #include "generate/answerability.h"
+#include "generate/grounding.h"
 #include "retrieve/fusion.h"
 
 namespace kr::service {
@@ -26,6 +27,10 @@ struct CollectionSettings {
   double hybrid_alpha = -1;   // 0..1
   // Answers: decline below this answerability score (0..1); negative = the server's answer_threshold.
   double answer_threshold = -1;
+  // Grounding check of generated answers: flag | remove | replace and the support threshold (0..1);
+  // empty / negative = the server's grounding_policy / grounding_threshold.
+  std::string grounding_policy;
+  double grounding_threshold = -1;
 };
 
 struct CollectionInfo {
@@ -160,6 +165,13 @@ struct AnswerSource {
   SearchHit hit;
 };
 
+// What the grounding check found and what the collection's policy did with it.
+struct AnswerGrounding {
+  generate::GroundingPolicy policy = generate::GroundingPolicy::kFlag;
+  std::string action = "none";  // none | flagged | removed | replaced
+  generate::GroundingReport report;
+};
+
 struct Answer {
   std::string text;
   bool extractive = false;  // true when no model was used
@@ -174,6 +186,9 @@ struct Answer {
   // Whether the documents hold the answer; unset when nothing was retrieved. When not
   // answerable, `text` is the decline sentence and `sources` the closest chunks, none cited.
   std::optional<generate::Answerability> answerability;
+  // The grounding check of a generated answer (unset for extractive answers and declines).
+  std::optional<AnswerGrounding> grounding;
+  std::string note;  // why the answer is not the model's own text (a replaced answer)
 };
 
 }  // namespace kr::service

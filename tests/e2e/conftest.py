@@ -226,8 +226,10 @@ class Server:
         assert r.status_code == 200, r.text
         return r.json()
 
-    def ask(self, collection: str, question: str, **kw) -> requests.Response:
-        return self.post(f"/v1/collections/{collection}/ask", json={"question": question, **kw})
+    def ask(self, collection: str, question: str, timeout: float | None = None, **kw) -> requests.Response:
+        # `timeout` is the HTTP read timeout (slow real models), not a field of the request body.
+        http = {"timeout": timeout} if timeout is not None else {}
+        return self.post(f"/v1/collections/{collection}/ask", json={"question": question, **kw}, **http)
 
     def documents(self, collection: str, **params) -> dict:
         r = self.get(f"/v1/collections/{collection}/documents", params=params)

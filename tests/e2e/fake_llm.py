@@ -24,6 +24,8 @@ modes are set with constructor arguments or at runtime, either in-process
 * ``stream_error_after``  >= 0: a streamed answer sends an ``{"error": ...}`` event after that many
                       content chunks, then ``[DONE]`` (vLLM's way of failing mid-stream)
 * ``GET /_events``    the ``stream_events`` (chunks sent, aborted?) for tests in another process
+* ``answer_text``     when set, the reply to every answering request (e.g. a wrong or badly cited answer
+                      for the grounding check); default: derived from the prompt as above
 * ``condense_answer`` the reply to "standalone question" requests (multi-turn condensation);
                       default: the follow-up question as asked
 
@@ -156,6 +158,7 @@ class FakeLLM:
         self.stream_events: list[dict] = []  # one per streamed completion: chunks sent, aborted?
         self.stream_error_after = -1
         self.condense_answer: str | None = None
+        self.answer_text: str | None = None
         self.prompt_sizes: list[dict] = []  # per chat completion: {"prompt_tokens", "max_tokens", "condense"}
         self.condense_requests: list[dict] = []
         fake = self
@@ -215,7 +218,7 @@ class FakeLLM:
                 self._record(body)
                 if self.path == "/_control":
                     for key in ("mode", "stream_delay", "max_model_len", "chunk_chars", "stream_error_after",
-                                "condense_answer"):
+                                "condense_answer", "answer_text"):
                         if isinstance(body, dict) and key in body:
                             setattr(fake, key, body[key])
                     return self._send(200, {"mode": fake.mode, "stream_delay": fake.stream_delay,
@@ -255,7 +258,7 @@ class FakeLLM:
                 if condense:
                     answer = fake.condense_answer if fake.condense_answer is not None else follow_up_of(messages)
                 else:
-                    answer = make_answer(messages)
+                    answer = fake.answer_text if fake.answer_text is not None else make_answer(messages)
                 completion_tokens = math.ceil(len(answer) / 3)
                 usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                          "total_tokens": prompt_tokens + completion_tokens}

@@ -9,6 +9,7 @@ window as counted by the model's own tokenizer (llama.cpp rejects anything large
 import fcntl
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -118,6 +119,35 @@ def test_streamed_answer_matches_the_final_event(rag_server):
     streamed = "".join(data["delta"] for name, data in events if name == "token")
     final = events[-1][1]
     assert final["mode"] == "generative"
-    assert streamed == final["answer"]
+    # The final answer is the streamed one, less citation numbers that point at no source (the
+    # default grounding policy, flag, keeps every sentence).
+    assert final["grounding"]["policy"] == "flag" and final["grounding"]["action"] in ("none", "flagged")
+    uncited = lambda text: re.sub(r"\s*\[[0-9][0-9,; -]*\]", "", text).strip()
+    assert uncited(streamed) == uncited(final["answer"])
     assert streamed.strip()
     assert any(s["document_name"] == "benefits-guide.pdf" for s in final["sources"]), final["sources"]
+
+
+def test_grounding_replace_gives_a_supported_answer(make_server, llm_small_context):
+    # README command 1's setting for a small base model: an answer its sources do not support is
+    # replaced by the extractive one, so the answer is never worse than no model at all.
+    url, timeout = llm_small_context
+    server = make_server(args=["--llm-url", url, "--llm-context-window", "1024", "--answer-max-tokens", "48",
+                               "--llm-timeout-seconds", str(int(timeout)), "--grounding-policy", "replace"])
+    server.upload_ok("handbook", sorted(SAMPLES.iterdir()))
+    r = server.ask("handbook", "How many days of paid vacation do new employees get?", top_k=3, timeout=timeout)
+    assert r.status_code == 200, r.text
+    a = r.json()
+    g = a["grounding"]
+    assert g["policy"] == "replace"
+    assert g["supported"] + g["unsupported"] == len(g["sentences"]) >= 1
+    for sentence in g["sentences"]:
+        assert set(sentence) == {"text", "supported", "score", "source", "cited"}
+        if not sentence["supported"]:
+            assert sentence["source"] is None and sentence["score"] < g["threshold"]
+    if g["unsupported"]:
+        assert g["action"] == "replaced" and "25 days" in a["answer"] and "not supported" in a["note"]
+    else:
+        assert g["action"] == "none"
+    cited = [s["number"] for s in a["sources"] if s["cited"]]
+    assert sorted(cited) == sorted(a["citations"])
