@@ -454,7 +454,9 @@ namespace {
 // The PostgreSQL store (issue 14): its URL may carry a password and is required with --store postgres.
 TEST(PgStoreConfig, UrlIsSecretAndRequiredByThePostgresStore) {
   for (const auto& spec : option_specs()) {
-    if (spec.name == "pg_url") EXPECT_TRUE(spec.secret);
+    if (spec.name == "pg_url") {
+      EXPECT_TRUE(spec.secret);
+    }
   }
   Config config;
   EXPECT_TRUE(validate_config(config).is_ok());
