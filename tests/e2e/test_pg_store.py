@@ -230,3 +230,46 @@ def test_database_restart_under_load(replicas, postgres):
         assert set(acknowledged) <= stored
     info_a = a.get("/v1/collections/load").json()
     wait_for(lambda: b.get("/v1/collections/load").json()["chunks"] == info_a["chunks"], timeout=20)
+
+
+def test_replica_killed_mid_ingest_loses_nothing_acknowledged(replicas):
+    a, b = replicas(2)
+    a.create_collection("crash")
+    wait_for(lambda: b.get("/v1/collections/crash").status_code == 200)
+    acknowledged: list[str] = []
+    words: list[str] = []  # the unique word of each acknowledged document
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            files = [(f"c{i}-{j}.txt", f"Crash document {i}-{j} about subject{i}x{j}.".encode()) for j in range(5)]
+            try:
+                r = a.upload("crash", files, timeout=30)
+            except requests.RequestException:
+                return  # A is gone
+            if r.status_code == 200:
+                for x in r.json()["results"]:
+                    if x.get("doc_id"):
+                        acknowledged.append(x["doc_id"])
+                        words.append(x["name"].removesuffix(".txt").replace("c", "subject", 1).replace("-", "x"))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        wait_for(lambda: len(acknowledged) >= 25, timeout=30)
+        a.kill()  # kill -9 while uploads are in flight
+    finally:
+        stop.set()
+        thread.join(60)
+    # B serves everything A acknowledged, and its in-memory indexes match the database.
+    stored = wait_for(lambda: (ids := {d["doc_id"] for d in b.all_documents("crash")}) >= set(acknowledged) and ids,
+                      timeout=20)
+    assert set(acknowledged) <= stored
+    for word in words[-5:]:  # the last batch A acknowledged before it died is searchable on B
+        hits = b.search("crash", word, top_k=1)["results"]
+        assert hits and word in hits[0]["text"], (word, hits)
+    a.start()
+    assert a.get("/v1/collections/crash").json()["chunks"] == b.get("/v1/collections/crash").json()["chunks"]
+    assert {d["doc_id"] for d in a.all_documents("crash")} == {d["doc_id"] for d in b.all_documents("crash")}
