@@ -65,7 +65,9 @@ void add_system_routes(Router& router, ApiContext& ctx) {
     if (ctx.engine.ready()) {
       send_json(res, 200, {{"status", "ready"}, {"llm", ctx.engine.has_llm() ? "configured" : "none (extractive answers)"}});
     } else {
-      send_error(res, error(ErrorCode::kUnavailable, "loading collections"));
+      send_error(res, error(ErrorCode::kUnavailable, ctx.engine.database_ok()
+                                                         ? "loading collections"
+                                                         : "the PostgreSQL database is unreachable; retrying"));
     }
   });
   router.add("GET", "/metrics", "/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {

