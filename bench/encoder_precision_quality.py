@@ -29,12 +29,10 @@ def run(binary: Path, model: Path, beir: Path, precision: str) -> dict:
            "eval", "--beir", str(beir), "--mode", "dense", "--json"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAITO_RAG_")}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    chosen = next((line.split("precision=")[1].split()[0] for line in proc.stderr.splitlines()
-                   if "encoder precision" in line and "precision=" in line), "?")
     if proc.returncode != 0:
         return {"precision": precision, "error": proc.stderr.strip().splitlines()[-1:] or ["(no message)"]}
     out = json.loads(proc.stdout)
-    return {"precision": precision, "ran": chosen, "ndcg10": out["ndcg@10"], "r10": out["recall@10"],
+    return {"precision": precision, "ndcg10": out["ndcg@10"], "r10": out["recall@10"],
             "mrr10": out["mrr@10"], "ingest_seconds": out.get("ingest_seconds"), "command": " ".join(cmd)}
 
 
@@ -68,13 +66,13 @@ def main() -> int:
         print(json.dumps({"beir": str(args.beir), "bound": BOUND, "rows": rows}, indent=2))
     else:
         print(f"{args.beir.name}, dense mode, bound |Δ nDCG@10| <= {BOUND}")
-        print("| precision | ran | nDCG@10 | Δ vs fp32 | Recall@10 | MRR@10 | ingest s | verdict |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| precision | nDCG@10 | Δ vs fp32 | Recall@10 | MRR@10 | ingest s | verdict |")
+        print("|---|---|---|---|---|---|---|")
         for r in rows:
             if "error" in r:
-                print(f"| {r['precision']} | – | – | – | – | – | – | cannot run here: {r['error'][0]} |")
+                print(f"| {r['precision']} | – | – | – | – | – | cannot run here: {r['error'][0]} |")
                 continue
-            print(f"| {r['precision']} | {r['ran']} | {r['ndcg10']:.4f} | {r['delta_ndcg10']:+.4f} | {r['r10']:.4f} "
+            print(f"| {r['precision']} | {r['ndcg10']:.4f} | {r['delta_ndcg10']:+.4f} | {r['r10']:.4f} "
                   f"| {r['mrr10']:.4f} | {r['ingest_seconds'] or 0:.1f} | {r['verdict']} |")
     return 1 if failed else 0
 
