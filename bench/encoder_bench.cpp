@@ -1,6 +1,6 @@
 // Throughput of the local encoder on a file of texts, for bench/encoder_speed.py.
 //   kr_encoder_bench --model DIR --texts FILE.jsonl [--threads T] [--batch-size B] [--max-tokens N]
-//                    [--repeat R] [--json]
+//                    [--repeat R] [--precision auto|fp32|bf16|int8] [--json]
 // FILE.jsonl: one {"text": ...} per line. Prints passages/s, tokens/s (tokens actually run, after
 // truncation) and the process's peak resident memory. One untimed warm-up pass first.
 #include <sys/resource.h>
@@ -21,7 +21,7 @@ namespace {
 int usage(const char* message) {
   std::cerr << "kr_encoder_bench: " << message
             << "\nusage: kr_encoder_bench --model DIR --texts FILE.jsonl [--threads T] [--batch-size B] "
-               "[--max-tokens N] [--repeat R] [--json]\n";
+               "[--max-tokens N] [--repeat R] [--precision auto|fp32|bf16|int8] [--json]\n";
   return 2;
 }
 
@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
     else if (arg == "--max-tokens") options.max_tokens = std::atoi(value().c_str());
     else if (arg == "--repeat") repeat = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--json") as_json = true;
+    else if (arg == "--precision") {
+      auto precision = kr::embed::parse_encoder_precision(value());
+      if (!precision) return usage(precision.status().message().c_str());
+      options.precision = *precision;
+    }
     else return usage(("unknown argument " + arg).c_str());
   }
   if (model.empty() || texts_file.empty()) return usage("--model and --texts are required");
@@ -65,22 +70,34 @@ int main(int argc, char** argv) {
     std::cerr << "kr_encoder_bench: " << warm.status().to_string() << "\n";
     return 1;
   }
+  // CPU seconds of the timed passes: on a shared, loaded machine they say more than wall time.
+  auto cpu_seconds = [] {
+    struct rusage now {};
+    getrusage(RUSAGE_SELF, &now);
+    return static_cast<double>(now.ru_utime.tv_sec + now.ru_stime.tv_sec) +
+           static_cast<double>(now.ru_utime.tv_usec + now.ru_stime.tv_usec) / 1e6;
+  };
+  const double cpu_started = cpu_seconds();
   const auto started = std::chrono::steady_clock::now();
   for (int r = 0; r < repeat; ++r) {
     auto out = (*encoder)->embed(texts, kr::embed::InputKind::kPassage);
     if (!out) return 1;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double cpu = cpu_seconds() - cpu_started;
   struct rusage usage_info {};
   getrusage(RUSAGE_SELF, &usage_info);
   const double passages = static_cast<double>(texts.size()) * repeat;
   const double tokens = static_cast<double>(tokens_per_pass) * repeat;
   nlohmann::json result = {{"blas_kernels", kr::embed::blas_kernels()},
+                           {"precision", (*encoder)->info().precision},
                            {"passages", passages},
                            {"tokens", tokens},
                            {"seconds", seconds},
                            {"passages_per_s", passages / seconds},
                            {"tokens_per_s", tokens / seconds},
+                           {"cpu_seconds", cpu},
+                           {"passages_per_cpu_s", passages / cpu},
                            {"peak_rss_mb", static_cast<double>(usage_info.ru_maxrss) / 1024.0}};
   if (as_json) {
     std::cout << result.dump() << "\n";

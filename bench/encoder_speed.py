@@ -19,6 +19,9 @@ Peers:
            --batch-size B --max-tokens N --repeat R --json, which prints one JSON object
            {"passages", "tokens", "seconds", "passages_per_s", "tokens_per_s", "peak_rss_mb"}
            (it is expected to warm up once itself). Skipped with a message while it does not exist.
+  ours-int8, ours-bf16  the same binary with --precision int8 / bf16 (its reduced-precision paths;
+           a path this CPU cannot run fails with the self-test's reason in the notes). `ours` is fp32.
+           Each row also carries the binary's cpu_seconds and passages_per_cpu_s (loaded machines).
 """
 from __future__ import annotations
 
@@ -291,19 +294,21 @@ def main() -> None:
             else:
                 notes.append("ort vs pytorch min cosine: " +
                              ", ".join(f"{k} tokens {v:.6f}" for k, v in check["min_cos_vs_pytorch"].items()))
-    if "ours" in args.peers and not args.binary.exists():
+    if any(x.startswith("ours") for x in args.peers) and not args.binary.exists():
         notes.append(f"ours skipped: {args.binary} does not exist yet (build the release preset's bench target)")
-        args.peers = [x for x in args.peers if x != "ours"]
+        args.peers = [x for x in args.peers if not x.startswith("ours")]
 
     results = []
     for seq_len in args.seq_lens:
         for threads in args.threads:
             for peer in args.peers:
                 env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-                if peer == "ours":
+                if peer.startswith("ours"):
+                    precision = peer.split("-", 1)[1] if "-" in peer else "fp32"
                     cmd = [str(args.binary), "--model", str(args.model), "--texts", str(files[seq_len]),
                            "--threads", str(threads), "--batch-size", str(args.batch_size),
-                           "--max-tokens", str(seq_len), "--repeat", str(args.repeat), "--json"]
+                           "--max-tokens", str(seq_len), "--repeat", str(args.repeat), "--json",
+                           "--precision", precision]
                 else:
                     cmd = me + ["--worker", peer, "--threads", str(threads), "--seq-lens", str(seq_len),
                                 "--texts-files", str(files[seq_len])]

@@ -11,6 +11,7 @@ PACKAGES=(
   libgumbo-dev libpugixml-dev libminizip-dev libutf8proc-dev libssl-dev zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libhnswlib-dev libopenblas-dev
   libxapian-dev
+  libdnnl-dev  # oneDNN: the encoder's bf16/int8 matrix products (src/embed/low_precision_linear.cpp)
   python3 python3-venv python3-pip
   libtesseract-dev libleptonica-dev tesseract-ocr-eng catdoc
   chromium

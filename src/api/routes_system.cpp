@@ -36,6 +36,12 @@ std::string service_metrics(service::Engine& engine) {
     out << "# HELP kaito_rag_collections Collections on this server.\n# TYPE kaito_rag_collections gauge\n"
         << "kaito_rag_collections " << collections->size() << "\n";
   }
+  if (const embed::Embedder* embedder = engine.embedder(); embedder != nullptr && !embedder->info().precision.empty()) {
+    out << "# HELP kaito_rag_encoder_info The local encoder's model and the precision it chose at start-up.\n"
+        << "# TYPE kaito_rag_encoder_info gauge\n"
+        << "kaito_rag_encoder_info{model=\"" << label_value(embedder->info().model_id) << "\",precision=\""
+        << embedder->info().precision << "\"} 1\n";
+  }
   // Per-collection series name every collection (private ones too): only when asked for.
   if (collections && engine.config().metrics_collection_labels) {
     const std::pair<const char*, const char*> gauges[] = {

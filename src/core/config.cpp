@@ -221,6 +221,10 @@ std::vector<OptionSpec> make_specs() {
                  &Config::embedding_threads),
       int_option("embedding_batch_size", "KAITO_RAG_EMBEDDING_BATCH_SIZE", "texts per encoder or remote batch",
                  &Config::embedding_batch_size),
+      string_option("encoder_precision", "KAITO_RAG_ENCODER_PRECISION",
+                    "arithmetic of the local encoder: auto (int8 or bf16 where this CPU runs it natively and its "
+                    "self-test and accuracy check pass, else fp32), fp32, bf16 or int8",
+                    &Config::encoder_precision),
       int_option("ingest_batch_documents", "KAITO_RAG_INGEST_BATCH_DOCUMENTS",
                  "documents committed together: one embedding call, one transaction, one index update",
                  &Config::ingest_batch_documents),
@@ -448,6 +452,10 @@ Status validate_config(const Config& c) {
     return invalid("embedding_protocol must be openai or tei");
   }
   if (c.embedding_threads < 0 || c.embedding_threads > 256) return invalid("embedding_threads must be between 0 and 256");
+  if (c.encoder_precision != "auto" && c.encoder_precision != "fp32" && c.encoder_precision != "bf16" &&
+      c.encoder_precision != "int8") {
+    return invalid("encoder_precision must be auto, fp32, bf16 or int8");
+  }
   if (c.embedding_batch_size < 1 || c.embedding_batch_size > 4096) {
     return invalid("embedding_batch_size must be between 1 and 4096");
   }

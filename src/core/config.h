@@ -65,6 +65,7 @@ struct Config {
   std::string embedding_passage_prefix;
   int embedding_threads = 0;                // 0 = all cores
   int embedding_batch_size = 32;
+  std::string encoder_precision = "auto";  // auto | fp32 | bf16 | int8 (local encoder's linear layers)
   // Answers (issue 10): decline below this answerability score (a collection may set its own)
   double answer_threshold = 0.5;
   int extractive_max_sentences = 3;

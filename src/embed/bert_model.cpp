@@ -158,8 +158,72 @@ void BertModel::embed_tokens(std::span<const int32_t> tokens, std::span<const in
                           h, config_.layer_norm_eps);
 }
 
-void BertModel::run_layer(const Layer& layer, std::span<const int> lengths, size_t total_tokens,
-                          Scratch& scratch) const {
+Status BertModel::use_precision(EncoderPrecision precision, const InputRanges* ranges) {
+  if (precision == EncoderPrecision::kAuto) {
+    return error(ErrorCode::kInvalidArgument, "the model runs a concrete precision (fp32, bf16 or int8)");
+  }
+  std::vector<LowPrecisionLayer> converted;
+  if (precision != EncoderPrecision::kFp32) {
+    const size_t h = static_cast<size_t>(config_.hidden_size);
+    const size_t inner = static_cast<size_t>(config_.intermediate_size);
+    if (ranges != nullptr && ranges->size() != layers_.size()) {
+      return error(ErrorCode::kInvalidArgument, "calibration ranges do not match the model's layers");
+    }
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      const Layer& layer = layers_[i];
+      auto range = [&](size_t which) { return ranges != nullptr ? &(*ranges)[i][which] : nullptr; };
+      auto qkv = LowPrecisionLinear::create(precision, layer.qkv_weight, layer.qkv_bias, h, range(0));
+      if (!qkv) return qkv.status();
+      auto attention_out = LowPrecisionLinear::create(precision, layer.attention_out_weight,
+                                                      layer.attention_out_bias, h, range(1));
+      if (!attention_out) return attention_out.status();
+      auto ffn_in = LowPrecisionLinear::create(precision, layer.ffn_in_weight, layer.ffn_in_bias, h, range(2));
+      if (!ffn_in) return ffn_in.status();
+      auto ffn_out = LowPrecisionLinear::create(precision, layer.ffn_out_weight, layer.ffn_out_bias, inner,
+                                                range(3));
+      if (!ffn_out) return ffn_out.status();
+      converted.push_back({std::move(qkv).value(), std::move(attention_out).value(), std::move(ffn_in).value(),
+                           std::move(ffn_out).value()});
+    }
+  }
+  low_precision_layers_ = std::move(converted);
+  precision_ = precision;
+  return Status::ok();
+}
+
+Status BertModel::calibrate(std::span<const int32_t> tokens, std::span<const int> lengths,
+                            InputRanges& ranges) const {
+  ranges.resize(layers_.size());
+  Scratch scratch;
+  scratch.record_ranges = &ranges;
+  std::vector<float> pooled(lengths.size() * static_cast<size_t>(config_.hidden_size));
+  return encode(tokens, lengths, Pooling::kCls, pooled.data(), scratch);
+}
+
+Status BertModel::run_layer(size_t index, std::span<const int> lengths, size_t total_tokens,
+                            Scratch& scratch) const {
+  const Layer& layer = layers_[index];
+  const LowPrecisionLayer* low = low_precision_layers_.empty() ? nullptr : &low_precision_layers_[index];
+  // One linear layer (`which` of the four): the low-precision one when the model has it and is
+  // not calibrating, else fp32 through BLAS.
+  auto apply = [&](const std::vector<float>& weight, const std::vector<float>& bias,
+                   const LowPrecisionLinear* reduced, const float* x, size_t in, float* y) {
+    if (scratch.record_ranges != nullptr) {
+      const size_t which = &weight == &layer.qkv_weight            ? 0
+                           : &weight == &layer.attention_out_weight ? 1
+                           : &weight == &layer.ffn_in_weight        ? 2
+                                                                    : 3;
+      std::vector<float>& range = (*scratch.record_ranges)[index][which];
+      range.resize(in, 0.0f);
+      for (size_t t = 0; t < total_tokens; ++t) {
+        for (size_t k = 0; k < in; ++k) range[k] = std::max(range[k], std::fabs(x[t * in + k]));
+      }
+      reduced = nullptr;
+    }
+    if (reduced != nullptr) return reduced->forward(x, total_tokens, y, scratch.low_precision);
+    linear(x, total_tokens, in, weight, bias, y);
+    return Status::ok();
+  };
   const size_t h = static_cast<size_t>(config_.hidden_size);
   const size_t heads = static_cast<size_t>(config_.num_heads);
   const size_t head_dim = h / heads;
@@ -167,7 +231,8 @@ void BertModel::run_layer(const Layer& layer, std::span<const int> lengths, size
   float* hidden = scratch.hidden.data();
 
   // Self-attention: one fused projection to [T × 3H] (query | key | value per token).
-  linear(hidden, total_tokens, h, layer.qkv_weight, layer.qkv_bias, scratch.qkv.data());
+  KR_RETURN_IF_ERROR(apply(layer.qkv_weight, layer.qkv_bias, low ? &low->qkv : nullptr, hidden, h,
+                           scratch.qkv.data()));
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int ld_qkv = static_cast<int>(3 * h);
   size_t offset = 0;
@@ -188,29 +253,31 @@ void BertModel::run_layer(const Layer& layer, std::span<const int> lengths, size
     }
     offset += static_cast<size_t>(length);
   }
-  linear(scratch.context.data(), total_tokens, h, layer.attention_out_weight, layer.attention_out_bias,
-         scratch.projected.data());
+  KR_RETURN_IF_ERROR(apply(layer.attention_out_weight, layer.attention_out_bias, low ? &low->attention_out : nullptr,
+                           scratch.context.data(), h, scratch.projected.data()));
   kernels::add_layer_norm(scratch.projected.data(), hidden, layer.attention_norm_gamma.data(),
                           layer.attention_norm_beta.data(), total_tokens, h, config_.layer_norm_eps);
   std::swap(scratch.hidden, scratch.projected);  // hidden = attention block output
   hidden = scratch.hidden.data();
 
   // Feed-forward block.
-  linear(hidden, total_tokens, h, layer.ffn_in_weight, layer.ffn_in_bias, scratch.intermediate.data());
+  KR_RETURN_IF_ERROR(apply(layer.ffn_in_weight, layer.ffn_in_bias, low ? &low->ffn_in : nullptr, hidden, h,
+                           scratch.intermediate.data()));
   const size_t activations = total_tokens * inner;
   switch (config_.activation) {
     case Activation::kGeluErf: kernels::gelu_erf(scratch.intermediate.data(), activations); break;
     case Activation::kGeluTanh: kernels::gelu_tanh(scratch.intermediate.data(), activations); break;
     case Activation::kRelu: kernels::relu(scratch.intermediate.data(), activations); break;
   }
-  linear(scratch.intermediate.data(), total_tokens, inner, layer.ffn_out_weight, layer.ffn_out_bias,
-         scratch.projected.data());
+  KR_RETURN_IF_ERROR(apply(layer.ffn_out_weight, layer.ffn_out_bias, low ? &low->ffn_out : nullptr,
+                           scratch.intermediate.data(), inner, scratch.projected.data()));
   kernels::add_layer_norm(scratch.projected.data(), hidden, layer.ffn_norm_gamma.data(), layer.ffn_norm_beta.data(),
                           total_tokens, h, config_.layer_norm_eps);
   std::swap(scratch.hidden, scratch.projected);
+  return Status::ok();
 }
 
-void BertModel::encode(std::span<const int32_t> tokens, std::span<const int> lengths, Pooling pooling, float* out,
+Status BertModel::encode(std::span<const int32_t> tokens, std::span<const int> lengths, Pooling pooling, float* out,
                        Scratch& scratch) const {
   const size_t h = static_cast<size_t>(config_.hidden_size);
   const size_t total = tokens.size();
@@ -226,7 +293,7 @@ void BertModel::encode(std::span<const int32_t> tokens, std::span<const int> len
   ensure(scratch.scores, longest * longest);
 
   embed_tokens(tokens, lengths, scratch.hidden.data());
-  for (const Layer& layer : layers_) run_layer(layer, lengths, total, scratch);
+  for (size_t i = 0; i < layers_.size(); ++i) KR_RETURN_IF_ERROR(run_layer(i, lengths, total, scratch));
 
   const float* hidden = scratch.hidden.data();
   size_t offset = 0;
@@ -255,6 +322,7 @@ void BertModel::encode(std::span<const int32_t> tokens, std::span<const int> len
     }
     offset += n;
   }
+  return Status::ok();
 }
 
 }  // namespace kr::embed

@@ -3,6 +3,7 @@
 // once, and attention runs per sequence on its true length (so no attention mask is needed).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "embed/low_precision_linear.h"
+#include "embed/precision.h"
 
 namespace kr::embed {
 
@@ -33,9 +36,15 @@ struct BertConfig {
 
 class BertModel {
  public:
+  // Per layer, the max |x| of each input channel of its four linear layers (qkv, attention
+  // output, FFN in, FFN out), as seen on calibration text; int8 uses them (low_precision_linear.h).
+  using InputRanges = std::vector<std::array<std::vector<float>, 4>>;
+
   // Working memory of one forward pass; reuse it across calls from the same thread.
   struct Scratch {
     std::vector<float> hidden, qkv, context, projected, intermediate, scores;
+    LowPrecisionLinear::Scratch low_precision;
+    InputRanges* record_ranges = nullptr;  // set by calibrate(): run fp32 and record input ranges
   };
 
   // Loads the weights (names with or without a "bert." prefix; F32/F16/BF16) from a
@@ -44,10 +53,19 @@ class BertModel {
 
   const BertConfig& config() const { return config_; }
 
+  // Runs the four linear layers of each transformer layer in `precision` (bf16 or int8 through
+  // oneDNN; fp32 = OpenBLAS, the default). Attention, LayerNorm and activations stay fp32. The
+  // fp32 weights are kept, so the model can switch back. Not thread-safe against encode().
+  // int8 smooths each layer's inputs with `ranges` when given (from calibrate()).
+  Status use_precision(EncoderPrecision precision, const InputRanges* ranges = nullptr);
+  // Runs `tokens` (as encode()) in fp32 and widens `ranges` to the input ranges seen.
+  Status calibrate(std::span<const int32_t> tokens, std::span<const int> lengths, InputRanges& ranges) const;
+  EncoderPrecision precision() const { return precision_; }
+
   // Encodes sequences stored back to back in `tokens` (lengths in `lengths`, each 1..max
   // positions) and writes one pooled, unnormalized vector per sequence to `out`
   // (lengths.size() × hidden_size floats). Token ids must be < vocab_size.
-  void encode(std::span<const int32_t> tokens, std::span<const int> lengths, Pooling pooling, float* out,
+  Status encode(std::span<const int32_t> tokens, std::span<const int> lengths, Pooling pooling, float* out,
               Scratch& scratch) const;
 
  private:
@@ -57,13 +75,19 @@ class BertModel {
     std::vector<float> ffn_in_weight, ffn_in_bias, ffn_out_weight, ffn_out_bias, ffn_norm_gamma, ffn_norm_beta;
   };
 
+  struct LowPrecisionLayer {
+    LowPrecisionLinear qkv, attention_out, ffn_in, ffn_out;
+  };
+
   void embed_tokens(std::span<const int32_t> tokens, std::span<const int> lengths, float* hidden) const;
-  void run_layer(const Layer& layer, std::span<const int> lengths, size_t total_tokens, Scratch& scratch) const;
+  Status run_layer(size_t index, std::span<const int> lengths, size_t total_tokens, Scratch& scratch) const;
 
   BertConfig config_;
   std::vector<float> word_embeddings_, position_embeddings_, token_type_embeddings_;
   std::vector<float> embedding_norm_gamma_, embedding_norm_beta_;
   std::vector<Layer> layers_;
+  EncoderPrecision precision_ = EncoderPrecision::kFp32;
+  std::vector<LowPrecisionLayer> low_precision_layers_;  // one per layer unless fp32
 };
 
 }  // namespace kr::embed

@@ -18,6 +18,7 @@ struct EmbedderInfo {
   std::string model_id;   // recorded per collection; vectors of different models never mix
   int dimension = 0;
   int max_tokens = 0;     // inputs longer than this are truncated by the model (0: unknown)
+  std::string precision;  // local encoder: the arithmetic it runs in (fp32, bf16, int8); empty: remote
 };
 
 // A row-major batch of vectors: rows() × dimension floats.

@@ -116,4 +116,44 @@ KR_MULTIVERSION void relu(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] = std::max(x[i], 0.0f);
 }
 
+KR_MULTIVERSION void quantize_rows_u8(const float* x, size_t rows, size_t cols, const float* multipliers,
+                                      uint8_t* q, float* scales) {
+  constexpr float kRound = 12582912.0f;  // as in exp_inline: rounds to nearest, vectorizes
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    float largest = 0;
+    for (size_t c = 0; c < cols; ++c) largest = std::max(largest, std::fabs(row[c] * multipliers[c]));
+    const float scale = largest > 0 ? largest / 127.0f : 1.0f;
+    const float inv = 1.0f / scale;
+    uint8_t* out = q + r * cols;
+    for (size_t c = 0; c < cols; ++c) {
+      const float v = std::min(std::max((row[c] * multipliers[c] * inv + kRound) - kRound, -127.0f), 127.0f);
+      out[c] = static_cast<uint8_t>(static_cast<int32_t>(v) + 128);
+    }
+    scales[r] = scale;
+  }
+}
+
+KR_MULTIVERSION void dequantize_rows(const int32_t* sums, size_t rows, size_t cols, const float* row_scales,
+                                     const float* column_scales, const int32_t* column_offsets, const float* bias,
+                                     float* y) {
+  for (size_t r = 0; r < rows; ++r) {
+    const int32_t* in = sums + r * cols;
+    float* out = y + r * cols;
+    const float row_scale = row_scales[r];
+    for (size_t c = 0; c < cols; ++c) {
+      out[c] = static_cast<float>(in[c] - column_offsets[c]) * (row_scale * column_scales[c]) + bias[c];
+    }
+  }
+}
+
+KR_MULTIVERSION void to_bf16(const float* x, size_t n, uint16_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t bits = std::bit_cast<uint32_t>(x[i]);
+    const uint32_t rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
+    const bool nan = (bits & 0x7FFFFFFFu) > 0x7F800000u;
+    out[i] = static_cast<uint16_t>(nan ? (bits >> 16) | 0x40u : rounded >> 16);
+  }
+}
+
 }  // namespace kr::embed::kernels

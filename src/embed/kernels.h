@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace kr::embed::kernels {
 
@@ -17,6 +18,16 @@ void softmax_rows(float* x, size_t rows, size_t cols, float scale);
 void gelu_erf(float* x, size_t n);   // 0.5·x·(1 + erf(x/√2)), BERT's "gelu"
 void gelu_tanh(float* x, size_t n);  // tanh approximation ("gelu_new", "gelu_pytorch_tanh")
 void relu(float* x, size_t n);
+
+// Reduced precision (see low_precision_linear.h). Each row of x[rows × cols], times the column's
+// multiplier, becomes u8 = round(v / scale) + 128 with scale = max|v| / 127 (1 for an all-zero row).
+void quantize_rows_u8(const float* x, size_t rows, size_t cols, const float* multipliers, uint8_t* q,
+                      float* scales);
+// y[r][c] = (sums[r][c] - column_offsets[c]) · row_scales[r] · column_scales[c] + bias[c].
+void dequantize_rows(const int32_t* sums, size_t rows, size_t cols, const float* row_scales,
+                     const float* column_scales, const int32_t* column_offsets, const float* bias, float* y);
+// fp32 → bf16, rounded to nearest even (NaN stays NaN).
+void to_bf16(const float* x, size_t n, uint16_t* out);
 
 // Scalar references used by the tests: exp and erf as the kernels compute them.
 float exp_approx(float x);

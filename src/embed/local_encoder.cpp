@@ -10,6 +10,7 @@
 #include <numeric>
 #include <thread>
 
+#include "core/log.h"
 #include "embed/bert_model.h"
 #include "embed/wordpiece.h"
 
@@ -152,7 +153,123 @@ Result<std::unique_ptr<LocalEncoder>> LocalEncoder::load(const std::filesystem::
   // own threading would oversubscribe the cores (and pays off only for larger matrices).
   static std::once_flag blas_threads;
   std::call_once(blas_threads, [] { openblas_set_num_threads(1); });
-  return std::unique_ptr<LocalEncoder>(new LocalEncoder(std::move(impl)));
+  std::unique_ptr<LocalEncoder> encoder(new LocalEncoder(std::move(impl)));
+  KR_RETURN_IF_ERROR(encoder->choose_precision(options.precision));
+  return encoder;
+}
+
+namespace {
+
+// Texts the accuracy probe embeds at load: prose, a question, code, numbers, CJK, a long passage.
+std::vector<std::string> probe_texts() {
+  std::vector<std::string> texts = {
+      "What is the effect of aspirin on cardiovascular mortality in patients with diabetes?",
+      "The mitochondrion is the powerhouse of the cell.",
+      "def add(a, b):\n    return a + b  # returns the sum",
+      "Revenue rose 12.5% to $4.2 billion in Q3 2024, beating estimates by 0.3%.",
+      "東京は日本の首都です。人口は約1400万人です。",
+      "kubectl apply -f workspace.yaml && kubectl get workspace -w",
+      "",
+      "Yes.",
+  };
+  std::string passage;
+  for (int i = 0; i < 20; ++i) {
+    passage += "Randomized controlled trials compared the intervention with placebo over twelve months, measuring "
+               "blood pressure, lipid levels and adverse events in each arm. ";
+  }
+  texts.push_back(passage);
+  return texts;
+}
+
+double lowest_cosine(const Embeddings& a, const Embeddings& b) {
+  double lowest = 1;
+  for (size_t i = 0; i < a.rows(); ++i) {
+    double dot = 0;  // both are L2-normalized
+    for (size_t c = 0; c < a.row(i).size(); ++c) dot += static_cast<double>(a.row(i)[c]) * b.row(i)[c];
+    lowest = std::min(lowest, dot);
+  }
+  return lowest;
+}
+
+double accuracy_bound(EncoderPrecision precision) {
+  return precision == EncoderPrecision::kBf16 ? 0.999 : 0.99;
+}
+
+}  // namespace
+
+Result<double> LocalEncoder::probe_accuracy(EncoderPrecision precision) {
+  const auto texts = probe_texts();
+  KR_RETURN_IF_ERROR(impl_->model.use_precision(EncoderPrecision::kFp32));
+  auto reference = embed(texts, InputKind::kPassage);
+  if (!reference) return reference.status();
+  BertModel::InputRanges ranges;
+  if (precision == EncoderPrecision::kInt8) {  // calibrate on the probe texts, as queries and as passages
+    std::vector<int32_t> packed;
+    std::vector<int> lengths;
+    for (const auto& text : texts) {
+      for (InputKind kind : {InputKind::kQuery, InputKind::kPassage}) {
+        const auto ids = tokenize(text, kind);
+        packed.insert(packed.end(), ids.begin(), ids.end());
+        lengths.push_back(static_cast<int>(ids.size()));
+      }
+    }
+    KR_RETURN_IF_ERROR(impl_->model.calibrate(packed, lengths, ranges));
+  }
+  KR_RETURN_IF_ERROR(impl_->model.use_precision(precision, ranges.empty() ? nullptr : &ranges));
+  auto reduced = embed(texts, InputKind::kPassage);
+  if (!reduced) return reduced.status();
+  return lowest_cosine(*reference, *reduced);
+}
+
+Status LocalEncoder::choose_precision(EncoderPrecision requested) {
+  auto chosen = [&](EncoderPrecision precision, const std::string& why, log::Fields fields) {
+    impl_->info.precision = precision_name(precision);
+    fields.insert(fields.begin(), {{"precision", impl_->info.precision}, {"requested", precision_name(requested)},
+                                   {"why", why}});
+    log::info("encoder precision", fields);
+    return Status::ok();
+  };
+  if (requested == EncoderPrecision::kFp32) return chosen(EncoderPrecision::kFp32, "requested", {});
+  if (requested != EncoderPrecision::kAuto) {
+    if (Status tested = self_test(requested); !tested) {
+      return error(ErrorCode::kUnsupported, "encoder_precision " + std::string(precision_name(requested)) + ": " +
+                                                tested.message() + "; use auto or fp32");
+    }
+    auto accuracy = probe_accuracy(requested);
+    if (!accuracy) return accuracy.status();
+    const std::string native = native_instructions(requested);
+    if (native.empty()) {
+      log::warn("this CPU has no native instructions for the requested encoder precision: oneDNN emulates it "
+                "(slower than fp32)", {{"precision", precision_name(requested)}});
+    }
+    return chosen(requested, "requested",
+                  {{"instructions", native.empty() ? "emulated" : native},
+                   {"probe_cosine_min", std::to_string(*accuracy)}});
+  }
+  // Auto: int8 first (fastest), then bf16; each only with native instructions and both checks.
+  std::string declined;
+  for (EncoderPrecision candidate : {EncoderPrecision::kInt8, EncoderPrecision::kBf16}) {
+    const std::string name = precision_name(candidate);
+    const std::string native = native_instructions(candidate);
+    if (native.empty()) {
+      declined += name + ": no native instructions; ";
+      continue;
+    }
+    if (Status tested = self_test(candidate); !tested) {
+      declined += name + ": " + tested.message() + "; ";
+      continue;
+    }
+    auto accuracy = probe_accuracy(candidate);
+    if (accuracy && *accuracy >= accuracy_bound(candidate)) {
+      return chosen(candidate, "fastest path whose self-test and accuracy check pass",
+                    {{"instructions", native}, {"probe_cosine_min", std::to_string(*accuracy)}});
+    }
+    declined += name + ": " +
+                (accuracy ? "probe cosine " + std::to_string(*accuracy) + " below the bound" : accuracy.status().message()) +
+                "; ";
+  }
+  KR_RETURN_IF_ERROR(impl_->model.use_precision(EncoderPrecision::kFp32));
+  return chosen(EncoderPrecision::kFp32, "no reduced-precision path passed", {{"declined", declined}});
 }
 
 std::vector<int32_t> LocalEncoder::tokenize(const std::string& text, InputKind kind) const {
@@ -194,6 +311,8 @@ Result<Embeddings> LocalEncoder::embed(std::span<const std::string> texts, Input
   }
 
   std::atomic<size_t> next_batch{0};
+  std::mutex failure_mutex;
+  Status failure;
   auto worker = [&] {
     BertModel::Scratch scratch;
     std::vector<int32_t> packed;
@@ -209,7 +328,11 @@ Result<Embeddings> LocalEncoder::embed(std::span<const std::string> texts, Input
         lengths.push_back(static_cast<int>(sequence.size()));
       }
       pooled.resize(lengths.size() * dim);
-      impl_->model.encode(packed, lengths, impl_->pooling, pooled.data(), scratch);
+      if (Status encoded = impl_->model.encode(packed, lengths, impl_->pooling, pooled.data(), scratch); !encoded) {
+        std::lock_guard lock(failure_mutex);
+        if (failure.is_ok()) failure = encoded;
+        continue;
+      }
       for (size_t k = begin; k < end; ++k) {
         float* row = result.values.data() + order[k] * dim;
         std::copy_n(pooled.data() + (k - begin) * dim, dim, row);
@@ -222,6 +345,7 @@ Result<Embeddings> LocalEncoder::embed(std::span<const std::string> texts, Input
   for (size_t w = 1; w < workers; ++w) pool.emplace_back(worker);
   worker();
   pool.clear();  // joins
+  if (!failure.is_ok()) return failure;
   return result;
 }
 

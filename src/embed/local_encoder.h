@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "embed/embedder.h"
+#include "embed/precision.h"
 
 namespace kr::embed {
 
@@ -23,6 +24,10 @@ struct LocalEncoderOptions {
   std::optional<std::string> passage_prefix;
   int max_tokens = 0;        // 0 = the model's max_seq_length (sentence_bert_config.json), else 512
   std::string model_id;      // empty = the folder name
+  // kAuto: int8 or bf16 where this CPU runs it natively, its self-test passes and probe texts
+  // embed within the accuracy bound of fp32 (cosine 0.99 int8, 0.999 bf16); else fp32.
+  // bf16/int8 explicitly: an error when the self-test fails (runs emulated when not native).
+  EncoderPrecision precision = EncoderPrecision::kFp32;
 };
 
 class LocalEncoder final : public Embedder {
@@ -42,6 +47,9 @@ class LocalEncoder final : public Embedder {
 
  private:
   explicit LocalEncoder(std::unique_ptr<Impl> impl);
+  Status choose_precision(EncoderPrecision requested);
+  // Lowest cosine between the probe texts' fp32 vectors and their vectors in `precision`.
+  Result<double> probe_accuracy(EncoderPrecision precision);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -75,6 +75,9 @@ Result<std::shared_ptr<embed::Embedder>> make_model(const Config& c) {
     if (!c.embedding_query_prefix.empty()) options.query_prefix = c.embedding_query_prefix;
     if (!c.embedding_passage_prefix.empty()) options.passage_prefix = c.embedding_passage_prefix;
     options.model_id = c.embedding_name;
+    auto precision = embed::parse_encoder_precision(c.encoder_precision);
+    if (!precision) return precision.status();
+    options.precision = *precision;
     auto encoder = embed::LocalEncoder::load(c.embedding_model, options);
     if (!encoder) {
       return error(encoder.status().code(), "cannot load the embedding model (embedding_model): " +
@@ -183,6 +186,7 @@ Status Engine::open(Access access) {
       log::info("embedding model ready",
                 {{"model", embedder_->info().model_id},
                  {"dimension", std::to_string(embedder_->info().dimension)},
+                 {"precision", embedder_->info().precision.empty() ? "remote" : embedder_->info().precision},
                  {"ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                            std::chrono::steady_clock::now() - started).count())}});
     }

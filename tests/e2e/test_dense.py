@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_error_body, check_store
+from conftest import assert_error_body, check_store, run_cli
 
 MODEL_CACHE = Path(os.environ.get("KAITO_RAG_MODEL_CACHE", Path.home() / ".cache" / "kaito-rag" / "models"))
 MINILM = MODEL_CACHE / "all-MiniLM-L6-v2"
@@ -131,3 +131,34 @@ def test_remote_embeddings_through_another_kaito_rag(make_server, dense_server):
     assert remote.get("/v1/collections/docs").json()["documents"] == 3
     remote.stop()
     check_store(remote.data_dir)
+
+
+def test_encoder_precision_is_logged_in_metrics_and_close_to_fp32(make_server):
+    """--encoder-precision: each server logs the path it runs and shows it in /metrics; int8
+    vectors stay within cosine 0.99 of fp32 and retrieve the same document; auto picks one."""
+    texts = ["Employees receive 25 days of paid vacation per year.", PARAPHRASE, "?!", "数据库 检索"]
+    vectors = {}
+    for precision in ("fp32", "int8", "auto"):
+        server = make_server(args=["--embedding-model", str(MINILM), "--embedding-threads", "2",
+                                   "--encoder-precision", precision])
+        metrics = server.get("/metrics").text
+        lines = [line for line in metrics.splitlines() if line.startswith("kaito_rag_encoder_info{")]
+        assert len(lines) == 1, metrics
+        chosen = lines[0].split('precision="')[1].split('"')[0]
+        assert lines[0] == f'kaito_rag_encoder_info{{model="all-MiniLM-L6-v2",precision="{chosen}"}} 1'
+        assert chosen == precision if precision != "auto" else chosen in ("fp32", "bf16", "int8")
+        assert f"encoder precision precision={chosen} requested={precision}" in server.log(), server.log()
+        body = server.post("/v1/embeddings", json={"input": texts}).json()
+        vectors[precision] = [d["embedding"] for d in body["data"]]
+        upload_docs(server)
+        hits = server.post("/v1/collections/docs/search", json={"query": PARAPHRASE, "mode": "dense"}).json()
+        assert hits["results"][0]["document_name"] == "vacation.txt"
+        server.stop()
+    for a, b in zip(vectors["fp32"], vectors["int8"]):
+        assert sum(x * y for x, y in zip(a, b)) >= 0.99
+
+
+def test_unknown_encoder_precision_is_refused():
+    proc = run_cli("--encoder-precision", "fp16", "--print-config")
+    assert proc.returncode != 0
+    assert "encoder_precision must be auto, fp32, bf16 or int8" in proc.stderr + proc.stdout
