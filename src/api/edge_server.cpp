@@ -300,6 +300,12 @@ void EdgeServer::serve(ConnectionPtr connection, bool probe) {
   bool client_closes = false;
   const bool ok = process_request(stream, last, client_closes, [this, &stream](httplib::Request& req) {
     if (body_limit_) stream.limit_body(body_limit_(req));
+    req.headers.erase(kRawContentTypeHeader);  // only ever set by us
+    if (raw_multipart_ && req.is_multipart_form_data() && raw_multipart_(req)) {
+      const std::string content_type = req.get_header_value("Content-Type");
+      req.headers.erase("Content-Type");
+      req.headers.emplace(kRawContentTypeHeader, content_type);
+    }
   });
   if (request_done_) request_done_();
   const bool cut_off = t_close_connection || stream.body_limit_exceeded();

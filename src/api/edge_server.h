@@ -53,6 +53,11 @@ class EdgeServer : public httplib::Server {
   // Largest body accepted for a request (after its headers are read); enforced
   // while reading, so a chunked body cannot exceed it either.
   void set_body_limit(std::function<int64_t(const httplib::Request&)> limit) { body_limit_ = std::move(limit); }
+  // Requests whose multipart body the handler parses itself as it streams in
+  // (api/multipart_reader.h): httplib would buffer every part. Their Content-Type
+  // is moved to kRawContentTypeHeader before routing, so httplib hands over raw bytes.
+  void set_raw_multipart(std::function<bool(const httplib::Request&)> raw) { raw_multipart_ = std::move(raw); }
+  static constexpr const char* kRawContentTypeHeader = "X-Kr-Multipart-Content-Type";
   // Runs on the worker after each request's response is written (or abandoned).
   void set_request_done(std::function<void()> done) { request_done_ = std::move(done); }
   // Told about every connection answered 503 by the front end (method may be "").
@@ -89,6 +94,7 @@ class EdgeServer : public httplib::Server {
 
   EdgeOptions options_;
   std::function<int64_t(const httplib::Request&)> body_limit_;
+  std::function<bool(const httplib::Request&)> raw_multipart_;
   std::function<void(const std::string&)> on_reject_;
   std::function<void()> request_done_;
 

@@ -135,4 +135,10 @@ std::string sse_event(const std::string& name, const json& data) {
   return out;
 }
 
+void Router::add_upload(const std::string& pattern, const std::string& label, UploadHandler) {
+  add("POST", pattern, label, [](const httplib::Request&, httplib::Response& res) {
+    send_error(res, error(ErrorCode::kInternal, "this router cannot stream request bodies"));
+  });
+}
+
 }  // namespace kr::api

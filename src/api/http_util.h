@@ -20,6 +20,8 @@ namespace kr::api {
 
 using nlohmann::json;
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+using UploadHandler =
+    std::function<void(const httplib::Request&, httplib::Response&, const httplib::ContentReader&)>;
 
 // Registers a handler; `label` is the route template used in logs and metrics
 // (e.g. "/v1/collections/{name}"). The router wraps every handler with timing,
@@ -28,6 +30,9 @@ class Router {
  public:
   virtual ~Router() = default;
   virtual void add(const std::string& method, const std::string& pattern, const std::string& label, Handler handler) = 0;
+  // A POST route that reads its (multipart) body itself as it streams in. Routers that
+  // serve no requests (route listings in tests) may keep this default, which records it.
+  virtual void add_upload(const std::string& pattern, const std::string& label, UploadHandler handler);
 };
 
 class Authorization;  // api/authorization.h

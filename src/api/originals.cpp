@@ -53,6 +53,15 @@ void keep_original(service::Engine& engine, const std::string& collection, std::
                                status.message());
 }
 
+void keep_original_file(service::Engine& engine, const std::string& collection, const std::string& path,
+                        const std::string& content_hash, json& result) {
+  Status status = originals(engine).keep_file(collection, content_hash, path);
+  if (status) return;
+  log::warn("cannot keep the original file", {{"collection", collection}, {"error", status.message()}});
+  result["warnings"].push_back("the original file could not be kept (\"Open original\" will not work): " +
+                               status.message());
+}
+
 void sweep_originals(service::Engine& engine, const std::string& collection) {
   std::set<std::string> live;
   int64_t total = 0;

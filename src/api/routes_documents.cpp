@@ -2,6 +2,8 @@
 #include "api/http_util.h"
 #include "api/json_mapping.h"
 #include "api/originals.h"
+#include "api/edge_server.h"
+#include "api/upload_form.h"
 
 namespace kr::api {
 namespace {
@@ -10,13 +12,102 @@ constexpr const char* kUploadHelp =
     "upload files as multipart/form-data, e.g. curl -F file=@report.pdf -F 'metadata={\"team\":\"hr\"}' "
     "http://HOST/v1/collections/NAME/documents";
 
+// Reads the multipart body as it arrives: file parts to scratch files, small fields in memory.
+// A body left unread (an early error) closes the connection after the answer.
+Result<std::unique_ptr<UploadForm>> read_upload_form(service::Engine& engine, const httplib::Request& req,
+                                                     const httplib::ContentReader& reader) {
+  auto boundary = multipart_boundary(req.get_header_value(EdgeServer::kRawContentTypeHeader));
+  if (!boundary) {
+    EdgeServer::close_current_connection();
+    return boundary.status().code() == ErrorCode::kUnsupported ? error(ErrorCode::kUnsupported, kUploadHelp)
+                                                                : boundary.status();
+  }
+  auto form = std::make_unique<UploadForm>(engine.config().data_dir + "/tmp");
+  MultipartLimits limits;
+  limits.max_total_bytes = engine.config().max_upload_bytes;
+  MultipartReader parser(*boundary, limits, *form);
+  Status status;
+  const bool complete = reader([&](const char* data, size_t size) {
+    status = parser.feed(std::string_view(data, size));
+    return status.is_ok();
+  });
+  if (!status) {
+    EdgeServer::close_current_connection();
+    return status;
+  }
+  if (!complete) {
+    // The client went away or the body limit cut it off; the scratch files go with `form`.
+    EdgeServer::close_current_connection();
+    if (EdgeServer::current_body_limit_exceeded()) {
+      return error(ErrorCode::kTooLarge, "request body is larger than this route accepts (max_upload_bytes = " +
+                                             std::to_string(engine.config().max_upload_bytes) + ")");
+    }
+    return error(ErrorCode::kCancelled, "the upload ended before its body was complete");
+  }
+  KR_RETURN_IF_ERROR(parser.finish());
+  return form;
+}
+
 // metadata (JSON object) applies to every file of the request.
-Result<Metadata> upload_metadata(const httplib::Request& req) {
-  if (!req.has_file("metadata")) return Metadata{};
-  const auto& field = req.get_file_value("metadata");
-  auto value = parse_client_json(field.content, "form field 'metadata'");
+Result<Metadata> upload_metadata(const UploadForm& form) {
+  if (!form.has_field("metadata")) return Metadata{};
+  auto value = parse_client_json(form.field("metadata"), "form field 'metadata'");
   if (!value) return value.status();
   return metadata_from_json(*value);
+}
+
+void ingest_upload(service::Engine& engine, const std::string& collection, UploadForm& form,
+                   httplib::Response& res) {
+  auto metadata = upload_metadata(form);
+  if (!metadata) return send_error(res, metadata.status());
+  if (form.has_field("source") && form.files().size() > 1) {
+    return send_error(res, error(ErrorCode::kInvalidArgument,
+                                 "the 'source' field names one document; send it with a single file"));
+  }
+  std::vector<service::IngestInput> inputs;
+  for (const auto& upload : form.files()) {
+    service::IngestInput input;
+    input.name = upload.filename;
+    // "source" overrides the identity of the (single) file.
+    input.source = form.has_field("source") ? form.field("source") : upload.filename;
+    input.path = upload.file->path();  // the pipeline reads the scratch file
+    input.metadata = *metadata;
+    // For a password-protected PDF; handed to the parser only, never stored or logged.
+    input.password = form.field("password");
+    inputs.push_back(std::move(input));
+  }
+  const size_t files = inputs.size();
+  if (files == 0) {
+    return send_error(res, error(ErrorCode::kInvalidArgument, std::string("no files in the request; ") + kUploadHelp));
+  }
+  json results = json::array();
+  size_t failures = 0, updated = 0;
+  Status first_failure;
+  // All files of the request go through the pipeline together (group commit).
+  auto ingested = engine.ingest_many(collection, std::move(inputs));
+  if (!ingested) return send_error(res, ingested.status());
+  for (size_t i = 0; i < ingested->size(); ++i) {
+    const auto& result = (*ingested)[i];
+    if (!result) return send_error(res, result.status());
+    if (result->outcome == service::IngestOutcome::kFailed) {
+      if (failures++ == 0) first_failure = result->error;
+    }
+    results.push_back(to_json(*result));
+    if (result->outcome != service::IngestOutcome::kFailed) {
+      const ScratchFile& file = *form.files()[i].file;
+      keep_original_file(engine, collection, file.path(), file.sha256_hex(), results.back());
+    }
+    if (result->outcome == service::IngestOutcome::kUpdated) ++updated;
+  }
+  if (updated > 0) sweep_originals(engine, collection);
+  json body = {{"collection", collection}, {"files", files}, {"failed", failures}, {"results", results}};
+  // Partial success is 200 with per-file results; when every file failed the
+  // status says why the first one did.
+  if (failures == files) {
+    body["error"] = error_json(first_failure)["error"];
+    return send_json(res, http_status(first_failure.code()), body);
+  }
+  send_json(res, 200, body);
 }
 
 Result<MetadataFilter> filter_param(const httplib::Request& req) {
@@ -32,75 +123,13 @@ void add_document_routes(Router& router, ApiContext& ctx) {
   service::Engine& engine = ctx.engine;
   const std::string documents = R"(/v1/collections/([^/]+)/documents)";
 
-  router.add("POST", documents, "/v1/collections/{name}/documents",
-             [&engine](const httplib::Request& req, httplib::Response& res) {
-               if (!req.is_multipart_form_data()) {
-                 return send_error(res, error(ErrorCode::kUnsupported, kUploadHelp));
-               }
-               auto metadata = upload_metadata(req);
-               if (!metadata) return send_error(res, metadata.status());
-               const std::string collection = req.matches[1];
-               size_t file_parts = 0;
-               for (const auto& [field, part] : req.files) {
-                 if (field != "metadata" && field != "source" && !part.filename.empty()) ++file_parts;
-               }
-               if (req.has_file("source") && file_parts > 1) {
-                 return send_error(res, error(ErrorCode::kInvalidArgument,
-                                              "the 'source' field names one document; send it with a single file"));
-               }
-               std::vector<service::IngestInput> inputs;
-               std::vector<const std::string*> contents;  // each input's bytes, for its kept original
-               for (const auto& [field, part] : req.files) {
-                 if (field == "metadata" || field == "source" || field == "password") continue;
-                 if (part.filename.empty()) continue;
-                 service::IngestInput input;
-                 input.name = part.filename;
-                 input.source = part.filename;
-                 input.bytes = part.content;
-                 input.metadata = *metadata;
-                 // For a password-protected PDF; handed to the parser only, never stored or logged.
-                 if (req.has_file("password")) input.password = req.get_file_value("password").content;
-                 // "source" overrides the identity of the (single) file.
-                 if (req.has_file("source")) {
-                   input.source = req.get_file_value("source").content;
-                 }
-                 inputs.push_back(std::move(input));
-                 contents.push_back(&part.content);
-               }
-               const size_t files = inputs.size();
-               json results = json::array();
-               size_t failures = 0, updated = 0;
-               Status first_failure;
-               if (files > 0) {
-                 // All files of the request go through the pipeline together (group commit).
-                 auto ingested = engine.ingest_many(collection, std::move(inputs));
-                 if (!ingested) return send_error(res, ingested.status());
-                 for (size_t i = 0; i < ingested->size(); ++i) {
-                   const auto& result = (*ingested)[i];
-                   if (!result) return send_error(res, result.status());
-                   if (result->outcome == service::IngestOutcome::kFailed) {
-                     if (failures++ == 0) first_failure = result->error;
-                   }
-                   results.push_back(to_json(*result));
-                   if (result->outcome != service::IngestOutcome::kFailed) {
-                     keep_original(engine, collection, *contents[i], results.back());
-                   }
-                   if (result->outcome == service::IngestOutcome::kUpdated) ++updated;
-                 }
-               }
-               if (updated > 0) sweep_originals(engine, collection);
-               if (files == 0) {
-                 return send_error(res, error(ErrorCode::kInvalidArgument, std::string("no files in the request; ") + kUploadHelp));
-               }
-               json body = {{"collection", collection}, {"files", files}, {"failed", failures}, {"results", results}};
-               // Partial success is 200 with per-file results; when every file failed the
-               // status says why the first one did.
-               if (failures == files) {
-                 body["error"] = error_json(first_failure)["error"];
-                 return send_json(res, http_status(first_failure.code()), body);
-               }
-               send_json(res, 200, body);
-             });
+  router.add_upload(documents, "/v1/collections/{name}/documents",
+                    [&engine](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
+                      auto form = read_upload_form(engine, req, reader);
+                      if (!form) return send_error(res, form.status());
+                      ingest_upload(engine, req.matches[1], **form, res);
+                    });
 
   router.add("GET", documents, "/v1/collections/{name}/documents",
              [&engine](const httplib::Request& req, httplib::Response& res) {

@@ -92,6 +92,20 @@ struct Server::Impl : Router {
     else if (method == "PATCH") http.Patch(pattern, wrapped);
   }
 
+  void add_upload(const std::string& pattern, const std::string& label, UploadHandler handler) override {
+    authorization.register_route("POST", label);
+    http.Post(pattern, [label, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                                              const httplib::ContentReader& reader) {
+      t_route_label = label;
+      try {
+        handler(req, res, reader);
+      } catch (const std::exception& e) {
+        log::error("unhandled exception in handler", {{"route", label}, {"what", e.what()}});
+        send_error(res, error(ErrorCode::kInternal, "internal error; see the server log"));
+      }
+    });
+  }
+
   void configure() {
     const Config& config = engine.config();
     // Per-route limits are enforced by the pre-routing hook (Content-Length) and the
@@ -100,6 +114,10 @@ struct Server::Impl : Router {
     http.set_body_limit([&config](const httplib::Request& req) {
       choose_body_limit(req, config);
       return t_body_limit;
+    });
+    http.set_raw_multipart([](const httplib::Request& req) {
+      static const std::regex upload(R"(/v1/collections/[^/]+/documents)");
+      return req.method == "POST" && std::regex_match(req.path, upload);
     });
     http.set_request_done([] { ModelSlots::release_request_slot(); });
     http.set_rejection_observer([this](const std::string& method) { metrics.observe("(busy)", method, 503, 0); });

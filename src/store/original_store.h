@@ -20,6 +20,9 @@ class OriginalStore {
   // Stores `bytes` under its SHA-256 `content_hash` (lower-case hex), durably (fsync + rename).
   // A file already present is kept: same hash, same bytes.
   Status keep(const std::string& collection, const std::string& content_hash, std::string_view bytes) const;
+  // The same from a file (an upload's scratch file): hard-linked when on the same file
+  // system, else copied by the kernel; never read into memory.
+  Status keep_file(const std::string& collection, const std::string& content_hash, const std::string& path) const;
   // The stored file's bytes; kNotFound when it was never kept (e.g. ingested from the CLI).
   Result<std::string> read(const std::string& collection, const std::string& content_hash) const;
   // Deletes one original; absent is fine.
