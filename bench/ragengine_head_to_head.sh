@@ -11,7 +11,7 @@
 #                   ../shared/bench/README.md for how to get it — it is never copied into this repository)
 #   RAGENGINE_VENV  the benchmark venv (default /work/peers/ragengine-venv)
 #   KR_BIN          kaito-rag binary (default build/release/src/kaito-rag)
-#   OUT             results folder (default bench/results/head_to_head-<UTC time>)
+#   OUT             results folder (default build/head_to_head-<UTC time> (ignored by git))
 #   SKIP_RAGENGINE=1 / SKIP_KR=1 / SKIP_EFFICIENCY=1  leave a part out (its rows are then missing)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +20,7 @@ RAGENGINE_SRC=${RAGENGINE_SRC:-/work/peers/ragengine/presets/ragengine}
 RAGENGINE_VENV=${RAGENGINE_VENV:-/work/peers/ragengine-venv}
 KR_BIN=${KR_BIN:-$ROOT/build/release/src/kaito-rag}
 MODEL=${MODEL:-${KAITO_RAG_MODEL_CACHE:-$HOME/.cache/kaito-rag/models}/all-MiniLM-L6-v2}
-OUT=${OUT:-$ROOT/bench/results/head_to_head-$(date -u +%Y%m%dT%H%M%SZ)}
+OUT=${OUT:-$ROOT/build/head_to_head-$(date -u +%Y%m%dT%H%M%SZ)}
 BENCH="python3 $SHARED_BENCH/ragengine_api_bench.py"
 mkdir -p "$OUT"
 for f in "$SHARED_BENCH/ragengine_api_bench.py" "$SHARED_BENCH/start_ragengine.sh" "$MODEL/config.json"; do
