@@ -23,7 +23,7 @@ MODEL=${MODEL:-${KAITO_RAG_MODEL_CACHE:-$HOME/.cache/kaito-rag/models}/all-MiniL
 OUT=${OUT:-$ROOT/build/head_to_head-$(date -u +%Y%m%dT%H%M%SZ)}
 BENCH="python3 $SHARED_BENCH/ragengine_api_bench.py"
 mkdir -p "$OUT"
-for f in "$SHARED_BENCH/ragengine_api_bench.py" "$SHARED_BENCH/start_ragengine.sh" "$MODEL/config.json"; do
+for f in "$SHARED_BENCH/ragengine_api_bench.py" "$MODEL/config.json"; do
     [[ -f $f ]] || { echo "missing $f" >&2; exit 2; }
 done
 
@@ -32,6 +32,7 @@ wait_health() {  # url, seconds
     echo "no answer from $1 after $2 s" >&2; return 1
 }
 stop() { kill "$1" 2>/dev/null || true; for _ in $(seq 60); do kill -0 "$1" 2>/dev/null || return 0; sleep 1; done; kill -9 "$1" 2>/dev/null || true; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 record_load() { echo "{\"when\":\"$1\",\"utc\":\"$(date -u +%FT%TZ)\",\"uptime\":\"$(uptime)\"}" >>"$OUT/load.jsonl"; }
 
 if [[ ${SKIP_RAGENGINE:-0} != 1 ]]; then
@@ -44,21 +45,26 @@ if [[ ${SKIP_RAGENGINE:-0} != 1 ]]; then
         nice "$RAGENGINE_VENV/bin/uv" pip install --python "$RAGENGINE_VENV/bin/python" \
             -r "$RAGENGINE_SRC/requirements.txt" -c "$OUT/constraints.txt"
     fi
-    port_busy=$(curl -fsS -o /dev/null -w '%{http_code}' http://127.0.0.1:5000/health 2>/dev/null || true)
-    [[ -z $port_busy || $port_busy == 000 ]] || { echo "port 5000 already answers: stop that server first" >&2; exit 2; }
+    # start_ragengine.sh's environment, but on a free loopback port: main.py hard-codes 0.0.0.0:5000, which another
+    # RAGEngine on this machine (e.g. a compat run) may hold.
+    re_port=$(free_port)
     record_load ragengine_start
-    pid=$(RAGENGINE_SRC=$RAGENGINE_SRC RAGENGINE_VENV=$RAGENGINE_VENV MODEL=$MODEL LOG=$OUT/ragengine.log \
-          "$SHARED_BENCH/start_ragengine.sh")
+    (cd "$RAGENGINE_SRC" && PYTHONPATH=$(dirname "$RAGENGINE_SRC") EMBEDDING_SOURCE_TYPE=local \
+        LOCAL_EMBEDDING_MODEL_ID=$MODEL VECTOR_DB_TYPE=faiss LLM_INFERENCE_URL=http://127.0.0.1:9/v1/chat/completions \
+        HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
+        exec "$RAGENGINE_VENV/bin/python3" -c 'import sys, uvicorn, main
+uvicorn.run(main.app, host="127.0.0.1", port=int(sys.argv[1]), loop="asyncio")' "$re_port") >"$OUT/ragengine.log" 2>&1 &
+    pid=$!
     trap 'stop $pid' EXIT
-    wait_health http://127.0.0.1:5000/health 300
-    $BENCH bench --url http://127.0.0.1:5000 --pid "$pid" --label ragengine --out "$OUT/ragengine"
+    wait_health "http://127.0.0.1:$re_port/health" 600
+    $BENCH bench --url "http://127.0.0.1:$re_port" --pid "$pid" --label ragengine --out "$OUT/ragengine"
     record_load ragengine_end
     stop "$pid"; trap - EXIT
 fi
 
 if [[ ${SKIP_KR:-0} != 1 ]]; then
     data=$(mktemp -d /tmp/kr_h2h.XXXXXX)
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=$(free_port)
     record_load kaito_rag_start
     KAITO_RAG_DATA_DIR=$data KAITO_RAG_HOST=127.0.0.1 KAITO_RAG_PORT=$port KAITO_RAG_EMBEDDING_MODEL=$MODEL \
         KAITO_RAG_LOG_LEVEL=warn "$KR_BIN" serve >"$OUT/kaito-rag.log" 2>&1 &
