@@ -14,7 +14,8 @@ SYSTEMS = (("ragengine", "KAITO RAGEngine v0.12.0 (FAISS)"), ("kaito-rag", "Kait
 
 
 def load(path):
-    if not os.path.exists(path):
+    # A part that was skipped or failed leaves no file or an empty one: its rows are left out.
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
         return None
     with open(path) as f:
         return json.load(f)
