@@ -41,12 +41,13 @@ KR_PERSIST="$WORK/kr-persist"
 mkdir -p "$KR_PERSIST"
 PORT=$(free_port)
 "$BIN" serve --data-dir "$WORK/kr-data" --host 127.0.0.1 --port "$PORT" --snapshot-dir "$KR_PERSIST" \
-  --embedding-model "$MODEL" --embedding-threads 2 --llm-url "$DEAD_LLM" --llm-max-retries 0 \
+  --embedding-model "$MODEL" --embedding-threads 2 --encoder-precision fp32 \
+  --llm-url "$DEAD_LLM" --llm-max-retries 0 \
   >"$WORK/kaito-rag.log" 2>&1 &
 PIDS+=($!)
 run_probes kaito-rag "http://127.0.0.1:$PORT" "$KR_PERSIST"
 VERSION="$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)"
-SETUP_OURS="\`kaito-rag serve --embedding-model all-MiniLM-L6-v2 --llm-url $DEAD_LLM --snapshot-dir <persist>\` (C++ encoder, hybrid BM25 + dense, SQLite)"
+SETUP_OURS="\`kaito-rag serve --embedding-model all-MiniLM-L6-v2 --encoder-precision fp32 --llm-url $DEAD_LLM --snapshot-dir <persist>\` (C++ encoder, hybrid BM25 + dense, SQLite)"
 
 if [[ $OURS_ONLY == 0 ]]; then
   : "${RAGENGINE_SRC:?set RAGENGINE_SRC to presets/ragengine of KAITO v0.12.0 (see ../shared/bench/README.md)}"

@@ -33,8 +33,10 @@ def test_fresh_run_matches_the_committed_record(make_server, tmp_path):
     assert (MINILM / "model.safetensors").exists(), f"all-MiniLM-L6-v2 not in {MODEL_CACHE}: run scripts/fetch_models.sh"
     persist = tmp_path / "persist"
     persist.mkdir()
+    # fp32: the record must not depend on which reduced-precision path this CPU's self-test picks.
     server = make_server(args=["--snapshot-dir", str(persist), "--embedding-model", str(MINILM),
-                               "--embedding-threads", "2", "--llm-url", DEAD_LLM, "--llm-max-retries", "0"])
+                               "--embedding-threads", "2", "--encoder-precision", "fp32",
+                               "--llm-url", DEAD_LLM, "--llm-max-retries", "0"])
     proc = subprocess.run([sys.executable, str(TOOL), "compat", "--url", server.url, "--label", "kaito-rag",
                            "--out", str(tmp_path / "run"), "--persist-dir", str(persist)],
                           capture_output=True, text=True, timeout=600)
