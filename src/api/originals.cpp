@@ -4,7 +4,6 @@
 #include <set>
 
 #include "core/log.h"
-#include "core/text.h"
 #include "store/original_store.h"
 
 namespace kr::api {
@@ -44,14 +43,6 @@ std::string content_disposition(const std::string& name) {
 }
 
 }  // namespace
-
-void keep_original(service::Engine& engine, const std::string& collection, std::string_view bytes, json& result) {
-  Status status = originals(engine).keep(collection, sha256_hex(bytes), bytes);
-  if (status) return;
-  log::warn("cannot keep the original file", {{"collection", collection}, {"error", status.message()}});
-  result["warnings"].push_back("the original file could not be kept (\"Open original\" will not work): " +
-                               status.message());
-}
 
 void keep_original_file(service::Engine& engine, const std::string& collection, const std::string& path,
                         const std::string& content_hash, json& result) {

@@ -6,10 +6,9 @@
 
 namespace kr::api {
 
-// After a file of an upload was ingested (any outcome but failed): keep its bytes. A failure to
-// keep is a warning on the file's result, not a failed upload (the document is searchable).
-void keep_original(service::Engine& engine, const std::string& collection, std::string_view bytes, json& result);
-// The same from an upload's scratch file (linked or copied, never read into memory).
+// After a file of an upload was ingested (any outcome but failed): keep it, from the upload's
+// scratch file (linked or copied, never read into memory). A failure to keep is a warning on
+// the file's result, not a failed upload (the document is searchable).
 void keep_original_file(service::Engine& engine, const std::string& collection, const std::string& path,
                         const std::string& content_hash, json& result);
 // After an upload that replaced documents' content: drop originals no document refers to.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -41,7 +42,8 @@ Status write_all(int fd, std::string_view bytes, const std::string& path) {
 
 std::string OriginalStore::dir(const std::string& collection) const { return root_ + "/" + collection + "/originals"; }
 
-Status OriginalStore::keep(const std::string& collection, const std::string& content_hash, std::string_view bytes) const {
+Status OriginalStore::keep_with(const std::string& collection, const std::string& content_hash,
+                                const std::function<Status(const std::string& tmp_path)>& write_tmp) const {
   if (!valid_hash(content_hash)) return error(ErrorCode::kInvalidArgument, "not a SHA-256 hex digest: " + content_hash);
   const std::string final_path = dir(collection) + "/" + content_hash;
   std::error_code ec;
@@ -54,11 +56,7 @@ Status OriginalStore::keep(const std::string& collection, const std::string& con
   }
   if (ec) return error(ErrorCode::kUnavailable, "cannot create " + dir(collection) + ": " + ec.message());
   const std::string tmp_path = final_path + ".tmp-" + std::to_string(std::random_device()());
-  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("cannot create", tmp_path);
-  Status status = write_all(fd, bytes, tmp_path);
-  if (status && ::fsync(fd) != 0) status = io_error("cannot sync", tmp_path);
-  ::close(fd);
+  Status status = write_tmp(tmp_path);
   if (status && ::rename(tmp_path.c_str(), final_path.c_str()) != 0) status = io_error("cannot rename", tmp_path);
   if (!status) {
     ::unlink(tmp_path.c_str());
@@ -72,40 +70,33 @@ Status OriginalStore::keep(const std::string& collection, const std::string& con
   return Status::ok();
 }
 
+Status OriginalStore::keep(const std::string& collection, const std::string& content_hash, std::string_view bytes) const {
+  return keep_with(collection, content_hash, [&](const std::string& tmp_path) {
+    const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return io_error("cannot create", tmp_path);
+    Status status = write_all(fd, bytes, tmp_path);
+    if (status && ::fsync(fd) != 0) status = io_error("cannot sync", tmp_path);
+    ::close(fd);
+    return status;
+  });
+}
+
 Status OriginalStore::keep_file(const std::string& collection, const std::string& content_hash,
                                 const std::string& path) const {
-  if (!valid_hash(content_hash)) return error(ErrorCode::kInvalidArgument, "not a SHA-256 hex digest: " + content_hash);
-  const std::string final_path = dir(collection) + "/" + content_hash;
-  std::error_code ec;
-  if (fs::exists(final_path, ec)) return Status::ok();
-  fs::create_directory(dir(collection), ec);
-  if (ec == std::errc::no_such_file_or_directory) {
-    return error(ErrorCode::kNotFound, "collection '" + collection + "' was deleted");
-  }
-  if (ec) return error(ErrorCode::kUnavailable, "cannot create " + dir(collection) + ": " + ec.message());
-  const std::string tmp_path = final_path + ".tmp-" + std::to_string(std::random_device()());
-  Status status;
-  if (::link(path.c_str(), tmp_path.c_str()) != 0) {
-    fs::copy_file(path, tmp_path, ec);  // another file system: copy_file_range/sendfile
-    if (ec) status = ec == std::errc::no_space_on_device
-                         ? error(ErrorCode::kInsufficientStorage, "no space left to keep the original " + tmp_path)
-                         : error(ErrorCode::kUnavailable, "cannot copy to " + tmp_path + ": " + ec.message());
-  }
-  if (status) {
+  return keep_with(collection, content_hash, [&](const std::string& tmp_path) {
+    if (::link(path.c_str(), tmp_path.c_str()) != 0) {
+      std::error_code ec;
+      fs::copy_file(path, tmp_path, ec);  // another file system: copy_file_range/sendfile
+      if (ec == std::errc::no_space_on_device) {
+        return error(ErrorCode::kInsufficientStorage, "no space left to keep the original " + tmp_path);
+      }
+      if (ec) return error(ErrorCode::kUnavailable, "cannot copy to " + tmp_path + ": " + ec.message());
+    }
     const int fd = ::open(tmp_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0) status = io_error("cannot sync", tmp_path);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
     if (fd >= 0) ::close(fd);
-  }
-  if (status && ::rename(tmp_path.c_str(), final_path.c_str()) != 0) status = io_error("cannot rename", tmp_path);
-  if (!status) {
-    ::unlink(tmp_path.c_str());
-    return status;
-  }
-  if (const int dir_fd = ::open(dir(collection).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return Status::ok();
+    return synced ? Status::ok() : io_error("cannot sync", tmp_path);
+  });
 }
 
 Result<std::string> OriginalStore::read(const std::string& collection, const std::string& content_hash) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -34,6 +35,10 @@ class OriginalStore {
 
  private:
   std::string dir(const std::string& collection) const;
+  // The durable part both keeps share: `write_tmp` fills and fsyncs a temp file, then it is
+  // renamed into place and the directory synced. Nothing happens when the hash is already kept.
+  Status keep_with(const std::string& collection, const std::string& content_hash,
+                   const std::function<Status(const std::string& tmp_path)>& write_tmp) const;
   std::string root_;
 };
 
