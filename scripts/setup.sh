@@ -16,7 +16,7 @@ PACKAGES=(
   libtesseract-dev libleptonica-dev tesseract-ocr-eng catdoc
   chromium
   libpq-dev  # the PostgreSQL store (--store postgres)
-  clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz, the 'fuzz' preset)
+  clang libclang-rt-14-dev libomp-dev  # libFuzzer targets (tests/fuzz, the 'fuzz' preset); libomp: OpenMP for kr_embed under clang
 )
 # Node.js runs the JS end-to-end tests (tests/e2e/js: the openai client, the OpenID provider of
 # test_auth.py); Debian's packages unless a node with npm is already installed (e.g. NodeSource).
