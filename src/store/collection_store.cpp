@@ -321,15 +321,6 @@ Result<std::optional<DocumentRecord>> CollectionStore::find_by_key(int64_t key) 
   return find_document(lease.db(), "id", "", key);
 }
 
-Result<PutOutcome> CollectionStore::put_document(DocumentRecord document, std::vector<ChunkRecord> chunks) {
-  std::vector<PutRequest> requests(1);
-  requests[0].document = std::move(document);
-  requests[0].chunks = std::move(chunks);
-  auto outcomes = put_documents(std::move(requests));
-  if (!outcomes) return outcomes.status();
-  return std::move(outcomes->front());
-}
-
 Result<std::vector<PutOutcome>> CollectionStore::put_documents(std::vector<PutRequest> requests) {
   std::lock_guard lock(write_mutex_);
   Transaction transaction(writer_);

@@ -37,9 +37,7 @@ class CollectionStore final : public DocumentStore {
   Result<std::optional<DocumentRecord>> find_by_hash(const std::string& content_hash) const override;
   Result<std::optional<DocumentRecord>> find_by_key(int64_t key) const override;
 
-  // Inserts a document, or replaces the one with the same doc_id, with all of its
-  // chunks, in one transaction. The returned chunks carry their new ids.
-  Result<PutOutcome> put_document(DocumentRecord document, std::vector<ChunkRecord> chunks) override;
+  // put_document (one document, one transaction) is DocumentStore's: a batch of one.
   // Group commit: every request in ONE transaction (one fsync), applied in order, so a later
   // request sees the earlier ones (a replaced doc_id, a duplicate hash). All or nothing.
   Result<std::vector<PutOutcome>> put_documents(std::vector<PutRequest> requests) override;
