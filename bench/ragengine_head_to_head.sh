@@ -3,7 +3,7 @@
 #   1. installs RAGEngine's requirements into a venv with uv if the venv is missing or incomplete
 #      (pip's resolver backtracks for most of an hour on these pins; uv resolves them in seconds);
 #   2. ../shared/bench/ragengine_api_bench.py bench against RAGEngine, then against Kaito-RAG (local encoder,
-#      fp32), back to back, same all-MiniLM-L6-v2 folder, same 3,358 pubmedqa-dev passages;
+#      fp32, then int8), back to back, same all-MiniLM-L6-v2 folder, same 3,358 pubmedqa-dev passages;
 #   3. bench/ingest_efficiency.py (ingest / encoder alone) in the same session;
 #   4. writes OUT/results.json and OUT/table.md (ratios against the issue's targets; uptime per run).
 # The machine is shared: compare server CPU-seconds per document, not only wall-clock docs/s.
@@ -12,7 +12,7 @@
 #   RAGENGINE_VENV  the benchmark venv (default /work/peers/ragengine-venv)
 #   KR_BIN          kaito-rag binary (default build/release/src/kaito-rag)
 #   OUT             results folder (default build/head_to_head-<UTC time> (ignored by git))
-#   SKIP_RAGENGINE=1 / SKIP_KR=1 / SKIP_EFFICIENCY=1  leave a part out (its rows are then missing)
+#   SKIP_RAGENGINE=1 / SKIP_KR=1 / SKIP_INT8=1 / SKIP_EFFICIENCY=1  leave a part out (its rows are then missing)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_BENCH=${SHARED_BENCH:-$ROOT/../shared/bench}
@@ -62,19 +62,25 @@ uvicorn.run(main.app, host="127.0.0.1", port=int(sys.argv[1]), loop="asyncio")' 
     stop "$pid"; trap - EXIT
 fi
 
-if [[ ${SKIP_KR:-0} != 1 ]]; then
+# Kaito-RAG twice: the fp32 encoder (issue 9's >= 2.5x target) and the int8 one (>= 5x at equal nDCG@10).
+run_kaito_rag() {  # label, encoder precision
+    local data port pid
     data=$(mktemp -d /tmp/kr_h2h.XXXXXX)
     port=$(free_port)
-    record_load kaito_rag_start
+    record_load "$1_start"
     KAITO_RAG_DATA_DIR=$data KAITO_RAG_HOST=127.0.0.1 KAITO_RAG_PORT=$port KAITO_RAG_EMBEDDING_MODEL=$MODEL \
-        KAITO_RAG_LOG_LEVEL=warn "$KR_BIN" serve >"$OUT/kaito-rag.log" 2>&1 &
+        KAITO_RAG_ENCODER_PRECISION=$2 KAITO_RAG_LOG_LEVEL=warn "$KR_BIN" serve >"$OUT/$1.log" 2>&1 &
     pid=$!
-    trap 'stop $pid; rm -rf "$data"' EXIT
+    trap "stop $pid; rm -rf '$data'" EXIT
     wait_health "http://127.0.0.1:$port/readyz" 120
-    $BENCH bench --url "http://127.0.0.1:$port" --pid "$pid" --label kaito-rag --out "$OUT/kaito-rag"
-    record_load kaito_rag_end
-    git -C "$ROOT" rev-parse --short HEAD >"$OUT/kaito-rag/commit"
+    $BENCH bench --url "http://127.0.0.1:$port" --pid "$pid" --label "$1" --out "$OUT/$1"
+    record_load "$1_end"
+    git -C "$ROOT" rev-parse --short HEAD >"$OUT/$1/commit"
     stop "$pid"; rm -rf "$data"; trap - EXIT
+}
+if [[ ${SKIP_KR:-0} != 1 ]]; then
+    run_kaito_rag kaito-rag fp32
+    [[ ${SKIP_INT8:-0} == 1 ]] || run_kaito_rag kaito-rag-int8 int8
 fi
 
 if [[ ${SKIP_EFFICIENCY:-0} != 1 ]]; then
