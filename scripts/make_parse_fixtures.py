@@ -266,6 +266,7 @@ def main():
     make_rtf()
     make_packages()
     make_eml()
+    make_damaged_xlsb()
 
 
 # ---------------------------------------------------------------- XML / JSON
@@ -464,6 +465,16 @@ def make_eml():
                         f"Content-Transfer-Encoding: base64\r\n\r\n{csv}\r\n--outer\r\n"
                         'Content-Type: application/octet-stream; name="blob.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
                         "AAECAwQFBgcICQoLDA0ODw==\r\n--outer--\r\n")
+
+
+# ---------------------------------------------------------------- XLSB
+def make_damaged_xlsb():
+    """sample.xlsb (written by SheetJS, scripts/make_xlsb_fixture.mjs) with its first sheet's record
+    stream cut inside a record: an intact zip whose BIFF12 data runs past the end of the part."""
+    with zipfile.ZipFile(os.path.join(OUT, "sample.xlsb")) as src:
+        members = [(i.filename, src.read(i.filename)) for i in src.infolist()]
+    members = [(n, d[: len(d) // 2] if n == "xl/worksheets/sheet1.bin" else d) for n, d in members]
+    make_zip("damaged.xlsb", members)
 
 
 if __name__ == "__main__":

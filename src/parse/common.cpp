@@ -103,9 +103,6 @@ std::string collapse_whitespace(std::string_view s) {
   return out;
 }
 
-namespace {
-
-
 std::string utf16_to_utf8(std::string_view b, bool big_endian) {
   std::string out;
   out.reserve(b.size());
@@ -127,6 +124,8 @@ std::string utf16_to_utf8(std::string_view b, bool big_endian) {
   }
   return out;
 }
+
+namespace {
 
 std::string utf32_to_utf8(std::string_view b, bool big_endian) {
   std::string out;

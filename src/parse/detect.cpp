@@ -106,9 +106,7 @@ Sniffed sniff_zip(std::string_view bytes) {
     if (name == "word/document.xml") return {Format::kDocx, {}};
     if (name == "ppt/presentation.xml") return {Format::kPptx, {}};
     if (name == "xl/workbook.xml") return {Format::kXlsx, {}};
-    if (name == "xl/workbook.bin") {
-      return unsupported("binary Excel workbook (.xlsb) is not supported; save it as .xlsx");
-    }
+    if (name == "xl/workbook.bin") return {Format::kXlsb, {}};
     if (name == "content.xml" || name == "mimetype") odf = true;
   }
   if (odf) {

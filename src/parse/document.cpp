@@ -24,6 +24,7 @@ std::string_view format_name(Format format) {
     case Format::kOds: return "ods";
     case Format::kOdp: return "odp";
     case Format::kEml: return "eml";
+    case Format::kXlsb: return "xlsb";
     case Format::kUnknown: break;
   }
   return "unknown";

@@ -71,6 +71,8 @@ DecodedText decode_text(std::string_view bytes);
 bool looks_binary(std::string_view bytes);
 // cp1252 (a superset of Latin-1's printable range) to UTF-8.
 std::string cp1252_to_utf8(std::string_view bytes);
+// UTF-16 code units (surrogate pairs joined) to UTF-8; a trailing odd byte is dropped.
+std::string utf16_to_utf8(std::string_view bytes, bool big_endian);
 
 // Format parsers. `bytes` is the whole file; all return a filled document or an error.
 Result<ParsedDocument> parse_text(std::string_view bytes, const ParseContext& ctx);
@@ -82,6 +84,7 @@ Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx
 Result<ParsedDocument> parse_docx(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_pptx(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_xlsx(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_xlsb(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_xml(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_json(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_image(std::string_view bytes, const ParseContext& ctx);

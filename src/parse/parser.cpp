@@ -29,6 +29,7 @@ Result<ParsedDocument> dispatch(Format format, std::string_view bytes, std::stri
     case Format::kDocx: return internal::parse_docx(bytes, ctx);
     case Format::kPptx: return internal::parse_pptx(bytes, ctx);
     case Format::kXlsx: return internal::parse_xlsx(bytes, ctx);
+    case Format::kXlsb: return internal::parse_xlsb(bytes, ctx);
     case Format::kXml: return internal::parse_xml(bytes, ctx);
     case Format::kJson: return internal::parse_json(bytes, ctx);
     case Format::kImage: return internal::parse_image(bytes, ctx);

@@ -13,7 +13,7 @@ set -uo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$REPO" || exit 2
 SECONDS_PER_TARGET=13
-TARGETS="parse_document pdf html markdown csv docx pptx xlsx text_decode chunker wordpiece sse request_json multipart"
+TARGETS="parse_document pdf html markdown csv docx pptx xlsx xlsb text_decode chunker wordpiece sse request_json multipart"
 COUNTS=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,6 +42,7 @@ extensions() { # target -> file extensions of its seeds
     docx) echo "docx docm" ;;
     pptx) echo "pptx" ;;
     xlsx) echo "xlsx" ;;
+    xlsb) echo "xlsb" ;;
     text_decode) echo "txt md csv" ;;
     chunker | wordpiece) echo "md txt" ;;
     *) echo "" ;;
