@@ -2,8 +2,10 @@
 // then markup sniffing; the extension only separates text-like formats.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "core/text.h"
+#include "parse/cfb_reader.h"
 #include "parse/parse_internal.h"
 #include "parse/zip_reader.h"
 
@@ -121,15 +123,32 @@ Sniffed sniff_zip(std::string_view bytes) {
   return unsupported("zip archive that is not a Word, PowerPoint, Excel, OpenDocument or EPUB document");
 }
 
+Sniffed encrypted_office() {
+  return {Format::kUnknown, error(ErrorCode::kEncrypted,
+                                  "password-protected Office document; open it in Office, remove the password "
+                                  "(File > Info > Protect > Encrypt with Password) and upload again")};
+}
+
+// By the streams directly under the root; nullopt when the directory is unreadable.
+std::optional<Sniffed> sniff_ole2_directory(std::string_view bytes) {
+  auto file = CompoundFile::open(bytes);
+  if (!file.is_ok()) return std::nullopt;
+  const auto has = [&](std::string_view name) { return file->find(CompoundFile::kRoot, name).has_value(); };
+  if (has("EncryptionInfo") || (has("WordDocument") && legacy_word_encrypted(bytes))) return encrypted_office();
+  if (has("WordDocument")) return Sniffed{Format::kDoc, {}};
+  if (has("Workbook") || has("Book")) return Sniffed{Format::kXls, {}};
+  if (has("PowerPoint Document")) return Sniffed{Format::kPpt, {}};
+  if (has("__properties_version1.0") || has("__nameid_version1.0")) return Sniffed{Format::kMsg, {}};
+  return std::nullopt;
+}
+
 Sniffed sniff_ole2(std::string_view bytes) {
+  // An attachment's bytes live inside a stream, so stream names found by a
+  // byte search could be the attachment's: the directory decides when readable.
+  if (auto by_directory = sniff_ole2_directory(bytes)) return *by_directory;
   static constexpr char kEncryptionInfo[] = "E\0n\0c\0r\0y\0p\0t\0i\0o\0n\0I\0n\0f\0o\0";
   const std::string_view needle(kEncryptionInfo, sizeof(kEncryptionInfo) - 1);
-  if (bytes.find(needle) != std::string_view::npos || legacy_word_encrypted(bytes)) {
-    return {Format::kUnknown,
-            error(ErrorCode::kEncrypted,
-                  "password-protected Office document; open it in Office, remove the password "
-                  "(File > Info > Protect > Encrypt with Password) and upload again")};
-  }
+  if (bytes.find(needle) != std::string_view::npos || legacy_word_encrypted(bytes)) return encrypted_office();
   const auto has_stream = [&](std::u16string_view name) {
     std::string encoded;
     for (const char16_t c : name) encoded += {static_cast<char>(c), '\0'};
@@ -138,9 +157,7 @@ Sniffed sniff_ole2(std::string_view bytes) {
   if (has_stream(u"WordDocument")) return {Format::kDoc, {}};
   if (has_stream(u"Workbook") || has_stream(u"Book")) return {Format::kXls, {}};
   if (has_stream(u"PowerPoint Document")) return {Format::kPpt, {}};
-  if (has_stream(u"__substg1.0_")) {
-    return unsupported("Outlook message (.msg) is not supported; save it as .eml (File > Save As) and upload that");
-  }
+  if (has_stream(u"__substg1.0_")) return {Format::kMsg, {}};
   return unsupported("OLE2 compound file that is not a Word, Excel or PowerPoint document");
 }
 

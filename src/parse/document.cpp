@@ -25,6 +25,7 @@ std::string_view format_name(Format format) {
     case Format::kOdp: return "odp";
     case Format::kEml: return "eml";
     case Format::kXlsb: return "xlsb";
+    case Format::kMsg: return "msg";
     case Format::kUnknown: break;
   }
   return "unknown";

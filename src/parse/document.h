@@ -11,11 +11,11 @@ namespace kr::parse {
 // Values are stable (the parse worker sends them as integers): append new formats at the end.
 enum class Format {
   kUnknown, kText, kMarkdown, kHtml, kPdf, kDocx, kPptx, kXlsx, kCsv,
-  kXml, kJson, kImage, kDoc, kXls, kPpt, kRtf, kEpub, kOdt, kOds, kOdp, kEml, kXlsb
+  kXml, kJson, kImage, kDoc, kXls, kPpt, kRtf, kEpub, kOdt, kOds, kOdp, kEml, kXlsb, kMsg
 };
 
 // "text", "markdown", "html", "pdf", "docx", "pptx", "xlsx", "csv", "xml", "json", "image",
-// "doc", "xls", "ppt", "rtf", "epub", "odt", "ods", "odp", "eml", "xlsb", "unknown".
+// "doc", "xls", "ppt", "rtf", "epub", "odt", "ods", "odp", "eml", "xlsb", "msg", "unknown".
 std::string_view format_name(Format format);
 
 enum class BlockKind { kParagraph, kHeading, kListItem, kTableRow, kCode, kNote };

@@ -225,44 +225,11 @@ class EmlReader {
   }
 
   Status add_attachment(const std::string& name, const std::string& data, std::vector<std::string> path) {
-    const std::string clean = sanitize_utf8(name);
-    if (data.empty()) {
-      doc_.warnings.push_back("attachment '" + clean + "' is empty");
-      return Status::ok();
-    }
-    const Sniffed sniffed = sniff(data, name);
-    if (sniffed.format == Format::kImage) {
-      doc_.warnings.push_back("image attachment '" + clean + "' was not OCRed; upload it on its own to index its text");
-      return Status::ok();
-    }
-    if (!sniffed.status.is_ok() || sniffed.format == Format::kUnknown || sniffed.format == Format::kEml) {
-      doc_.warnings.push_back("attachment '" + clean + "' was not indexed: " +
-                              (sniffed.status.is_ok() ? std::string("unsupported type") : sniffed.status.message()));
-      return Status::ok();
-    }
-    // The message's remaining time is the attachment's budget too.
-    Limits limits = ctx_.limits();
-    limits.max_seconds_per_file = std::max(0.0, ctx_.seconds_left());
-    auto parsed = parse_document(data, name, limits);
-    if (!parsed.is_ok()) {
-      doc_.warnings.push_back("attachment '" + clean + "' could not be read: " + parsed.status().message());
-      return Status::ok();
-    }
-    path.push_back("Attachment: " + clean);
-    for (const auto& w : parsed->warnings) doc_.warnings.push_back("attachment '" + clean + "': " + w);
-    append(*parsed, path);
+    internal::add_attachment(doc_, name, data, ctx_, std::move(path));
     return Status::ok();
   }
 
-  void append(ParsedDocument& parsed, const std::vector<std::string>& path) {
-    for (auto& block : parsed.blocks) {
-      std::vector<std::string> full = path;
-      full.insert(full.end(), block.heading_path.begin(), block.heading_path.end());
-      block.heading_path = std::move(full);
-      block.page = 0;
-      doc_.blocks.push_back(std::move(block));
-    }
-  }
+  void append(ParsedDocument& parsed, const std::vector<std::string>& path) { append_blocks(doc_, parsed, path); }
 
   ParsedDocument& doc_;
   const ParseContext& ctx_;

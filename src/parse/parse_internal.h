@@ -95,6 +95,14 @@ Result<ParsedDocument> parse_rtf(std::string_view bytes, const ParseContext& ctx
 Result<ParsedDocument> parse_odf(std::string_view bytes, const ParseContext& ctx);  // ODT, ODS, ODP
 Result<ParsedDocument> parse_epub(std::string_view bytes, const ParseContext& ctx);
 Result<ParsedDocument> parse_eml(std::string_view bytes, const ParseContext& ctx);
+Result<ParsedDocument> parse_msg(std::string_view bytes, const ParseContext& ctx);
+
+// Appends `part`'s blocks to `doc` under `path` (page numbers dropped).
+void append_blocks(ParsedDocument& doc, ParsedDocument& part, const std::vector<std::string>& path);
+// Parses a message attachment into `doc` under path + "Attachment: name";
+// images, nested messages and unreadable files become warnings instead.
+void add_attachment(ParsedDocument& doc, const std::string& name, const std::string& data, const ParseContext& ctx,
+                    std::vector<std::string> path);
 
 // RFC 4180 rows of fields: quotes around fields, "" inside quotes.
 std::vector<std::vector<std::string>> split_csv_rows(std::string_view text, char delimiter);

@@ -4,6 +4,8 @@
 #include <exception>
 #include <new>
 
+#include "parse/cfb_reader.h"
+#include "parse/office_crypto.h"
 #include "parse/parse_internal.h"
 
 namespace kr::parse {
@@ -40,9 +42,22 @@ Result<ParsedDocument> dispatch(Format format, std::string_view bytes, std::stri
     case Format::kOdt: case Format::kOds: case Format::kOdp: return internal::parse_odf(bytes, ctx);
     case Format::kEpub: return internal::parse_epub(bytes, ctx);
     case Format::kEml: return internal::parse_eml(bytes, ctx);
+    case Format::kMsg: return internal::parse_msg(bytes, ctx);
     default: break;
   }
   return error(ErrorCode::kUnsupported, "file of unknown type");
+}
+
+// The decrypted package is a plain .docx/.xlsx/.pptx zip: parsed as one, never
+// decrypted again (a zip cannot sniff as encrypted).
+Result<ParsedDocument> parse_encrypted_ooxml(const internal::CompoundFile& container, std::string_view file_name,
+                                             const Limits& limits, std::string_view password) {
+  auto package = internal::decrypt_ooxml(container, password);
+  if (!package.is_ok()) return package.status();
+  if (internal::is_compound_file(*package)) {
+    return error(ErrorCode::kCorruptInput, "the decrypted Office document is not a zip package");
+  }
+  return parse_document(*package, file_name, limits);
 }
 
 }  // namespace
@@ -58,10 +73,16 @@ Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view f
   try {
     const internal::ParseContext ctx(limits, password);
     const internal::Sniffed sniffed = internal::sniff(bytes, file_name);
-    if (sniffed.status.code() == ErrorCode::kEncrypted && !password.empty()) {
-      return error(ErrorCode::kEncrypted,
-                   "a password cannot open encrypted Office documents yet (only PDFs); open it in Office, remove the "
-                   "password (File > Info > Protect > Encrypt with Password) and upload again");
+    if (sniffed.status.code() == ErrorCode::kEncrypted) {
+      auto container = internal::CompoundFile::open(bytes);
+      if (container.is_ok() && internal::is_encrypted_ooxml(*container)) {
+        return parse_encrypted_ooxml(*container, file_name, limits, password);
+      }
+      if (!password.empty()) {
+        return error(ErrorCode::kEncrypted,
+                     "a password cannot open legacy encrypted Office files (.doc/.xls/.ppt) yet; open it in Office, "
+                     "remove the password (File > Info > Protect > Encrypt with Password) and upload again");
+      }
     }
     if (!sniffed.status.is_ok()) return sniffed.status;
     Result<ParsedDocument> result = dispatch(sniffed.format, bytes, file_name, ctx);

@@ -37,7 +37,8 @@ Format detect_format(std::string_view bytes, std::string_view file_name);
 // kTooLarge, kDeadlineExceeded, kInvalidArgument for empty files) and a message a
 // person can act on, e.g. "PDF is password-protected; remove the password and upload again".
 // `password` opens a password-protected PDF (tried as user and as owner
-// password); it is used for this call only, never stored or logged.
+// password) or OOXML file (Agile or Standard AES encryption); it is used for
+// this call only, never stored or logged.
 Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view file_name,
                                       const Limits& limits = {}, std::string_view password = {});
 

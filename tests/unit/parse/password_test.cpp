@@ -60,10 +60,10 @@ TEST_F(PasswordPdf, WrongPasswordIsSaid) {
   EXPECT_EQ(s.message(), "the password given does not open this PDF; check it and upload again");
 }
 
-TEST_F(PasswordPdf, EncryptedOfficeSaysPasswordsAreNotSupportedYet) {
-  const Status s = parse_document(bytes("office/tika/testWORD_protected_passtika.docx"), "x.docx", {}, "tika").status();
+TEST_F(PasswordPdf, LegacyEncryptedWordSaysItCannotBeOpenedYet) {
+  const Status s = parse_document(bytes("office/tika/testWORD_protected_passtika.doc"), "x.doc", {}, "tika").status();
   EXPECT_EQ(s.code(), ErrorCode::kEncrypted);
-  EXPECT_NE(s.message().find("cannot open encrypted Office documents yet"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("cannot open legacy encrypted Office files"), std::string::npos) << s.message();
 }
 
 }  // namespace
