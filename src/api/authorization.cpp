@@ -87,6 +87,7 @@ const std::vector<RouteRule>& route_rules() {
       {"GET", "/v1/collections/{name}/sources/{id}", A::kCollection, Permission::kRead},
       {"DELETE", "/v1/collections/{name}/sources/{id}", A::kCollection, Permission::kWrite},
       {"POST", "/v1/collections/{name}/sources/{id}/sync", A::kCollection, Permission::kWrite},
+      {"POST", "/v1/collections/{name}/sync", A::kCollection, Permission::kWrite},
       // Conversations belong to the caller (the handlers scope them by principal).
       {"GET", "/v1/conversations", A::kAuthenticated},
       {"POST", "/v1/conversations", A::kAuthenticated},

@@ -64,6 +64,11 @@ Result<sources::SourceSpec> spec_from(const json& body) {
   return spec;
 }
 
+// {"code", "message"} of a source's failure; null when it has none.
+json outcome_error(const Status& status) {
+  return status ? json(nullptr) : error_json(status)["error"];
+}
+
 }  // namespace
 
 void add_source_routes(Router& router, ApiContext& ctx) {
@@ -108,6 +113,34 @@ void add_source_routes(Router& router, ApiContext& ctx) {
                Status removed = manager.remove(req.matches[1], req.matches[2], keep != "true");
                if (!removed) return send_error(res, removed);
                send_json(res, 200, {{"deleted", std::string(req.matches[2])}});
+             });
+
+  // Every source of the collection: 202 with each source's state (follow GET …/sources), or with
+  // ?wait=true 200 once all have run, with each run's report. A source that is already syncing
+  // or fails is reported in its entry; it does not fail the request.
+  router.add("POST", R"(/v1/collections/([^/]+)/sync)", "/v1/collections/{name}/sync",
+             [&manager](const httplib::Request& req, httplib::Response& res) {
+               const std::string collection = req.matches[1];
+               const std::string wait = req.get_param_value("wait");
+               if (!wait.empty() && wait != "true" && wait != "false") {
+                 return send_error(res, error(ErrorCode::kInvalidArgument, "wait must be true or false"));
+               }
+               auto outcomes = wait == "true" ? manager.sync_all(collection, "api")
+                                              : manager.start_sync_all(collection, "api");
+               if (!outcomes) return send_error(res, outcomes.status());
+               json entries = json::array();
+               for (const auto& outcome : *outcomes) {
+                 json entry = {{"id", outcome.id}, {"error", outcome_error(outcome.status)}};
+                 if (wait == "true") {
+                   entry["report"] = outcome.report ? report_json(*outcome.report) : json(nullptr);
+                 } else {
+                   entry["started"] = outcome.status.is_ok();
+                   auto now = manager.get(collection, outcome.id);
+                   entry["source"] = now ? source_json(*now) : json(nullptr);
+                 }
+                 entries.push_back(std::move(entry));
+               }
+               send_json(res, wait == "true" ? 200 : 202, {{"collection", collection}, {"sources", entries}});
              });
 
   // Starts a sync (202, follow it with GET …/sources/{id}); ?wait=true answers with the run's report.

@@ -148,6 +148,12 @@ int run(int argc, char** argv) {
     sub->add_flag("--json", sources_args.json, "print JSON");
   }
 
+  std::string sync_name;
+  bool sync_json = false;
+  auto* sync_cmd = app.add_subcommand("sync", "sync every source of a collection now (exit 1 if any failed)");
+  sync_cmd->add_option("collection", sync_name, "collection")->required();
+  sync_cmd->add_flag("--json", sync_json, "print JSON");
+
   KeysArgs keys_args;
   auto* keys_cmd = app.add_subcommand("keys", "manage API keys (hashed in <data_dir>/auth; a running server "
                                               "sees changes without a restart)");
@@ -217,6 +223,7 @@ int run(int argc, char** argv) {
     return keys(*config, keys_args);
   }
   if (routes_cmd->parsed()) return routes(*config, self, routes_json);
+  if (sync_cmd->parsed()) return sync_collection(*config, self, sync_name, sync_json);
   if (sources_cmd->parsed()) {
     for (auto* sub : {sources_add, sources_list, sources_sync, sources_remove}) {
       if (sub->parsed()) sources_args.action = sub->get_name();

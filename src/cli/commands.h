@@ -58,6 +58,8 @@ struct SourcesArgs {
   bool json = false;
 };
 int sources_command(const Config& config, const std::string& self, const SourcesArgs& args);
+// kaito-rag sync <collection>: every source of the collection, one after another (commands_sources.cpp).
+int sync_collection(const Config& config, const std::string& self, const std::string& collection, bool json);
 
 int serve(const Config& config, const std::string& self);
 int eval(const Config& config, const EvalArgs& args);

@@ -1,4 +1,4 @@
-// kaito-rag sources add | list | sync | remove: a collection's document sources, from the
+// kaito-rag sources add | list | sync | remove and kaito-rag sync: a collection's document sources, from the
 // command line (sources/source_manager.h). Folders are not limited to source_folder_roots here:
 // the operator at the shell can read them anyway.
 #include <iostream>
@@ -111,6 +111,37 @@ int sources_command(const Config& config, const std::string& self, const Sources
     std::cout << "\n";
   }
   return 0;
+}
+
+}  // namespace kr::cli
+
+namespace kr::cli {
+
+int sync_collection(const Config& config, const std::string& self, const std::string& collection, bool as_json) {
+  service::Engine engine(config, self);
+  if (Status opened = engine.open(service::Engine::Access::kReadWrite); !opened) return fail(opened);
+  sources::SourceManager manager(engine);
+  auto outcomes = manager.sync_all(collection, "cli");
+  if (!outcomes) return fail(outcomes.status());
+  bool all_ok = true;
+  json out = json::array();
+  for (const auto& outcome : *outcomes) {
+    all_ok = all_ok && outcome.status.is_ok();
+    if (as_json) {
+      out.push_back({{"id", outcome.id},
+                     {"report", outcome.report ? report_json(*outcome.report) : json(nullptr)},
+                     {"error", outcome.status ? json(nullptr) : json(outcome.status.message())}});
+      continue;
+    }
+    if (outcome.report) {
+      std::cout << "Synced " << outcome.id << ": " << summary(*outcome.report) << ".\n";
+    } else {
+      std::cerr << "kaito-rag sync: " << outcome.id << ": " << outcome.status.message() << "\n";
+    }
+  }
+  if (as_json) std::cout << json{{"collection", collection}, {"sources", out}}.dump() << "\n";
+  if (outcomes->empty() && !as_json) std::cout << "'" << collection << "' has no sources (add one with kaito-rag sources add).\n";
+  return all_ok ? 0 : 1;
 }
 
 }  // namespace kr::cli

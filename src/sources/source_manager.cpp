@@ -198,6 +198,33 @@ Status SourceManager::start_sync(const std::string& collection, const std::strin
   return Status::ok();
 }
 
+Result<std::vector<SourceManager::SourceOutcome>> SourceManager::sync_all(const std::string& collection,
+                                                                         const std::string& trigger) {
+  auto views = list(collection);
+  if (!views) return views.status();
+  std::vector<SourceOutcome> outcomes;
+  for (const auto& v : *views) {
+    SourceOutcome outcome{v.spec.id, Status::ok(), std::nullopt};
+    auto report = sync(collection, v.spec.id, trigger);
+    if (report) {
+      outcome.report = std::move(*report);
+    } else {
+      outcome.status = report.status();
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  return outcomes;
+}
+
+Result<std::vector<SourceManager::SourceOutcome>> SourceManager::start_sync_all(const std::string& collection,
+                                                                               const std::string& trigger) {
+  auto views = list(collection);
+  if (!views) return views.status();
+  std::vector<SourceOutcome> outcomes;
+  for (const auto& v : *views) outcomes.push_back({v.spec.id, start_sync(collection, v.spec.id, trigger), std::nullopt});
+  return outcomes;
+}
+
 void SourceManager::reap_finished() {
   std::vector<std::thread> finished;
   {

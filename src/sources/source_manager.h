@@ -51,6 +51,19 @@ class SourceManager {
   // Starts a sync in the background (same errors as sync(), except the listing's, known later).
   Status start_sync(const std::string& collection, const std::string& id, const std::string& trigger);
 
+  // Every source of a collection at once (POST /v1/collections/{name}/sync, `kaito-rag sync`):
+  // one outcome per source, in creation order. A source that cannot start (already syncing)
+  // or whose run fails does not stop the others. kNotFound when the collection does not exist.
+  struct SourceOutcome {
+    std::string id;
+    Status status;                    // why it did not start, or (sync_all) why its run failed
+    std::optional<SyncReport> report;  // sync_all: the finished run
+  };
+  // Runs the syncs one after another on this thread.
+  Result<std::vector<SourceOutcome>> sync_all(const std::string& collection, const std::string& trigger);
+  // Starts each source's sync in the background.
+  Result<std::vector<SourceOutcome>> start_sync_all(const std::string& collection, const std::string& trigger);
+
   // Starts syncs that are due every `period_seconds` until destruction.
   void start_scheduler(double period_seconds);
 

@@ -4,6 +4,7 @@ URL sources are fetched from local HTTP servers on 127.0.0.1: refused by default
 the test allows 127.0.0.1, and refused again when a redirect leads to another loopback address."""
 import http.server
 import json
+import shutil
 import subprocess
 import threading
 import time
@@ -326,3 +327,88 @@ def test_size_and_time_limits(url_server, site):
     assert r.status_code == 504 and "source_timeout_seconds" in r.json()["error"]["message"], r.text
     assert time.monotonic() - started < 4
     assert doc_names(s, "limits") == []
+
+
+# -- every source of a collection at once -------------------------------------------------------------------
+
+def test_collection_sync_runs_every_source(url_server, site):
+    s = url_server
+
+    def slow_page(handler):
+        time.sleep(1.5)  # long enough for a second request to find this source still syncing
+        body = b"The slow page says the canteen closes at three."
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    site.pages["/slow-page"] = (200, {}, slow_page)
+    site.pages["/fast-page"] = (200, {"Content-Type": "text/plain"}, b"The fast page says parking is free.")
+    s.create_collection("everything")
+    slow_src = add_source(s, "everything", kind="url", location=site.base + "/slow-page")
+    fast_src = add_source(s, "everything", kind="url", location=site.base + "/fast-page")
+
+    started = s.post("/v1/collections/everything/sync")
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["collection"] == "everything"
+    assert [e["id"] for e in body["sources"]] == [slow_src["id"], fast_src["id"]]
+    assert all(e["started"] and e["error"] is None for e in body["sources"])
+    assert body["sources"][0]["source"]["status"] == "syncing"
+
+    again = s.post("/v1/collections/everything/sync").json()["sources"][0]  # the slow one is still running
+    assert again["started"] is False and again["error"]["code"] == "failed_precondition"
+    assert "already syncing" in again["error"]["message"]
+
+    def both_idle():
+        listed = s.get("/v1/collections/everything/sources").json()["sources"]
+        return all(src["status"] == "idle" and src["last_run"] for src in listed)
+    wait_for(both_idle, what="both syncs finished")
+    assert doc_names(s, "everything") == ["fast-page.txt", "slow-page.txt"]
+
+    waited = s.post("/v1/collections/everything/sync?wait=true")
+    assert waited.status_code == 200, waited.text
+    reports = {e["id"]: e for e in waited.json()["sources"]}
+    assert all(e["error"] is None and e["report"]["unchanged"] == 1 for e in reports.values())
+
+    del site.pages["/fast-page"]
+    site.pages["/slow-page"] = (200, {"Content-Type": "text/plain"}, b"x" * 200_000)  # over source_max_bytes now
+    mixed = {e["id"]: e for e in s.post("/v1/collections/everything/sync?wait=true").json()["sources"]}
+    assert mixed[fast_src["id"]]["report"]["deleted"] == 1  # one source failing does not stop the other
+    assert mixed[slow_src["id"]]["report"] is None
+    assert mixed[slow_src["id"]]["error"]["code"] == "too_large"
+
+    assert s.post("/v1/collections/nowhere/sync").status_code == 404
+    r = s.post("/v1/collections/everything/sync?wait=maybe")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_argument"
+
+
+def test_cli_sync_collection(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, text in ((first, "Budgets are reviewed in March.\n"), (second, "Audits happen in June.\n")):
+        folder.mkdir()
+        (folder / "note.md").write_text(text)
+    time.sleep(1.1)
+    data = tmp_path / "data"
+
+    def cli(*args):
+        return subprocess.run([str(BIN), *args, "--data-dir", str(data), "--source-stable-seconds", "1"],
+                              capture_output=True, text=True, timeout=60)
+
+    for folder in (first, second):
+        assert cli("sources", "add", "folder", str(folder), "-c", "kb").returncode == 0
+    synced = cli("sync", "kb", "--json")
+    assert synced.returncode == 0, synced.stderr
+    out = json.loads(synced.stdout)
+    assert out["collection"] == "kb"
+    assert [(e["id"], e["report"]["added"], e["error"]) for e in out["sources"]] == [("src-1", 1, None),
+                                                                                     ("src-2", 1, None)]
+    shutil.rmtree(second)  # a source that cannot be listed fails alone, and the exit code says so
+    (first / "more.md").write_text("Travel is booked through the portal.\n")
+    time.sleep(1.1)
+    text = cli("sync", "kb")
+    assert text.returncode == 1
+    assert "Synced src-1: 2 listed, 1 added, 0 updated, 1 unchanged" in text.stdout
+    assert "src-2" in text.stderr
+    missing = cli("sync", "nope")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
