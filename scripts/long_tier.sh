@@ -5,7 +5,9 @@
 #   - every libFuzzer target for KR_LONG_FUZZ_SECONDS (default 300) each, continuing from the corpus
 #     earlier runs grew (build/fuzz-work/corpus);
 #   - ThreadSanitizer: the concurrency subset (scripts/tsan_subset.sh) against a TSan build, the
-#     slow e2e tests included (.ci/run runs it without them).
+#     slow e2e tests included (.ci/run runs it without them);
+#   - the 10-minute soak (bench/soak.py: mixed search/ask/upload, RSS flat within 5 % after warm-up),
+#     hybrid search with the local encoder (scripts/fetch_models.sh).
 # Needs the release and fuzz builds (scripts/setup.sh; cmake --preset fuzz && cmake --build --preset fuzz).
 # Results: build/test-results-long/ and the same closing table as scripts/test.sh.
 #   KR_FAULT_TRIALS=100 KR_LONG_FUZZ_SECONDS=300 KR_LONG_PARTS="faults fuzz" scripts/long_tier.sh
@@ -15,7 +17,7 @@ REPO="$PWD"
 export KR_RESULTS="$REPO/build/test-results-long"
 rm -rf "$KR_RESULTS"
 mkdir -p "$KR_RESULTS"
-PARTS="${KR_LONG_PARTS:-faults fuzz tsan}"
+PARTS="${KR_LONG_PARTS:-faults fuzz tsan soak}"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 record() { # NAME KIND RC ARTIFACT SECONDS
   KR_SUITE_SECONDS="$5" python3 scripts/test_report.py record "$1" "$2" "$3" "$4"
@@ -52,6 +54,16 @@ if [[ " $PARTS " == *" tsan "* ]]; then
     -p no:cacheprovider --junitxml="$KR_RESULTS/tsan-e2e.xml" "${TSAN_E2E_TESTS[@]}" -m "not real_model"
   record tsan-e2e junit $? "$KR_RESULTS/tsan-e2e.xml" $((SECONDS - started))
   unset TSAN_OPTIONS
+fi
+
+if [[ " $PARTS " == *" soak "* ]]; then
+  log "soak: 10 minutes of mixed load, RSS every 10 s"
+  started=$SECONDS
+  model="$(scripts/fetch_models.sh)/all-MiniLM-L6-v2"
+  encoder=()
+  if [ -d "$model" ]; then encoder=(--server-arg="--embedding-model=$model" --server-arg=--embedding-threads=1); fi
+  python3 bench/soak.py --binary "$REPO/build/release/src/kaito-rag" "${encoder[@]}" --json >"$KR_RESULTS/soak.json"
+  record soak none $? "" $((SECONDS - started))
 fi
 
 python3 scripts/test_report.py table
