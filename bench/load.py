@@ -153,11 +153,13 @@ def start_server(binary: str, extra: list[str]) -> tuple[subprocess.Popen, str, 
     for _ in range(300):
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            if request(conn, "GET", "/readyz", None, None)[0] == 200:
-                conn.close()
+            ready = request(conn, "GET", "/readyz", None, None)[0] == 200
+            conn.close()
+            if ready:
                 return proc, url, tmp
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)  # also while /readyz answers 503 (e.g. the encoder still loading)
     proc.kill()
     sys.exit(f"server did not become ready; see {tmp.name}/server.log")
 

@@ -107,12 +107,14 @@ else
 fi
 
 if [ "${KR_SKIP_TSAN:-0}" != "1" ]; then
-  # Only what the concurrency tests need: the binary and the test programs holding them.
-  suite build-tsan none "" build_preset tsan kaito-rag test_api test_core test_embed test_generate test_index \
-    test_service test_store
+  # Only what the concurrency tests need (scripts/tsan_subset.sh): the binary and the test programs
+  # holding them; a TSan report fails the test (halt_on_error; the e2e fixtures read the server logs).
+  source scripts/tsan_subset.sh
+  suite build-tsan none "" build_preset tsan "${TSAN_TARGETS[@]}"
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$REPO/tests/tsan.supp"
-  ctest_suite tsan-unit tsan -R 'Concurren|Threads|Parallel'
-  KAITO_RAG_E2E_READY_TIMEOUT=60 pytest_suite tsan-e2e "$REPO/build/tsan/src/kaito-rag" tests/e2e/test_concurrency.py
+  ctest_suite tsan-unit tsan -R "$TSAN_UNIT_REGEX"
+  KAITO_RAG_E2E_READY_TIMEOUT=60 pytest_suite tsan-e2e "$REPO/build/tsan/src/kaito-rag" "${TSAN_E2E_TESTS[@]}" \
+    -m "not slow and not real_model"
   unset TSAN_OPTIONS
 else
   left_out tsan-unit "KR_SKIP_TSAN=1"

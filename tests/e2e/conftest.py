@@ -51,6 +51,8 @@ SAMPLE_QUESTIONS = [
     ("How many days a week may I work remotely?", "three days", "employee-handbook.md", None),
 ]
 
+# The line every ASan/UBSan/LSan/TSan report ends with, and the one a TSan report starts with.
+SANITIZER_REPORT = re.compile(r"SUMMARY: \w*Sanitizer: .*|WARNING: ThreadSanitizer: .*")
 READY_TIMEOUT = float(os.environ.get("KAITO_RAG_E2E_READY_TIMEOUT", "30"))
 HTTP_TIMEOUT = 60
 
@@ -159,11 +161,14 @@ class Server:
         self.session.close()  # idle keep-alive connections hold up httplib's shutdown
         self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
+            code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
             raise AssertionError(f"kaito-rag serve did not stop within {timeout} s of SIGTERM\n{tail(self.log_path)}")
+        reports = self.sanitizer_reports()
+        assert not reports, "sanitizer reports in the server log:\n" + "\n".join(reports)
+        return code
 
     def kill(self) -> None:
         """SIGKILL (kill -9) and reap."""
@@ -180,6 +185,16 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def sanitizer_reports(self) -> list[str]:
+        """Sanitizer reports in any of this server's logs: a race or a leak found at shutdown ends
+        only in the log (and the exit code), so the fixtures check the logs after stopping."""
+        found = []
+        for path in sorted(self.tmp.glob("server-*.log")):
+            text = path.read_text(errors="replace")
+            for match in SANITIZER_REPORT.finditer(text):
+                found.append(f"{path}: {text[max(0, match.start() - 2000):match.end() + 200]}")
+        return found
 
     # -- HTTP helpers ------------------------------------------------------------------------
     def request(self, method: str, path: str, **kw) -> requests.Response:
@@ -383,6 +398,8 @@ def make_server(tmp_path):
             except AssertionError:
                 pass
         s.session.close()
+    reports = [r for s in servers for r in s.sanitizer_reports()]
+    assert not reports, "sanitizer reports in the server log:\n" + "\n".join(reports)
 
 
 @pytest.fixture
