@@ -5,6 +5,7 @@
   checks.py policy FILE...                security policy of rendered Kubernetes manifests
   checks.py dockerfile DOCKERFILE         structure of the image build (setup.sh, user, healthcheck...)
   checks.py runtime-libs DOCKERFILE BIN   the runtime packages cover every library `ldd BIN` reports
+  checks.py shared FILE                   the chart in shared mode (store.type=postgres): Deployment, HPA, PDB, no PVC
   checks.py chart-env FILE                print the rendered ConfigMap's KAITO_RAG_* data as NAME=VALUE lines
 
 Each command prints one line per problem and exits 1 if there is any, 0 otherwise.
@@ -594,6 +595,63 @@ def check_runtime_libs(dockerfile: Path, binary: Path) -> int:
     return finish("runtime-libs")
 
 
+def check_shared(file: str) -> int:
+    """The chart rendered with store.type=postgres: N stateless replicas on the shared database."""
+    import yaml  # noqa: PLC0415
+
+    with open(file) as handle:
+        docs = [d for d in yaml.safe_load_all(handle) if isinstance(d, dict)]
+    kinds = {d["kind"]: d for d in docs}
+    if "StatefulSet" in kinds or "PersistentVolumeClaim" in kinds:
+        fail("shared mode renders a StatefulSet or a PVC: replicas must keep no data of their own")
+    deployment = kinds.get("Deployment")
+    if deployment is None:
+        fail("no Deployment rendered")
+        return finish("shared")
+    spec = pod_spec(deployment)
+    for volume in spec.get("volumes") or []:
+        if "persistentVolumeClaim" in volume:
+            fail(f"volume {volume['name']} is a PVC")
+    container = (spec.get("containers") or [{}])[0]
+    env = {e["name"]: e for e in container.get("env") or []}
+    ref = ((env.get("KAITO_RAG_PG_URL") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+    if not (ref.get("name") and ref.get("key")) or ref.get("optional") is not False:
+        fail("KAITO_RAG_PG_URL does not come from a required Secret key")
+    if ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path") != "/readyz":
+        fail("readiness is not GET /readyz (which follows the database)")
+    strategy = (deployment["spec"].get("strategy") or {}).get("rollingUpdate") or {}
+    if strategy.get("maxUnavailable") != 0:
+        fail("a rollout may take serving replicas away before new ones are ready (maxUnavailable != 0)")
+    config = (kinds.get("ConfigMap") or {}).get("data") or {}
+    if config.get("KAITO_RAG_STORE") != "postgres":
+        fail("ConfigMap lacks KAITO_RAG_STORE=postgres")
+    hpa = kinds.get("HorizontalPodAutoscaler")
+    if hpa is None:
+        fail("no HorizontalPodAutoscaler")
+    else:
+        target = hpa["spec"]["scaleTargetRef"]
+        if (target.get("kind"), target.get("name")) != ("Deployment", deployment["metadata"]["name"]):
+            fail(f"HPA scales {target}, not the Deployment")
+        if hpa["spec"].get("minReplicas", 1) < 2:
+            fail("HPA minReplicas < 2: one node drain would stop the service")
+        metrics = [m.get("resource", {}).get("name") for m in hpa["spec"].get("metrics") or []]
+        if "cpu" not in metrics:
+            fail("HPA does not scale on CPU")
+        if "replicas" in deployment["spec"]:
+            fail("Deployment sets replicas while the HPA owns them (every upgrade would reset the count)")
+    pdb = kinds.get("PodDisruptionBudget")
+    if pdb is None:
+        fail("no PodDisruptionBudget")
+    elif pdb["spec"].get("selector", {}).get("matchLabels") != deployment["spec"]["selector"]["matchLabels"]:
+        fail("PodDisruptionBudget does not select the Deployment's pods")
+    policy = kinds.get("NetworkPolicy")
+    if policy is not None:
+        ports = [p.get("port") for rule in policy["spec"].get("egress") or [] for p in rule.get("ports") or []]
+        if 5432 not in ports:
+            fail("NetworkPolicy allows no egress to PostgreSQL (5432)")
+    return finish("shared")
+
+
 def chart_env(file: str) -> int:
     import yaml  # noqa: PLC0415
 
@@ -621,6 +679,8 @@ def main(argv: list[str]) -> int:
         return check_dockerfile(Path(args[0]))
     if command == "runtime-libs":
         return check_runtime_libs(Path(args[0]), Path(args[1]))
+    if command == "shared":
+        return check_shared(args[0])
     if command == "chart-env":
         return chart_env(args[0])
     print(__doc__)

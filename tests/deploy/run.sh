@@ -239,11 +239,18 @@ else
       if grep -q '^kind: ServiceMonitor' "$out"; then
         skip "kubeconform ServiceMonitor [$label]" "no ServiceMonitor (monitoring.coreos.com) schema in $SCHEMAS: that one object is NOT schema-validated (the rest is)"
       fi
-      check "kubeconform -strict [$label]" "$KUBECONFORM" "${KC_FLAGS[@]}" -skip ServiceMonitor "$out"
+      if grep -q '^kind: SecretProviderClass' "$out"; then
+        skip "kubeconform SecretProviderClass [$label]" "no SecretProviderClass (secrets-store.csi.x-k8s.io) schema in $SCHEMAS: that one object is NOT schema-validated (the rest is)"
+      fi
+      check "kubeconform -strict [$label]" "$KUBECONFORM" "${KC_FLAGS[@]}" -skip ServiceMonitor,SecretProviderClass "$out"
     fi
     if [ "$PY_OK" = 1 ]; then
       check "security policy (non-root, probes, resources, no escalation, auth behind LB/Ingress) [$label]" \
         "$PYTHON" tests/deploy/checks.py policy "$out"
+      if grep -q '^kind: Deployment' "$out"; then
+        check "shared mode: Deployment + HPA on CPU + PDB, no PVC, URL from a Secret, /readyz [$label]" \
+          "$PYTHON" tests/deploy/checks.py shared "$out"
+      fi
     fi
   done
   if [ "$PY_OK" = 1 ] && [ -x "$BINARY" ]; then
@@ -256,6 +263,14 @@ else
       env -i PATH="$PATH" "${vars[@]}" KAITO_RAG_API_KEYS=x "$BINARY" --print-config
     }
     check "the chart's ConfigMap is accepted by kaito-rag's own config validation (--print-config)" chart_env_accepted
+    shared_env_accepted() { # shared profile's ConfigMap + a URL as the Secret would give it
+      local -a vars=()
+      mapfile -t vars < <("$PYTHON" tests/deploy/checks.py chart-env "$WORK/rendered-shared.yaml")
+      env -i PATH="$PATH" "${vars[@]}" KAITO_RAG_API_KEYS=x \
+        KAITO_RAG_PG_URL='postgresql://kaitorag:pw@db.example.com:5432/kaitorag?sslmode=require' \
+        "$BINARY" --print-config | grep -E '^store = postgres|^pg_url = \*+ '
+    }
+    check "the shared profile's ConfigMap (+ PG URL) is accepted by kaito-rag --print-config" shared_env_accepted
   fi
   # NOTES.txt is not rendered by `helm template`: wrap it into a throw-away copy of the chart.
   notes_render() { # profile-args... : NOTES must render and say how to reach the API with a key
@@ -293,6 +308,24 @@ else
     "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" --set securityContext.readOnlyRootFilesystem=false
   must_fail "chart refuses NodePort (only ClusterIP or LoadBalancer)" \
     "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" --set service.type=NodePort
+  # Shared mode (store.type=postgres) guards.
+  SHARED=(-f deploy/helm/profiles/shared.yaml)
+  must_fail "shared mode refuses a missing connection Secret" \
+    "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" "${SHARED[@]}" --set store.postgres.existingSecret=
+  must_fail "shared mode refuses the Key Vault secret without workload identity" \
+    "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" "${SHARED[@]}" --set store.postgres.existingSecret= \
+    --set store.postgres.keyVault.enabled=true --set store.postgres.keyVault.name=kv --set store.postgres.keyVault.tenantId=t
+  must_fail "shared mode refuses a NetworkPolicy without the database's address range" \
+    "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" "${SHARED[@]}" --set 'store.postgres.egressCidrs=null'
+  must_fail "shared mode refuses a plain connection URL value" \
+    "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" "${SHARED[@]}" --set store.postgres.url=postgresql://u:p@h/db
+  must_fail "shared mode refuses maxReplicas < minReplicas" \
+    "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" "${SHARED[@]}" --set autoscaling.minReplicas=4 --set autoscaling.maxReplicas=3
+  fixed_replicas() {
+    "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" "${SHARED[@]}" --set autoscaling.enabled=false --set replicaCount=3 >"$WORK/fixed.yaml" &&
+      grep -q '^  replicas: 3$' "$WORK/fixed.yaml" && ! grep -q '^kind: HorizontalPodAutoscaler' "$WORK/fixed.yaml"
+  }
+  check "shared mode without autoscaling: replicas from replicaCount, no HPA" fixed_replicas
   generated_key() {
     "$HELM" template x "$CHART" --kube-version "$KUBE_VERSION" --show-only templates/secret.yaml |
       grep -q 'helm.sh/resource-policy: keep' &&

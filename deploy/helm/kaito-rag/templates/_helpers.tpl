@@ -71,6 +71,19 @@ app.kubernetes.io/part-of: kaito-rag
 {{- end -}}
 {{- end -}}
 
+{{/* Secret and key holding the PostgreSQL URL (store.type=postgres). */}}
+{{- define "kaito-rag.pgSecretName" -}}
+{{- if .Values.store.postgres.keyVault.enabled -}}
+{{- printf "%s-postgres" (include "kaito-rag.fullname" .) -}}
+{{- else -}}
+{{- .Values.store.postgres.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "kaito-rag.pgSecretKey" -}}
+{{- if .Values.store.postgres.keyVault.enabled -}}url{{- else -}}{{ .Values.store.postgres.existingSecretKey }}{{- end -}}
+{{- end -}}
+
 {{- define "kaito-rag.tlsSecretName" -}}
 {{- default (printf "%s-tls" (include "kaito-rag.fullname" .)) .Values.ingress.tls.secretName -}}
 {{- end -}}
@@ -100,6 +113,31 @@ template that can expose the server, so `helm template`, `helm lint` and `helm i
 {{- end -}}
 {{- if and .Values.workspace.create (not .Values.llm.workspace.name) -}}
 {{- fail "kaito-rag: workspace.create=true needs llm.workspace.name (the Workspace to create)" -}}
+{{- end -}}
+{{- $pg := .Values.store.postgres -}}
+{{- if eq .Values.store.type "postgres" -}}
+{{- if and $pg.existingSecret $pg.keyVault.enabled -}}
+{{- fail "kaito-rag: store.postgres.existingSecret and store.postgres.keyVault.enabled are exclusive; pick where the connection URL comes from" -}}
+{{- end -}}
+{{- if not (or $pg.existingSecret $pg.keyVault.enabled) -}}
+{{- fail "kaito-rag: store.type=postgres needs the connection URL from a Secret: store.postgres.existingSecret (key store.postgres.existingSecretKey) or store.postgres.keyVault.enabled=true" -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled (not $pg.egressCidrs) -}}
+{{- fail "kaito-rag: store.type=postgres with networkPolicy.enabled needs store.postgres.egressCidrs, the database's address range (Terraform output postgres_subnet_cidr), or the pods cannot reach it" -}}
+{{- end -}}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) -}}
+{{- fail "kaito-rag: autoscaling.maxReplicas must be at least autoscaling.minReplicas" -}}
+{{- end -}}
+{{- else if $pg.keyVault.enabled -}}
+{{- fail "kaito-rag: store.postgres.keyVault.enabled=true needs store.type=postgres" -}}
+{{- end -}}
+{{- if $pg.keyVault.enabled -}}
+{{- if not (and $pg.keyVault.name $pg.keyVault.tenantId) -}}
+{{- fail "kaito-rag: store.postgres.keyVault.enabled=true needs store.postgres.keyVault.name and .tenantId (Terraform outputs key_vault_name and tenant_id)" -}}
+{{- end -}}
+{{- if not .Values.serviceAccount.workloadIdentity.enabled -}}
+{{- fail "kaito-rag: store.postgres.keyVault.enabled=true reads Key Vault as the pods' workload identity: set serviceAccount.workloadIdentity.enabled=true and .clientId" -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.serviceAccount.workloadIdentity.enabled (not .Values.serviceAccount.workloadIdentity.clientId) -}}
 {{- fail "kaito-rag: serviceAccount.workloadIdentity.enabled=true needs serviceAccount.workloadIdentity.clientId (Terraform output kaito_rag_identity_client_id)" -}}
