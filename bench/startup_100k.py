@@ -13,9 +13,12 @@
    BM25 and vectors rebuilt from the store), the second opens the snapshot the first saved at
    shutdown. Each reports seconds from exec to /readyz, to the first answered search, and to the
    HNSW graph being ready (GET /v1/collections/NAME: embeddings.index == "hnsw").
-3. After the second start has its graph: POST /v1/collections/NAME/search p50/p99 for bm25, dense and
-   hybrid (top_k 10), --queries pubmedqa-dev questions sequentially, then the same from 8 clients.
-Prints one JSON object. Standard library only; KR_EVAL_DIR overrides ../shared/eval/pubmedqa-dev.
+3. Search p50/p99 for bm25, dense and hybrid (top_k 10), --queries pubmedqa-dev questions sequentially,
+   then the same from 8 clients: once as soon as the first start answers (dense = exact scan while the
+   graph builds in the background) and once on the second start with its graph.
+Prints one JSON line per phase as it completes (with the server's CPU seconds so far, which do not
+depend on other load), then the whole result. Standard library only; KR_EVAL_DIR overrides
+../shared/eval/pubmedqa-dev.
 """
 import argparse
 import http.client
@@ -74,22 +77,51 @@ def wait_until(check, timeout=1800):
     sys.exit("timed out waiting for the server")
 
 
-def timed_start(binary, data_dir, query, with_graph):
-    """Seconds from exec to ready, to the first search answered, and to the HNSW graph."""
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return round(sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def report(phase, values):
+    print(json.dumps({"phase": phase, **values}), flush=True)
+
+
+def timed_start(binary, data_dir, query):
+    """Seconds (and server CPU seconds) from exec to ready and to the first search answered."""
     port = free_port()
     started = time.monotonic()
     proc = start(binary, data_dir, port)
     conn = lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     wait_until(lambda: call(conn(), "GET", "/readyz")[0] == 200)
-    ready = time.monotonic() - started
+    times = {"ready_s": round(time.monotonic() - started, 2), "ready_cpu_s": cpu_seconds(proc.pid)}
     wait_until(lambda: call(conn(), "POST", f"/v1/collections/{NAME}/search",
                             {"query": query, "mode": "hybrid"})[0] == 200)
-    searchable = time.monotonic() - started
-    times = {"ready_s": round(ready, 2), "searchable_s": round(searchable, 2)}
-    if with_graph:  # below vector_exact_threshold (20,000) the exact scan is the index: no graph
-        wait_until(lambda: json.loads(call(conn(), "GET", f"/v1/collections/{NAME}")[1])["embeddings"]["index"] == "hnsw")
-        times["hnsw_ready_s"] = round(time.monotonic() - started, 2)
-    return proc, port, times
+    times.update(searchable_s=round(time.monotonic() - started, 2), searchable_cpu_s=cpu_seconds(proc.pid))
+    return proc, port, started, times
+
+
+def wait_for_graph(proc, port, started):
+    """Below vector_exact_threshold (20,000) the exact scan is the index and there is no graph."""
+    conn = lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    wait_until(lambda: json.loads(call(conn(), "GET", f"/v1/collections/{NAME}")[1])["embeddings"]["index"] == "hnsw",
+               timeout=7200)
+    return {"hnsw_ready_s": round(time.monotonic() - started, 2), "hnsw_ready_cpu_s": cpu_seconds(proc.pid)}
+
+
+def index_kind(port):
+    info = json.loads(call(http.client.HTTPConnection("127.0.0.1", port, timeout=60), "GET", f"/v1/collections/{NAME}")[1])
+    return {"documents": info["documents"], "chunks": info["chunks"], "vectors": info["embeddings"]["vectors"],
+            "index": info["embeddings"]["index"]}
+
+
+def search_phase(port, queries, clients):
+    out = {"collection_before": index_kind(port)}
+    for n in (1, clients):
+        for mode in ("bm25", "dense", "hybrid"):
+            out[f"{mode}_{n}_clients"] = latencies(port, queries, mode, n)
+    out["collection_after"] = index_kind(port)
+    return out
 
 
 def latencies(port, queries, mode, clients):
@@ -139,22 +171,30 @@ def main():
         queries = [json.loads(line)["text"] for line in f][: a.queries]
 
     data_dir = tempfile.mkdtemp(prefix="kr_startup_")
+    graph = a.chunks >= 20000
+    result = {}
     try:
         built = subprocess.run([a.builder, "--build", data_dir, NAME, str(a.chunks), os.path.join(EVAL, "corpus.jsonl"),
                                 os.path.basename(MODEL)], check=True, capture_output=True, text=True)
-        result = {"build": json.loads(built.stdout), "loadavg_1m_before": os.getloadavg()[0]}
-        proc, _, result["first_start"] = timed_start(a.bin, data_dir, queries[0], a.chunks >= 20000)
-        stop(proc)  # saves the vector snapshot
-        proc, port, result["second_start"] = timed_start(a.bin, data_dir, queries[0], a.chunks >= 20000)
+        result["build"] = json.loads(built.stdout)
+        report("build", result["build"])
+        proc, port, started, result["first_start"] = timed_start(a.bin, data_dir, queries[0])
+        report("first_start", result["first_start"])
         try:
-            info = json.loads(call(http.client.HTTPConnection("127.0.0.1", port, timeout=60), "GET",
-                                   f"/v1/collections/{NAME}")[1])
-            result["collection"] = {"documents": info["documents"], "chunks": info["chunks"],
-                                    "vectors": info["embeddings"]["vectors"], "index": info["embeddings"]["index"]}
-            result["search"] = {}
-            for clients in (1, a.clients):
-                for mode in ("bm25", "dense", "hybrid"):
-                    result["search"][f"{mode}_{clients}_clients"] = latencies(port, queries, mode, clients)
+            result["search_first_start"] = search_phase(port, queries, a.clients)
+            report("search_first_start", result["search_first_start"])
+            if graph:
+                result["first_start"].update(wait_for_graph(proc, port, started))
+                report("first_start_graph", result["first_start"])
+        finally:
+            stop(proc)  # saves the vector snapshot
+        proc, port, started, result["second_start"] = timed_start(a.bin, data_dir, queries[0])
+        try:
+            if graph:
+                result["second_start"].update(wait_for_graph(proc, port, started))
+            report("second_start", result["second_start"])
+            result["search_second_start"] = search_phase(port, queries, a.clients)
+            report("search_second_start", result["search_second_start"])
         finally:
             stop(proc)
         result["loadavg_1m_after"] = os.getloadavg()[0]
