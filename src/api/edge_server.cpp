@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +35,11 @@ void set_no_delay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
 }
 
+// Best effort: a nice value below 0 needs CAP_SYS_NICE; a failure leaves the thread as it was.
+void set_this_thread_nice(int nice) {
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+}
+
 // httplib hands accepted sockets to a task queue; EdgeServer adopts each one at
 // once (process_and_close_socket returns immediately), so no thread is needed.
 class InlineTaskQueue : public httplib::TaskQueue {
@@ -43,6 +50,7 @@ class InlineTaskQueue : public httplib::TaskQueue {
 
 thread_local ConnectionStream* t_stream = nullptr;
 thread_local bool t_close_connection = false;
+thread_local bool t_accept_thread_prioritized = false;
 
 // The leading method token of a request head if it looks like one (A-Z only:
 // it ends up in a metrics label), else "".
@@ -83,9 +91,20 @@ struct EdgeServer::Connection {
 EdgeServer::EdgeServer(EdgeOptions options) : options_(options) {
   if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("cannot create a pipe");
   new_task_queue = [] { return new InlineTaskQueue; };
-  poller_ = std::thread([this] { poll_loop(); });
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker_loop(false); });
-  threads_.emplace_back([this] { worker_loop(true); });
+  poller_ = std::thread([this] {
+    set_this_thread_nice(options_.probe_path_nice);
+    poll_loop();
+  });
+  for (int i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this] {
+      set_this_thread_nice(options_.worker_nice);
+      worker_loop(false);
+    });
+  }
+  threads_.emplace_back([this] {
+    set_this_thread_nice(options_.probe_path_nice);
+    worker_loop(true);
+  });
 }
 
 EdgeServer::~EdgeServer() {
@@ -110,6 +129,11 @@ void EdgeServer::wake_poller() {
 
 // Called by httplib's accept loop for each accepted socket: adopt it and return at once.
 bool EdgeServer::process_and_close_socket(socket_t sock) {
+  // Runs on httplib's accept thread (the one in listen()): a new probe connection passes here.
+  if (!t_accept_thread_prioritized) {
+    set_this_thread_nice(options_.probe_path_nice);
+    t_accept_thread_prioritized = true;
+  }
   set_no_delay(sock);
   auto connection = std::make_unique<Connection>(sock);
   connection->deadline = Clock::now() + options_.keep_alive;

@@ -8,7 +8,9 @@
 //     (a keep-alive connection goes back to the poller between requests, so idle
 //     clients hold no worker and waiting connections are served in arrival order);
 //   - or, when that queue is full, an immediate 503 with Retry-After.
-// Every accepted socket gets TCP_NODELAY. See DESIGN.md "Admission and limits".
+// Every accepted socket gets TCP_NODELAY. Probe-path threads run at a better CPU priority than
+// the workers and never wait for a lock a worker holds long (probes are logged at debug level).
+// See DESIGN.md "Admission and limits".
 #pragma once
 
 #include <httplib.h>
@@ -36,6 +38,12 @@ struct EdgeOptions {
   std::chrono::milliseconds probe_timeout{2000};    // the probe thread's, so a slow client cannot hold it
   size_t keep_alive_max_requests = 1000;
   int retry_after_seconds = 1;
+  // CPU priority (nice) of the threads on a probe's path (accept, poller, probe thread) and of
+  // the workers. The probe path asks for a negative value (needs CAP_SYS_NICE; without it it
+  // stays at 0), the workers take a positive one (no privilege needed): either way a probe
+  // waiting for a core goes before request work of this process. Bulk encoder threads are +10.
+  int probe_path_nice = -5;
+  int worker_nice = 4;
 };
 
 // True for a request head that starts "GET /healthz", "HEAD /readyz?x", ...

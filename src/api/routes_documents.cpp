@@ -70,7 +70,10 @@ void ingest_upload(service::Engine& engine, const std::string& collection, Uploa
     input.name = upload.filename;
     // "source" overrides the identity of the (single) file.
     input.source = form.has_field("source") ? form.field("source") : upload.filename;
-    input.path = upload.file->path();  // the pipeline reads the scratch file
+    // The pipeline parses from the scratch file; its size and hash were taken as it was written.
+    input.path = upload.file->path();
+    input.file_size = upload.file->size();
+    input.file_sha256 = upload.file->sha256_hex();
     input.metadata = *metadata;
     // For a password-protected PDF; handed to the parser only, never stored or logged.
     input.password = form.field("password");

@@ -199,7 +199,10 @@ struct Server::Impl : Router {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
       metrics.observe(t_route_label, req.method, res.status, seconds);
-      log::info("request", {{"method", req.method},
+      // Probes every few seconds would flood the log, and the log's lock (held while a line
+      // reaches a possibly slow stderr pipe) is one a probe must never wait for.
+      const bool probe = is_probe_request(req.method + " " + req.path + " ");
+      log::write(probe ? log::Level::kDebug : log::Level::kInfo, "request", {{"method", req.method},
                             {"route", t_route_label},
                             {"path", req.path},
                             {"status", std::to_string(res.status)},

@@ -3,12 +3,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "chunk/chunker.h"
 #include "core/log.h"
+#include "core/file_hash.h"
 #include "core/text.h"
+#include "service/input_file.h"
 
 namespace kr::service {
 namespace fs = std::filesystem;
@@ -48,20 +49,26 @@ IngestResult failed(const std::string& name, Status status) {
   return result;
 }
 
-Result<std::string> read_file(const std::string& path, int64_t max_bytes) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) return error(ErrorCode::kNotFound, "cannot read " + path + ": " + ec.message());
-  if (static_cast<int64_t>(size) > max_bytes) {
-    return error(ErrorCode::kTooLarge, "file is " + std::to_string(size) + " bytes, over the limit of " +
-                                           std::to_string(max_bytes) + " (parse_max_file_bytes)");
+Status too_large(int64_t size, int64_t max_bytes) {
+  return error(ErrorCode::kTooLarge, "file is " + std::to_string(size) + " bytes, over the limit of " +
+                                         std::to_string(max_bytes) + " (parse_max_file_bytes)");
+}
+
+// The size and SHA-256 of a file input without reading it into memory: the caller's when given
+// (an upload hashed while written), else a stat and a streamed hash.
+Status describe_file(IngestInput& input, int64_t max_bytes) {
+  if (input.file_size < 0) {
+    auto size = input_file_size(input.path);
+    if (!size) return size.status();
+    input.file_size = *size;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return error(ErrorCode::kNotFound, "cannot open " + path);
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (!in) return error(ErrorCode::kInternal, "short read from " + path);
-  return bytes;
+  if (input.file_size > max_bytes) return too_large(input.file_size, max_bytes);
+  if (input.file_sha256.empty()) {
+    auto hash = sha256_file_hex(input.path);
+    if (!hash) return error(ErrorCode::kNotFound, "cannot read " + input.path);
+    input.file_sha256 = std::move(*hash);
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -181,22 +188,21 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
   input.name = sanitize_utf8(input.name);
   input.source = sanitize_utf8(input.source);
 
-  if (input.bytes.empty() && !input.path.empty()) {
-    auto bytes = read_file(input.path, options_.max_file_bytes);
-    if (!bytes) {
+  // A file input stays on disk: it is hashed as a stream and read only by its parser.
+  const bool from_file = input.bytes.empty() && !input.path.empty();
+  if (from_file) {
+    if (Status described = describe_file(input, options_.max_file_bytes); !described) {
       counters_.files_failed++;
-      return Result<IngestResult>(failed(input.name, bytes.status()));
+      return Result<IngestResult>(failed(input.name, described));
     }
-    input.bytes = std::move(bytes.value());
+  } else {
+    input.file_size = static_cast<int64_t>(input.bytes.size());
+    if (input.file_size > options_.max_file_bytes) {
+      counters_.files_failed++;
+      return Result<IngestResult>(failed(input.name, too_large(input.file_size, options_.max_file_bytes)));
+    }
   }
-  if (static_cast<int64_t>(input.bytes.size()) > options_.max_file_bytes) {
-    counters_.files_failed++;
-    return Result<IngestResult>(failed(
-        input.name, error(ErrorCode::kTooLarge, "file is " + std::to_string(input.bytes.size()) +
-                                                    " bytes, over the limit of " + std::to_string(options_.max_file_bytes))));
-  }
-
-  const std::string content_hash = sha256_hex(input.bytes);
+  const std::string content_hash = from_file ? input.file_sha256 : sha256_hex(input.bytes);
   const std::string doc_id = input.doc_id.empty() ? doc_id_for_source(input.source) : input.doc_id;
   IngestResult result;
   result.name = input.name;
@@ -217,7 +223,9 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
     }
   }
 
-  auto parsed = parser_.parse(input.bytes, input.name, input.password);
+  auto parsed = from_file ? parser_.parse_file(input.path, input.file_size, input.name, input.password)
+                          : parser_.parse(input.bytes, input.name, input.password);
+  input.bytes = {};  // parsed: the raw bytes are not needed any more
   if (!parsed) {
     counters_.files_failed++;
     log::info("file rejected", {{"collection", collection_name}, {"file", input.name},
@@ -243,14 +251,14 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
 
   auto pending = std::make_unique<Pending>();
   pending->collection = collection;
-  pending->bytes = input.bytes.size();
+  pending->bytes = static_cast<size_t>(input.file_size);
   store::DocumentRecord& document = pending->put.document;
   document.doc_id = doc_id;
   document.name = input.name;
   document.source = input.source;
   document.content_hash = content_hash;
   document.format = std::string(parse::format_name(parsed->format));
-  document.size_bytes = static_cast<int64_t>(input.bytes.size());
+  document.size_bytes = input.file_size;
   document.page_count = parsed->page_count;
   document.metadata = std::move(input.metadata);
   document.warnings = parsed->warnings;

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "service/input_file.h"
 
 extern char** environ;
 
@@ -114,13 +115,12 @@ std::vector<std::string> worker_environment() {
   return env;
 }
 
-// Removes the scratch files whatever happens.
-struct ScratchFiles {
-  std::string input, output;
-  ~ScratchFiles() {
+// Removes a scratch file whatever happens.
+struct ScratchFile {
+  std::string path;
+  ~ScratchFile() {
     std::error_code ec;
-    std::filesystem::remove(input, ec);
-    std::filesystem::remove(output, ec);
+    std::filesystem::remove(path, ec);
   }
 };
 
@@ -230,10 +230,33 @@ Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const
       (options_.text_formats_in_process && parses_in_process(parse::detect_format(bytes, file_name)))) {
     return parse::parse_document(bytes, file_name, options_.limits, password);
   }
-  return parse_in_child(bytes, file_name, password);
+  auto dir = private_scratch_dir();
+  if (!dir) return dir.status();
+  const ScratchFile input{*dir + "/in-" + unique_suffix()};
+  KR_RETURN_IF_ERROR(write_new_file(input.path, bytes));
+  return parse_in_child(input.path, file_name, password);
 }
 
-Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& bytes, const std::string& file_name,
+Result<parse::ParsedDocument> ParseRunner::parse_file(const std::string& path, int64_t size,
+                                                      const std::string& file_name,
+                                                      const std::string& password) const {
+  if (size > static_cast<int64_t>(options_.limits.max_file_bytes)) {
+    return error(ErrorCode::kTooLarge, "file is " + std::to_string(size) + " bytes, over the limit of " +
+                                           std::to_string(options_.limits.max_file_bytes) + " (parse_max_file_bytes)");
+  }
+  bool in_process = options_.worker_executable.empty();
+  if (!in_process && options_.text_formats_in_process) {
+    auto head = read_file_head(path, kDetectHeadBytes);
+    if (!head) return head.status();
+    in_process = parses_in_process(parse::detect_format(*head, file_name));
+  }
+  if (!in_process) return parse_in_child(path, file_name, password);
+  auto bytes = read_whole_file(path, static_cast<int64_t>(options_.limits.max_file_bytes), "parse_max_file_bytes");
+  if (!bytes) return bytes.status();
+  return parse::parse_document(*bytes, file_name, options_.limits, password);
+}
+
+Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& input_path, const std::string& file_name,
                                                           const std::string& password) const {
   auto dir = private_scratch_dir();
   if (!dir) return dir.status();
@@ -253,10 +276,9 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
       runner.worker_freed_.notify_one();
     }
   } slot{*this};
-  ScratchFiles files{*dir + "/in-" + unique_suffix(), *dir + "/out-" + unique_suffix()};
-  KR_RETURN_IF_ERROR(write_new_file(files.input, bytes));
+  const ScratchFile output{*dir + "/out-" + unique_suffix()};
 
-  std::vector<std::string> args = {options_.worker_executable, "__parse-worker", files.input, files.output,
+  std::vector<std::string> args = {options_.worker_executable, "__parse-worker", input_path, output.path,
                                    file_name};
   for (auto& arg : limits_to_args(options_.limits)) args.push_back(std::move(arg));
   if (!kUnderSanitizer) args.push_back(std::to_string(budget_.worker_memory_bytes));
@@ -334,7 +356,7 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& byt
                      std::to_string(options_.worker_memory_bytes >> 20) +
                      " MiB) and was stopped; the file may be malformed or too large to parse");
   }
-  std::ifstream in(files.output, std::ios::binary);
+  std::ifstream in(output.path, std::ios::binary);
   if (!in) {
     return error(ErrorCode::kCorruptInput,
                  "the parser stopped without a result (exit code " + std::to_string(WEXITSTATUS(wstatus)) +
@@ -369,10 +391,11 @@ int run_parse_worker(const std::string& input_path, const std::string& output_pa
   // us; a parent already gone before prctl shows as a different getppid().
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (const char* parent = std::getenv(kParentPidVariable); parent && std::to_string(::getppid()) != parent) return 4;
-  std::ifstream in(input_path, std::ios::binary);
-  if (!in) return 2;
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto parsed = parse::parse_document(bytes, file_name, limits, password);
+  // Bounded like every read of an input: a file over the limit is an error result, not a read.
+  auto bytes = read_whole_file(input_path, static_cast<int64_t>(limits.max_file_bytes), "parse_max_file_bytes");
+  if (!bytes && bytes.status().code() == ErrorCode::kNotFound) return 2;
+  auto parsed = bytes ? parse::parse_document(*bytes, file_name, limits, password)
+                      : Result<parse::ParsedDocument>(bytes.status());
   json result;
   if (parsed) {
     result["document"] = document_to_json(*parsed);

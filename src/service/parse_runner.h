@@ -58,11 +58,17 @@ class ParseRunner {
   // `password` (for encrypted PDFs) reaches the worker through a pipe, never its command line.
   Result<parse::ParsedDocument> parse(const std::string& bytes, const std::string& file_name,
                                       const std::string& password = {}) const;
+  // The same for a file on disk of `size` bytes, never read whole into this process unless it
+  // is parsed here: the worker gets the path; text-like formats (decided from the first
+  // kDetectHeadBytes) are read in one bounded read and parsed in-process.
+  Result<parse::ParsedDocument> parse_file(const std::string& path, int64_t size, const std::string& file_name,
+                                           const std::string& password = {}) const;
   const ParseRunnerOptions& options() const { return options_; }
   const ParseBudget& budget() const { return budget_; }
 
  private:
-  Result<parse::ParsedDocument> parse_in_child(const std::string& bytes, const std::string& file_name,
+  // Runs a worker on `input_path` (a file the worker may read; it is not removed).
+  Result<parse::ParsedDocument> parse_in_child(const std::string& input_path, const std::string& file_name,
                                                const std::string& password) const;
   Result<std::string> private_scratch_dir() const;
 

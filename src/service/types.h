@@ -65,11 +65,17 @@ struct DocumentInfo {
 };
 
 // One file to ingest. Exactly one of `bytes` / `path` is used (path when bytes is empty and path set).
+// A file given by path is never read whole into this process unless it is parsed here (text-like
+// formats); binary formats go to the parse worker by path.
 struct IngestInput {
   std::string name;      // display name, e.g. the file name
   std::string source;    // identity: re-ingesting the same source replaces the document
   std::string bytes;
   std::string path;
+  // With `path`: its size and SHA-256 when the caller already knows them (an upload hashes its
+  // scratch file while writing it); -1 / empty: the pipeline stats and hashes the file itself.
+  int64_t file_size = -1;
+  std::string file_sha256;
   Metadata metadata;
   // When set, the document's id (instead of one derived from `source`); such documents are
   // identified by id only, so the same content may be stored under two ids (KAITO RAGEngine texts).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+import zipfile
 
 import requests
 
@@ -49,6 +50,60 @@ def test_200_mib_upload_streams_to_scratch_without_growing_rss(make_server):
     growth_mib = (after["VmHWM"] - before["VmHWM"]) / 1024
     print(f"200 MiB upload: VmHWM growth {growth_mib:.1f} MiB in {seconds:.1f} s")
     assert growth_mib < 64, (before, after)
+    assert scratch_files(server) == []
+    assert server.healthy()
+
+
+def big_docx(path, media_bytes: int) -> None:
+    """A Word document whose text is one paragraph and whose bulk is a stored (uncompressed) media file,
+    like a report with an embedded video."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("word/document.xml",
+                   '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+                   '2006/main"><w:body><w:p><w:r><w:t>The forklift fleet is serviced every quarter.</w:t></w:r>'
+                   '</w:p></w:body></w:document>')
+        with z.open(zipfile.ZipInfo("word/media/video.bin"), "w", force_zip64=True) as media:
+            block = bytes(range(256)) * 4096  # 1 MiB
+            for _ in range(media_bytes // len(block)):
+                media.write(block)
+
+
+def test_200_mib_document_is_parsed_from_its_scratch_file_without_growing_rss(make_server, tmp_path):
+    # The whole path: body -> scratch file -> parse worker (given the path) -> commit. The server never
+    # holds the file: its peak RSS grows by far less than the file, which is parsed and searchable.
+    server = make_server(args=["--max-upload-bytes", str(300 * MiB)])
+    assert requests.post(server.url + "/v1/collections", json={"name": "big"}).status_code in (200, 201)
+    docx = tmp_path / "fleet.docx"
+    big_docx(docx, 200 * MiB)
+    size = docx.stat().st_size
+    assert size >= 200 * MiB
+    before = rss_kib(server.proc.pid)
+
+    def body():
+        yield multipart_head("fleet.docx")
+        with open(docx, "rb") as f:
+            while piece := f.read(MiB):
+                yield piece
+        yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    started = time.monotonic()
+    resp = requests.post(server.url + "/v1/collections/big/documents", data=body(),
+                         headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, timeout=300)
+    seconds = time.monotonic() - started
+    after = rss_kib(server.proc.pid)
+    assert resp.status_code == 200, resp.text
+    result = resp.json()["results"][0]
+    assert result["status"] == "added" and result["format"] == "docx", result
+    growth_mib = (after["VmHWM"] - before["VmHWM"]) / 1024
+    print(f"{size / MiB:.0f} MiB .docx parsed: server VmHWM growth {growth_mib:.1f} MiB in {seconds:.1f} s")
+    assert growth_mib < 32, (before, after)
+    hits = requests.post(server.url + "/v1/collections/big/search",
+                         json={"query": "forklift serviced quarter", "mode": "bm25"}).json()["results"]
+    assert hits and "forklift" in hits[0]["text"]
     assert scratch_files(server) == []
     assert server.healthy()
 

@@ -15,6 +15,7 @@
 
 #include "../embed/fake_embedder.h"
 #include "core/log.h"
+#include "core/text.h"
 
 namespace kr::service {
 namespace {
@@ -290,6 +291,45 @@ TEST_F(IngestPipelineTest, EmbeddingFailureFailsTheBatchAndStoresNothing) {
     EXPECT_NE(result->error.message().find("fake embedder down"), std::string::npos);
   }
   EXPECT_EQ((*h.registry.find("docs"))->info()->documents, 1);
+}
+
+// A file input is hashed as a stream (CLI: nothing known) or trusted for the size and hash its
+// caller measured while writing it (an upload): either way no whole-file read before the parse.
+TEST_F(IngestPipelineTest, FileInputsAreHashedFromDiskOrFromTheCallersMeasurement) {
+  Harness h(dir_);
+  fs::create_directories(dir_ + "/in");
+  const std::string path = dir_ + "/in/notes.txt";
+  const std::string bytes = "Notes on kettles.\n\nDescale them monthly with citric acid.\n";
+  std::ofstream(path, std::ios::binary) << bytes;
+
+  IngestInput from_cli;
+  from_cli.path = path;
+  auto first = h.pipeline->ingest("docs", [&] { std::vector<IngestInput> v; v.push_back(from_cli); return v; }());
+  ASSERT_TRUE(first.is_ok() && (*first)[0].is_ok());
+  ASSERT_EQ((*first)[0]->outcome, IngestOutcome::kAdded) << (*first)[0]->error.to_string();
+  auto stored = (*h.registry.find("docs"))->store().find_by_doc_id((*first)[0]->doc_id);
+  ASSERT_TRUE(stored.is_ok() && stored->has_value());
+  EXPECT_EQ((*stored)->content_hash, sha256_hex(bytes));
+  EXPECT_EQ((*stored)->size_bytes, static_cast<int64_t>(bytes.size()));
+  EXPECT_EQ((*stored)->name, "notes.txt");
+
+  // Same source with the measured size and hash: unchanged, decided without opening the file.
+  fs::remove(path);
+  IngestInput measured = from_cli;
+  measured.file_size = static_cast<int64_t>(bytes.size());
+  measured.file_sha256 = sha256_hex(bytes);
+  auto again = h.pipeline->ingest("docs", [&] { std::vector<IngestInput> v; v.push_back(measured); return v; }());
+  ASSERT_TRUE(again.is_ok() && (*again)[0].is_ok());
+  EXPECT_EQ((*again)[0]->outcome, IngestOutcome::kUnchanged);
+
+  // A measured size over the limit is refused before any read.
+  IngestPipelineOptions small;
+  small.max_file_bytes = 8;
+  Harness limited(dir_ + "/limited", small);
+  auto refused = limited.pipeline->ingest("docs", [&] { std::vector<IngestInput> v; v.push_back(measured); return v; }());
+  ASSERT_TRUE(refused.is_ok() && (*refused)[0].is_ok());
+  EXPECT_EQ((*refused)[0]->outcome, IngestOutcome::kFailed);
+  EXPECT_EQ((*refused)[0]->error.code(), ErrorCode::kTooLarge);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "service/input_file.h"
 
 namespace kr::service {
 namespace {
@@ -373,6 +374,75 @@ TEST_F(ParseRunnerTest, ConcurrentParsesAreBoundedByMaxWorkers) {
   }
   for (auto& thread : threads) thread.join();
   for (const auto& message : messages) EXPECT_EQ(message, "alone");
+}
+
+// --- parse_file: a file on disk is never copied whole into the server ---------------------
+
+TEST_F(ParseRunnerTest, BinaryFileGoesToTheWorkerByItsOwnPath) {
+  const std::string pdf = write("report.pdf", "%PDF-1.7\n" + std::string(100000, 'x'));
+  const std::string seen = dir_ + "/seen.txt";
+  const std::string worker = script("path.sh", "echo \"$2\" > '" + seen + "'\n"
+                                               "printf '{\"error\":{\"code\":%d,\"message\":\"by path\"}}' 7 > \"$3\"");
+  ParseRunnerOptions options;
+  options.worker_executable = worker;
+  options.scratch_dir = dir_ + "/scratch";
+  options.text_formats_in_process = true;
+  auto result = ParseRunner(options).parse_file(pdf, static_cast<int64_t>(fs::file_size(pdf)), "report.pdf");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().message(), "by path");
+  EXPECT_EQ(read_all(seen), pdf + "\n");  // the file itself, no scratch copy of it
+  EXPECT_TRUE(fs::exists(pdf));          // the caller's file is the caller's to remove
+}
+
+TEST_F(ParseRunnerTest, TextFileIsParsedInProcessWithoutAWorker) {
+  const std::string guide = write("guide.md", kMarkdown);
+  ParseRunnerOptions options;
+  options.worker_executable = script("refuse.sh", "exit 9");  // would fail the parse if started
+  options.scratch_dir = dir_ + "/scratch";
+  options.text_formats_in_process = true;
+  auto doc = ParseRunner(options).parse_file(guide, static_cast<int64_t>(fs::file_size(guide)), "guide.md");
+  ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
+  auto inline_doc = parse::parse_document(kMarkdown, "guide.md");
+  ASSERT_TRUE(inline_doc.is_ok());
+  EXPECT_EQ(doc->format, parse::Format::kMarkdown);
+  ASSERT_EQ(doc->blocks.size(), inline_doc->blocks.size());
+  for (size_t i = 0; i < doc->blocks.size(); ++i) EXPECT_EQ(doc->blocks[i].text, inline_doc->blocks[i].text);
+}
+
+TEST_F(ParseRunnerTest, TextDecisionLooksOnlyAtTheHead) {
+  // Text for the first 64 KiB, then binary junk: the in-process parser gets it (and copes),
+  // exactly as detection on the whole file would decide for a text-like head.
+  std::string mixed(kDetectHeadBytes, 'a');
+  for (size_t i = 80; i < mixed.size(); i += 81) mixed[i] = '\n';
+  mixed += std::string(4096, '\0');
+  const std::string path = write("notes.txt", mixed);
+  ParseRunnerOptions options;
+  options.worker_executable = script("refuse.sh", "exit 9");
+  options.scratch_dir = dir_ + "/scratch";
+  options.text_formats_in_process = true;
+  auto doc = ParseRunner(options).parse_file(path, static_cast<int64_t>(mixed.size()), "notes.txt");
+  ASSERT_TRUE(doc.is_ok()) << doc.status().to_string();
+  EXPECT_EQ(doc->format, parse::Format::kText);
+}
+
+TEST_F(ParseRunnerTest, FileOverTheLimitIsRefusedBeforeAnyRead) {
+  ParseRunnerOptions options;  // inline
+  options.limits.max_file_bytes = 16;
+  auto by_size = ParseRunner(options).parse_file(dir_ + "/not-even-there", 17, "big.txt");
+  ASSERT_FALSE(by_size.is_ok());
+  EXPECT_EQ(by_size.status().code(), ErrorCode::kTooLarge);
+  EXPECT_NE(by_size.status().message().find("parse_max_file_bytes"), std::string::npos);
+  // A file that grew past the limit after the caller measured it is still refused by the read.
+  const std::string grown = write("grown.txt", std::string(64, 'a'));
+  auto by_read = ParseRunner(options).parse_file(grown, 8, "grown.txt");
+  ASSERT_FALSE(by_read.is_ok());
+  EXPECT_EQ(by_read.status().code(), ErrorCode::kTooLarge);
+}
+
+TEST_F(ParseRunnerTest, MissingFileIsNotFound) {
+  auto result = ParseRunner(ParseRunnerOptions{}).parse_file(dir_ + "/gone.txt", 10, "gone.txt");
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kNotFound);
 }
 
 }  // namespace
