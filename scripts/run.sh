@@ -26,6 +26,9 @@ if [ -z "${KAITO_RAG_LLM_URL:-}" ] && [ "${KR_NO_LLM:-0}" != "1" ]; then
   # A 270M base model often writes what its sources do not say: such an answer is replaced by
   # the extractive one (with a note), so this setup never answers worse than no model at all.
   export KAITO_RAG_GROUNDING_POLICY="${KAITO_RAG_GROUNDING_POLICY:-replace}"
+  # Gemma 3 270M is a base model: a few-shot completion prompt makes it answer in one cited line
+  # instead of copying its sources (--llm-prompt-style auto picks it from the name; said here for clarity).
+  export KAITO_RAG_LLM_PROMPT_STYLE="${KAITO_RAG_LLM_PROMPT_STYLE:-completion}"
 fi
 
 # Dense + hybrid retrieval with the local encoder (all-MiniLM-L6-v2, fetched by setup.sh).

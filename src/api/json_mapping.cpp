@@ -177,6 +177,7 @@ json to_json(const service::Answer& a) {
   if (a.grounding) out["grounding"] = grounding_json(*a.grounding);
   if (!a.extractive) {
     out["model"] = a.model;
+    if (!a.prompt_style.empty()) out["prompt_style"] = a.prompt_style;
     out["usage"] = {{"prompt_tokens", a.prompt_tokens},
                     {"completion_tokens", a.completion_tokens},
                     {"context_window", a.context_window}};

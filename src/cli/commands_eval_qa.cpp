@@ -31,7 +31,10 @@ nlohmann::json outcome_json(const eval::QaOutcome& o) {
                       {"split", o.split},   {"negative", o.negative},
                       {"answer", o.answer}, {"cited", o.cited},
                       {"declined", o.declined}, {"answer_correct", o.answer_correct},
-                      {"citation_correct", o.citation_correct}, {"seconds", o.seconds}};
+                      {"citation_correct", o.citation_correct}, {"seconds", o.seconds},
+                      {"mode", o.mode}, {"sources", o.sources}};
+  if (!o.prompt_style.empty()) j["prompt_style"] = o.prompt_style;
+  if (!o.grounding_action.empty()) j["grounding_action"] = o.grounding_action;
   if (o.has_answerability) {
     const auto& a = o.answerability;
     j["answerability"] = {{"answerable", a.answerable},

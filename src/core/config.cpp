@@ -139,6 +139,11 @@ std::vector<OptionSpec> make_specs() {
       int_option("answer_max_tokens", "KAITO_RAG_ANSWER_MAX_TOKENS", "tokens reserved for the answer",
                  &Config::answer_max_tokens),
       double_option("llm_temperature", "KAITO_RAG_LLM_TEMPERATURE", "sampling temperature", &Config::llm_temperature),
+      string_option("llm_prompt_style", "KAITO_RAG_LLM_PROMPT_STYLE",
+                    "how to prompt the model: chat (instructions on /v1/chat/completions, for instruct models), "
+                    "completion (a few-shot frame on /v1/completions, for base models) or auto (completion when "
+                    "the server reports no chat template or the model's name marks a base model)",
+                    &Config::llm_prompt_style),
       double_option("answer_threshold", "KAITO_RAG_ANSWER_THRESHOLD",
                     "answerability score (0..1) below which an answer is declined with \"I could not find this in "
                     "your documents\" (0: never decline; a collection's own setting wins)",
@@ -424,6 +429,9 @@ Status validate_config(const Config& c) {
   }
   if (c.bm25_k1 < 0 || c.bm25_b < 0 || c.bm25_b > 1) return invalid("bm25_k1 must be >= 0 and bm25_b in [0, 1]");
   if (c.llm_temperature < 0 || c.llm_temperature > 2) return invalid("llm_temperature must be between 0 and 2");
+  if (c.llm_prompt_style != "auto" && c.llm_prompt_style != "chat" && c.llm_prompt_style != "completion") {
+    return invalid("llm_prompt_style must be auto, chat or completion");
+  }
   if (!(c.answer_threshold >= 0 && c.answer_threshold <= 1)) return invalid("answer_threshold must be between 0 and 1");
   if (c.extractive_max_sentences < 1 || c.extractive_max_sentences > 20) {
     return invalid("extractive_max_sentences must be between 1 and 20");

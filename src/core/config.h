@@ -35,6 +35,7 @@ struct Config {
   int llm_context_window = 0;               // 0 = ask the server (/v1/models max_model_len), else 4096
   int answer_max_tokens = 512;
   double llm_temperature = 0.1;
+  std::string llm_prompt_style = "auto";    // chat | completion (base models: few-shot on /v1/completions) | auto
   // Ingest
   int chunk_max_tokens = 300;
   int chunk_overlap_tokens = 40;

@@ -196,6 +196,14 @@ Result<QaReport> evaluate_qa(const Config& config, const std::vector<QaQuestion>
     o.type = q.type;
     o.negative = q.negative();
     o.answer = answer->text;
+    o.mode = answer->extractive ? "extractive" : "generative";
+    o.prompt_style = answer->prompt_style;
+    if (answer->grounding) o.grounding_action = answer->grounding->action;
+    for (const auto& source : answer->sources) {
+      const auto& hit = source.hit;
+      o.sources.push_back(hit.document_name + (hit.page_start > 0 ? "#" + std::to_string(hit.page_start) : "") +
+                          ": " + hit.text);
+    }
     o.declined = is_decline(answer->text);
     o.has_answerability = answer->answerability.has_value();
     if (answer->answerability) o.answerability = *answer->answerability;

@@ -46,6 +46,10 @@ struct QaOutcome {
   bool has_answerability = false;
   generate::Answerability answerability;
   double seconds = 0;
+  std::string mode;             // generative | extractive (an empty model answer falls back to extractive)
+  std::string prompt_style;     // a generated answer: chat | completion
+  std::string grounding_action; // a generated answer: none | flagged | removed | replaced
+  std::vector<std::string> sources;  // "file#page: text" of every source offered, best first (for misses)
 };
 
 struct QaScores {

@@ -31,6 +31,10 @@ struct ChatMessage {
 
 struct ChatRequest {
   std::vector<ChatMessage> messages;
+  // Completion style (base models): when set, this text goes to /v1/completions instead of
+  // `messages` to /v1/chat/completions.
+  std::string prompt;
+  std::vector<std::string> stop;  // stop sequences (the server's default when empty)
   int max_tokens = 512;
   double temperature = 0.1;
 };
@@ -38,6 +42,9 @@ struct ChatRequest {
 struct ModelInfo {
   std::string id;
   int max_model_len = 0;  // 0 when the server does not say
+  std::string root;       // vLLM: the model the id serves (e.g. the Hugging Face repository)
+  // llama.cpp server's /props: whether the model carries a chat template; unknown elsewhere.
+  std::optional<bool> has_chat_template;
 };
 
 struct Completion {
@@ -67,6 +74,12 @@ class LlmClient {
   virtual Result<ModelInfo> model_info() = 0;
   // POST {server root}/tokenize in chat form; kUnsupported when the server has no such route.
   virtual Result<int> count_prompt_tokens(const std::vector<ChatMessage>& messages) = 0;
+  // Tokens of a plain completion prompt: POST {root}/tokenize {"prompt"} (vLLM, llama.cpp), else
+  // llama-cpp-python's /extras/tokenize/count; kUnsupported when the server has neither.
+  virtual Result<int> count_text_tokens(const std::string& text) {
+    (void)text;
+    return error(ErrorCode::kUnsupported, "this language model client cannot count tokens");
+  }
   virtual Result<Completion> complete(const ChatRequest& request) = 0;
   // Streams with "stream": true over SSE. kCancelled when the sink returned false.
   virtual Result<Completion> stream(const ChatRequest& request, const TokenSink& sink) = 0;

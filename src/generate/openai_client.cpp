@@ -147,6 +147,14 @@ class OpenAiClient final : public LlmClient {
     }
   }
 
+  Result<int> count_text_tokens(const std::string& text) override {
+    try {
+      return count_text_impl(text);
+    } catch (const std::exception& e) {
+      return error(ErrorCode::kInternal, std::string("counting prompt tokens failed: ") + e.what());
+    }
+  }
+
   Result<Completion> complete(const ChatRequest& request) override {
     try {
       return complete_impl(request);
@@ -265,6 +273,7 @@ class OpenAiClient final : public LlmClient {
       ModelInfo info;
       info.id = json_string(entry, "id");
       info.max_model_len = json_int(entry, "max_model_len");
+      info.root = json_string(entry, "root");
       if (!info.id.empty()) models.push_back(std::move(info));
     }
     return models;
@@ -290,11 +299,13 @@ class OpenAiClient final : public LlmClient {
                                    [&](const ModelInfo& m) { return m.id == config_.model; });
       if (it != models->end()) {
         info.max_model_len = it->max_model_len;
+        info.root = it->root;
       } else if (!models->empty()) {
         info.max_model_len = models->front().max_model_len;
       }
     }
     if (config_.context_window > 0) info.max_model_len = config_.context_window;
+    info.has_chat_template = probe_chat_template();
     std::lock_guard lock(mutex_);
     model_info_ = info;
     return info;
@@ -310,11 +321,31 @@ class OpenAiClient final : public LlmClient {
     return info.status();
   }
 
+  // llama.cpp's server says in GET /props which chat template it applies; a model without one
+  // is a base model. Other servers have no such route: unknown.
+  std::optional<bool> probe_chat_template() const {
+    const HttpOutcome out = send(endpoint_.root_prefix + "/props", nullptr);
+    if (out.transport != httplib::Error::Success || out.status != 200) return std::nullopt;
+    const json j = json::parse(out.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::nullopt;
+    const auto it = j.find("chat_template");
+    if (it == j.end() || !(it->is_string() || it->is_null())) return std::nullopt;
+    return it->is_string() && !trim(it->get<std::string>()).empty();
+  }
+
+  // Chat requests go to /chat/completions; completion-style ones (a prompt text) to /completions.
+  std::string request_path(const ChatRequest& request) const {
+    return endpoint_.api_prefix + (request.prompt.empty() ? "/chat/completions" : "/completions");
+  }
+
   json chat_body(const ChatRequest& request, const std::string& model, bool streaming) const {
-    json body = {{"messages", messages_json(request.messages)},
-                 {"max_tokens", request.max_tokens},
-                 {"temperature", request.temperature},
-                 {"stream", streaming}};
+    json body = {{"max_tokens", request.max_tokens}, {"temperature", request.temperature}, {"stream", streaming}};
+    if (request.prompt.empty()) {
+      body["messages"] = messages_json(request.messages);
+    } else {
+      body["prompt"] = request.prompt;
+    }
+    if (!request.stop.empty()) body["stop"] = request.stop;
     if (!model.empty()) body["model"] = model;
     if (streaming) body["stream_options"] = {{"include_usage", true}};
     return body;
@@ -361,12 +392,50 @@ class OpenAiClient final : public LlmClient {
     return count->get<int>();
   }
 
+  // vLLM and llama.cpp count a prompt at /tokenize (vLLM: "prompt" → count; llama.cpp:
+  // "content" → tokens); llama-cpp-python at /extras/tokenize/count ("input" → count).
+  Result<int> count_text_impl(const std::string& prompt) {
+    if (!invalid_.is_ok()) return invalid_;
+    auto model = request_model();
+    if (!model) return model.status();
+    const struct {
+      std::string path;
+      const char* field;
+    } routes[] = {{endpoint_.root_prefix + "/tokenize", "prompt"},
+                  {endpoint_.root_prefix + "/extras/tokenize/count", "input"}};
+    const int known = text_tokenize_route_.load();
+    for (int r = known >= 0 ? known : 0; r < 2; ++r) {
+      json body = {{routes[r].field, prompt}, {"add_special_tokens", true}};
+      if (r == 0) body["content"] = prompt;
+      if (!model->empty()) body["model"] = *model;
+      const std::string text = dump(body);
+      const HttpOutcome out = send(routes[r].path, &text);
+      if (out.transport != httplib::Error::Success || out.status >= 500) return failure(out);
+      const json j = out.status == 200 ? json::parse(out.body, nullptr, false) : json();
+      if (j.is_object()) {
+        const auto count = j.find("count");
+        const auto tokens = j.find("tokens");
+        if (count != j.end() && count->is_number_integer()) {
+          text_tokenize_route_.store(r);
+          return count->get<int>();
+        }
+        if (tokens != j.end() && tokens->is_array()) {
+          text_tokenize_route_.store(r);
+          return static_cast<int>(tokens->size());
+        }
+      }
+      if (known >= 0) break;  // the route that worked before no longer does
+    }
+    text_tokenize_route_.store(2);  // neither: estimate from now on
+    return error(ErrorCode::kUnsupported, "the language model server has no /tokenize for plain prompts");
+  }
+
   Result<Completion> complete_impl(const ChatRequest& request) {
     if (!invalid_.is_ok()) return invalid_;
     auto model = request_model();
     if (!model) return model.status();
     const std::string text = dump(chat_body(request, *model, false));
-    const HttpOutcome out = send(endpoint_.api_prefix + "/chat/completions", &text);
+    const HttpOutcome out = send(request_path(request), &text);
     if (out.transport != httplib::Error::Success || out.status != 200) return chat_failure(out, *model);
     return parse_completion(out.body);
   }
@@ -400,8 +469,9 @@ class OpenAiClient final : public LlmClient {
       st.completion.finish_reason = reason;
       st.finished = true;
     }
+    // Chat chunks carry delta.content; completion chunks carry text.
     const auto delta = choice.find("delta");
-    const std::string piece = delta != choice.end() ? json_string(*delta, "content") : std::string();
+    const std::string piece = delta != choice.end() ? json_string(*delta, "content") : json_string(choice, "text");
     if (piece.empty()) return true;
     st.completion.text += piece;
     st.delivered = true;
@@ -422,7 +492,7 @@ class OpenAiClient final : public LlmClient {
       StreamAttempt st;
       httplib::Request req;
       req.method = "POST";
-      req.path = endpoint_.api_prefix + "/chat/completions";
+      req.path = request_path(request);
       req.body = text;
       req.set_header("Content-Type", "application/json");
       req.set_header("Accept", "text/event-stream");
@@ -568,6 +638,7 @@ class OpenAiClient final : public LlmClient {
   std::mutex mutex_;  // guards model_info_
   std::optional<ModelInfo> model_info_;
   std::atomic<bool> tokenize_unsupported_{false};
+  std::atomic<int> text_tokenize_route_{-1};  // count_text_impl: -1 unknown, 0 /tokenize, 1 extras, 2 none
 };
 
 }  // namespace

@@ -48,23 +48,28 @@ struct Frame {
   std::string system = std::string(kSystemPrompt);
   const std::vector<ChatMessage>* turns = nullptr;  // user/assistant history, oldest first
   size_t keep = 0;
+  bool completion = false;  // one few-shot prompt text (completion_prompt_text) instead of chat turns
 };
+
+std::string sources_block(const std::vector<Source>& sources, const std::vector<Passage>& passages,
+                          std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    out += source_header(i + 1, passages[sources[i].passage]);
+    out += '\n';
+    out += sources[i].text;
+    if (sources[i].cut_mid_sentence) out += " …";
+    out += separator;
+  }
+  return out;
+}
 
 std::vector<ChatMessage> build_messages(const Frame& frame, std::string_view question,
                                         const std::vector<Source>& sources, const std::vector<Passage>& passages) {
-  std::string user;
-  if (sources.empty()) {
-    user = "Sources: none.\n\n";
-  } else {
-    user = "Sources:\n\n";
-    for (size_t i = 0; i < sources.size(); ++i) {
-      user += source_header(i + 1, passages[sources[i].passage]);
-      user += '\n';
-      user += sources[i].text;
-      if (sources[i].cut_mid_sentence) user += " …";
-      user += "\n\n";
-    }
+  if (frame.completion) {
+    return {ChatMessage{"prompt", completion_prompt_text(sources_block(sources, passages, "\n"), question)}};
   }
+  std::string user = sources.empty() ? "Sources: none.\n\n" : "Sources:\n\n" + sources_block(sources, passages, "\n\n");
   user += "Question: ";
   user += question;
   std::vector<ChatMessage> messages{ChatMessage{"system", frame.system}};
@@ -320,6 +325,25 @@ Result<AssembledPrompt> assemble_chat_prompt(const std::vector<ChatMessage>& his
   // Counts from two different tokenizers cannot be compared: start over on estimates.
   Measure estimate(nullptr);
   return assemble(frame, q, passages, candidates, budget, sources_budget_ratio, estimate);
+}
+
+Result<AssembledPrompt> assemble_completion_prompt(const std::string& question,
+                                                   const std::vector<Passage>& passages, const Budget& budget,
+                                                   const PromptTokenCounter& count_tokens) {
+  KR_RETURN_IF_ERROR(check_budget(budget));
+  const std::string_view q = trim(question);
+  if (q.empty()) return error(ErrorCode::kInvalidArgument, "the question is empty");
+  Frame frame;
+  frame.completion = true;
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < passages.size(); ++i) {
+    if (!trim(passages[i].text).empty()) candidates.push_back(i);
+  }
+  Measure measure(&count_tokens);
+  auto result = assemble(frame, q, passages, candidates, budget, 1.0, measure);
+  if (!measure.failed()) return result;
+  Measure estimate(nullptr);
+  return assemble(frame, q, passages, candidates, budget, 1.0, estimate);
 }
 
 namespace {

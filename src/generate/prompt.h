@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -61,6 +62,22 @@ Result<AssembledPrompt> assemble_chat_prompt(const std::vector<ChatMessage>& his
                                              const std::vector<Passage>& passages, const Budget& budget,
                                              const PromptTokenCounter& count_tokens,
                                              double sources_budget_ratio = 0.5);
+
+// Completion style, for base models (generate/prompt_style.h): the same source selection under
+// the same budget, rendered as one few-shot text (completion_prompt_text) for /v1/completions.
+// The result's `messages` is one message with role "prompt" holding that text; `count_tokens`
+// receives it in that form. No history: a base model follows no conversation (ask it the
+// standalone question).
+Result<AssembledPrompt> assemble_completion_prompt(const std::string& question,
+                                                   const std::vector<Passage>& passages, const Budget& budget,
+                                                   const PromptTokenCounter& count_tokens);
+
+// Two tiny worked examples (numbered sources, a question, a one-sentence cited answer), then
+// `sources` (rendered "[n] (title)\ntext\n" blocks) and `question`, ending in "Answer:".
+std::string completion_prompt_text(std::string_view sources, std::string_view question);
+
+// Where a base model's answer ends: the end of its line (the worked answers are one line each).
+const std::vector<std::string>& completion_stop_sequences();
 
 // The request that asks the model to rewrite a follow-up question as a standalone one
 // (history first, then the follow-up; the reply is the question alone). The history is

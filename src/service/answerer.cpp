@@ -9,6 +9,7 @@
 #include "embed/embedder.h"
 #include "generate/evidence.h"
 #include "generate/prompt.h"
+#include "generate/prompt_style.h"
 #include "service/engine.h"
 
 namespace kr::service {
@@ -115,8 +116,15 @@ Result<Answer> Answerer::respond(const std::string& collection, const std::strin
     answerability = generate::judge_answerability(answerability_signals(*retrieved, evidence), threshold);
   }
   Result<Answer> answer = may_decline && answerability && !answerability->answerable ? decline(*retrieved)
-                          : llm_ ? answer_with_model(*retrieved, request, sink)
+                          : llm_ ? answer_with_model(*retrieved, request, query, sink)
                                  : answer_extractively(*retrieved, query, evidence);
+  if (answer && !answer->model.empty() && trim(answer->text).empty()) {
+    // A base model may stop before writing anything: answer from the sources instead of with nothing.
+    const std::string model = answer->model;
+    answer = answer_extractively(*retrieved, query, evidence);
+    answer->note = "the model (" + model + ") returned an empty answer; this is the extractive answer (the "
+                   "best-matching sentences of the documents) instead";
+  }
   (answer ? counters_.answers : counters_.answer_failures)++;
   if (!answer) return answer;
   if (!answer->model.empty()) ground(*answer, query, *settings);  // a generated answer (declines have no model)
@@ -204,11 +212,14 @@ Result<generate::RawResponse> Answerer::forward_chat(const std::string& json_bod
 }
 
 Result<Answer> Answerer::answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
-                                         const AnswerSink& sink) {
+                                           const std::string& standalone, const AnswerSink& sink) {
   Answer answer;
   auto info = model_info();
   if (!info) return info.status();
   answer.model = info->id;
+  const generate::PromptStyle style =
+      generate::choose_prompt_style(generate::parse_prompt_style(config_.llm_prompt_style), *info);
+  answer.prompt_style = generate::prompt_style_name(style);
   const int window = info->max_model_len;
   answer.context_window = window;
   generate::Budget budget;
@@ -216,12 +227,19 @@ Result<Answer> Answerer::answer_with_model(const SearchResponse& retrieved, cons
   budget.answer_tokens = request.max_tokens > 0 ? std::min(request.max_tokens, window / 2)
                                                 : std::min(config_.answer_max_tokens, window / 4);
   const auto passages = to_passages(retrieved.hits, true);
-  std::vector<generate::ChatMessage> history;
-  for (const ChatTurn& turn : request.history) history.push_back({turn.role, turn.content});
-  auto prompt = generate::assemble_chat_prompt(
-      history, request.question, passages, budget,
-      [this](const std::vector<generate::ChatMessage>& m) { return llm_->count_prompt_tokens(m); },
-      request.sources_budget_ratio);
+  auto prompt = [&]() -> Result<generate::AssembledPrompt> {
+    if (style == generate::PromptStyle::kCompletion) {
+      return generate::assemble_completion_prompt(
+          standalone, passages, budget,
+          [this](const std::vector<generate::ChatMessage>& m) { return llm_->count_text_tokens(m.front().content); });
+    }
+    std::vector<generate::ChatMessage> history;
+    for (const ChatTurn& turn : request.history) history.push_back({turn.role, turn.content});
+    return generate::assemble_chat_prompt(
+        history, request.question, passages, budget,
+        [this](const std::vector<generate::ChatMessage>& m) { return llm_->count_prompt_tokens(m); },
+        request.sources_budget_ratio);
+  }();
   if (!prompt) return prompt.status();
   answer.prompt_tokens = prompt->prompt_tokens;
   for (size_t n = 0; n < prompt->used_passages.size(); ++n) {
@@ -231,7 +249,12 @@ Result<Answer> Answerer::answer_with_model(const SearchResponse& retrieved, cons
     answer.sources.push_back(std::move(source));
   }
   generate::ChatRequest chat;
-  chat.messages = prompt->messages;
+  if (style == generate::PromptStyle::kCompletion) {
+    chat.prompt = prompt->messages.front().content;
+    chat.stop = generate::completion_stop_sequences();
+  } else {
+    chat.messages = prompt->messages;
+  }
   chat.max_tokens = budget.answer_tokens;
   chat.temperature = request.temperature >= 0 ? request.temperature : config_.llm_temperature;
   auto completion = sink ? llm_->stream(chat, sink) : llm_->complete(chat);
@@ -242,7 +265,8 @@ Result<Answer> Answerer::answer_with_model(const SearchResponse& retrieved, cons
                  "the language model failed to answer: " + s.message());
   }
   // A citation number without a source would send the reader nowhere.
-  answer.text = generate::drop_unknown_citations(completion->text, static_cast<int>(answer.sources.size()));
+  answer.text = generate::drop_unknown_citations(std::string(trim(completion->text)),
+                                                 static_cast<int>(answer.sources.size()));
   answer.finish_reason = completion->finish_reason;
   answer.completion_tokens = completion->completion_tokens;
   if (completion->prompt_tokens > 0) answer.prompt_tokens = completion->prompt_tokens;

@@ -45,8 +45,9 @@ class Answerer {
   // `may_decline`: whether weak evidence declines (not for a follow-up that lost its context).
   Result<Answer> respond(const std::string& collection, const std::string& query, const ChatAskRequest& request,
                          const AnswerSink& sink, bool may_decline = true);
+  // `standalone`: the question without its conversation, which a completion-style prompt asks.
   Result<Answer> answer_with_model(const SearchResponse& retrieved, const ChatAskRequest& request,
-                                   const AnswerSink& sink);
+                                   const std::string& standalone, const AnswerSink& sink);
   // Checks a generated answer against its sources and applies the collection's grounding policy
   // (replace: the extractive answer from the same sources, with a note).
   void ground(Answer& answer, const std::string& question, const CollectionSettings& settings) const;

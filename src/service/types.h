@@ -182,6 +182,7 @@ struct Answer {
   std::string text;
   bool extractive = false;  // true when no model was used
   std::string model;
+  std::string prompt_style;  // a generated answer: "chat" or "completion" (generate/prompt_style.h)
   std::vector<AnswerSource> sources;
   std::vector<int> citations;  // numbers cited, first-appearance order
   int prompt_tokens = 0;

@@ -151,3 +151,70 @@ def test_grounding_replace_gives_a_supported_answer(make_server, llm_small_conte
         assert g["action"] == "none"
     cited = [s["number"] for s in a["sources"] if s["cited"]]
     assert sorted(cited) == sorted(a["citations"])
+
+
+def _uncited(text: str) -> str:
+    return re.sub(r"\s*\[[0-9][0-9,; -]*\]", "", text).strip()
+
+
+def _longest_shared_run(answer: str, source: str) -> int:
+    """The most consecutive words (case-folded, punctuation dropped) the answer shares with the source."""
+    words = lambda t: re.findall(r"[a-z0-9]+", t.lower())
+    a, s = words(answer), words(source)
+    best, previous = 0, [0] * (len(s) + 1)
+    for x in a:
+        current = [0] * (len(s) + 1)
+        for j, y in enumerate(s, 1):
+            if x == y:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+def test_base_model_gets_a_completion_prompt_and_answers_briefly(make_server, llm_small_context):
+    # Default prompt style (auto): llama-cpp-python reports no chat template and "gemma-3-270m" (no "-it")
+    # names a base model, so the few-shot completion prompt goes to /v1/completions. Room for 96 answer
+    # tokens: the stop sequence, not the token limit, must end the answer.
+    url, timeout = llm_small_context
+    server = make_server(args=["--llm-url", url, "--llm-context-window", "1024", "--answer-max-tokens", "96",
+                               "--llm-timeout-seconds", str(int(timeout))])
+    server.upload_ok("handbook", sorted(SAMPLES.iterdir()))
+    r = server.ask("handbook", "How many days of paid vacation do new employees get?", top_k=3, timeout=timeout)
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["mode"] == "generative" and a["prompt_style"] == "completion", a
+    assert a["finish_reason"] == "stop", a
+    assert a["usage"]["prompt_tokens"] + a["usage"]["completion_tokens"] <= 1024
+    answer = _uncited(a["answer"])
+    assert answer and "\n" not in answer, a["answer"]
+    # One or two sentences, not a page of text.
+    assert len(re.findall(r"[.!?](?:\s|$)", answer)) <= 2 and len(answer.split()) <= 45, a["answer"]
+    # Not a copy of its sources: no long stretch of any source's text (the chat-style failure mode).
+    for source in a["sources"]:
+        assert _longest_shared_run(answer, source["text"]) < 20, (a["answer"], source["text"])
+
+
+def test_completion_style_streams_and_chat_style_stays_available(make_server, llm_small_context):
+    url, timeout = llm_small_context
+    server = make_server(args=["--llm-url", url, "--llm-context-window", "1024", "--answer-max-tokens", "48",
+                               "--llm-timeout-seconds", str(int(timeout))])
+    server.upload_ok("handbook", sorted(SAMPLES.iterdir()))
+    r = server.ask("handbook", "How long is paid parental leave?", top_k=3, stream=True, timeout=timeout)
+    assert r.status_code == 200, r.text
+    events = parse_sse(r.text)
+    assert events[-1][0] == "done", [name for name, _ in events]
+    final = events[-1][1]
+    assert final["prompt_style"] == "completion"
+    streamed = "".join(data["delta"] for name, data in events if name == "token")
+    if final["mode"] == "generative":
+        assert _uncited(streamed) == _uncited(final["answer"]) != ""
+    else:  # the model wrote nothing: the extractive answer, said so
+        assert "empty answer" in final["note"] and streamed.strip() == final["answer"].strip()
+
+    chat = make_server(args=["--llm-url", url, "--llm-context-window", "1024", "--answer-max-tokens", "48",
+                             "--llm-timeout-seconds", str(int(timeout)), "--llm-prompt-style", "chat"])
+    chat.upload_ok("handbook", sorted(SAMPLES.iterdir()))
+    r = chat.ask("handbook", "How long is paid parental leave?", top_k=3, timeout=timeout)
+    assert r.status_code == 200, r.text
+    assert r.json()["prompt_style"] == "chat"

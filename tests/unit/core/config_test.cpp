@@ -475,3 +475,23 @@ TEST(PgStoreConfig, UrlIsSecretAndRequiredByThePostgresStore) {
 
 }  // namespace
 }  // namespace kr
+
+namespace kr {
+namespace {
+
+// Issue 10: how the model is prompted.
+TEST(PromptStyleConfig, AutoByDefaultAndOnlyKnownStyles) {
+  Config config;
+  EXPECT_EQ(config.llm_prompt_style, "auto");
+  for (const char* style : {"auto", "chat", "completion"}) {
+    config.llm_prompt_style = style;
+    EXPECT_TRUE(validate_config(config).is_ok()) << style;
+  }
+  config.llm_prompt_style = "instruct";
+  const Status bad = validate_config(config);
+  EXPECT_EQ(bad.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("auto, chat or completion"), std::string::npos) << bad.message();
+}
+
+}  // namespace
+}  // namespace kr

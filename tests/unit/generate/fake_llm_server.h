@@ -39,6 +39,8 @@ class FakeLlmServer {
     int token_delay_ms = 0;
     int slow_ms = 0;                    // delay before answering chat requests
     bool ignore_stream = false;         // answer stream requests with plain JSON
+    nlohmann::json props = nullptr;     // llama.cpp's GET /props answer; null: 404 like vLLM
+    bool extras_tokenize = false;       // llama-cpp-python's POST /extras/tokenize/count
   };
 
   explicit FakeLlmServer(std::string prefix = "") : prefix_(std::move(prefix)) {
@@ -50,7 +52,31 @@ class FakeLlmServer {
     });
     svr_.Post(p + "/tokenize", [this](const httplib::Request& req, httplib::Response& res) { tokenize(req, res); });
     svr_.Post(p + "/v1/chat/completions",
-              [this](const httplib::Request& req, httplib::Response& res) { chat(req, res); });
+              [this](const httplib::Request& req, httplib::Response& res) { chat(req, res, false); });
+    svr_.Post(p + "/v1/completions",
+              [this](const httplib::Request& req, httplib::Response& res) { chat(req, res, true); });
+    svr_.Get(p + "/props", [this](const httplib::Request&, httplib::Response& res) {
+      ++props_requests;
+      std::lock_guard lock(mu_);
+      if (script.props.is_null()) {
+        res.status = 404;
+        res.set_content(R"({"detail":"Not Found"})", "application/json");
+      } else {
+        res.set_content(script.props.dump(), "application/json");
+      }
+    });
+    svr_.Post(p + "/extras/tokenize/count", [this](const httplib::Request& req, httplib::Response& res) {
+      ++tokenize_requests;
+      std::lock_guard lock(mu_);
+      if (!script.extras_tokenize) {
+        res.status = 404;
+        res.set_content(R"({"detail":"Not Found"})", "application/json");
+        return;
+      }
+      const auto body = nlohmann::json::parse(req.body);
+      res.set_content(nlohmann::json{{"count", body.at("input").get<std::string>().size() / 4 + 1}}.dump(),
+                      "application/json");
+    });
     port_ = svr_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { svr_.listen_after_bind(); });
     for (int i = 0; i < 500 && !svr_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -86,6 +112,8 @@ class FakeLlmServer {
   std::atomic<int> model_requests{0};
   std::atomic<int> tokenize_requests{0};
   std::atomic<int> chat_requests{0};
+  std::atomic<int> completion_requests{0};  // of chat_requests: those on /v1/completions
+  std::atomic<int> props_requests{0};
   std::atomic<int> tokens_written{0};
   std::atomic<bool> client_gone{false};  // a streamed write failed: the client disconnected
 
@@ -99,7 +127,16 @@ class FakeLlmServer {
     return out;
   }
 
-  static nlohmann::json chunk(const nlohmann::json& delta, const nlohmann::json& finish) {
+  // A streamed piece: chat chunks carry delta.content, completion chunks carry text.
+  static nlohmann::json chunk(const nlohmann::json& delta, const nlohmann::json& finish, bool completion = false) {
+    if (completion) {
+      return {{"id", "cmpl-1"},
+              {"object", "text_completion"},
+              {"model", "phi-3"},
+              {"choices", nlohmann::json::array({{{"index", 0},
+                                                  {"text", delta.value("content", "")},
+                                                  {"finish_reason", finish}}})}};
+    }
     return {{"id", "chatcmpl-1"},
             {"object", "chat.completion.chunk"},
             {"model", "phi-3"},
@@ -116,12 +153,16 @@ class FakeLlmServer {
     }
     const auto body = nlohmann::json::parse(req.body);
     size_t chars = 0;
-    for (const auto& m : body.at("messages")) chars += m.at("content").get<std::string>().size();
+    if (body.contains("prompt")) chars = body.at("prompt").get<std::string>().size();
+    if (body.contains("messages")) {
+      for (const auto& m : body.at("messages")) chars += m.at("content").get<std::string>().size();
+    }
     res.set_content(nlohmann::json{{"count", chars / 4 + 7}, {"max_model_len", 4096}}.dump(), "application/json");
   }
 
-  void chat(const httplib::Request& req, httplib::Response& res) {
+  void chat(const httplib::Request& req, httplib::Response& res, bool completion) {
     ++chat_requests;
+    if (completion) ++completion_requests;
     std::unique_lock lock(mu_);
     last_authorization_ = req.get_header_value("Authorization");
     last_chat_body_ = nlohmann::json::parse(req.body);
@@ -157,20 +198,23 @@ class FakeLlmServer {
     std::string text;
     for (const auto& t : script.tokens) text += t;
     if (!last_chat_body_.value("stream", false) || script.ignore_stream) {
-      nlohmann::json out = {
-          {"id", "chatcmpl-1"},
-          {"object", "chat.completion"},
-          {"choices", nlohmann::json::array({{{"index", 0},
-                                              {"message", {{"role", "assistant"}, {"content", text}}},
-                                              {"finish_reason", "stop"}}})},
-          {"usage", {{"prompt_tokens", 25}, {"completion_tokens", script.tokens.size()}}}};
+      nlohmann::json choice = {{"index", 0}, {"finish_reason", "stop"}};
+      if (completion) {
+        choice["text"] = text;
+      } else {
+        choice["message"] = {{"role", "assistant"}, {"content", text}};
+      }
+      nlohmann::json out = {{"id", "chatcmpl-1"},
+                            {"object", completion ? "text_completion" : "chat.completion"},
+                            {"choices", nlohmann::json::array({choice})},
+                            {"usage", {{"prompt_tokens", 25}, {"completion_tokens", script.tokens.size()}}}};
       res.set_content(out.dump(), "application/json");
       return;
     }
 
     // One event per provider call, so a disconnect is noticed between tokens.
     std::vector<std::string> events;
-    events.push_back(chunk({{"role", "assistant"}, {"content", ""}}, nullptr).dump());
+    if (!completion) events.push_back(chunk({{"role", "assistant"}, {"content", ""}}, nullptr).dump());
     for (size_t i = 0; i < script.tokens.size(); ++i) {
       if (script.stream_error_after == static_cast<int>(i)) {
         events.push_back(nlohmann::json{{"error",
@@ -180,10 +224,10 @@ class FakeLlmServer {
                              .dump());
         break;
       }
-      events.push_back(chunk({{"content", script.tokens[i]}}, nullptr).dump());
+      events.push_back(chunk({{"content", script.tokens[i]}}, nullptr, completion).dump());
     }
     if (script.stream_error_after < 0) {
-      events.push_back(chunk({{"content", ""}}, "stop").dump());
+      events.push_back(chunk({{"content", ""}}, "stop", completion).dump());
       nlohmann::json usage = {{"id", "chatcmpl-1"},
                               {"choices", nlohmann::json::array()},
                               {"usage", {{"prompt_tokens", 25}, {"completion_tokens", script.tokens.size()}}}};

@@ -423,5 +423,112 @@ TEST(OpenAiClient, ConcurrentCalls) {
   EXPECT_EQ(ok.load(), 6);
 }
 
+// Completion style (base models): a prompt text on /v1/completions with stop sequences.
+ChatRequest completion_question() {
+  ChatRequest r;
+  r.prompt = "Sources:\n[1] (a.txt)\nThe sky is blue.\nQuestion: What colour is the sky?\nAnswer:";
+  r.stop = {"\n\n", "\nQuestion:"};
+  r.max_tokens = 24;
+  return r;
+}
+
+TEST(OpenAiClient, CompletionStyleGoesToCompletionsWithStops) {
+  FakeLlmServer server;
+  auto client = make_openai_client(config_for(server.url()));
+  auto done = client->complete(completion_question());
+  ASSERT_TRUE(done.is_ok()) << done.status().to_string();
+  EXPECT_EQ(done->text, "Hello, world.");
+  EXPECT_EQ(server.completion_requests.load(), 1);
+  const auto body = server.last_chat_body();
+  EXPECT_EQ(body.at("prompt"), completion_question().prompt);
+  EXPECT_FALSE(body.contains("messages"));
+  EXPECT_EQ(body.at("stop"), nlohmann::json::array({"\n\n", "\nQuestion:"}));
+  EXPECT_EQ(body.at("max_tokens"), 24);
+  EXPECT_EQ(body.at("model"), "phi-3");
+  // Chat requests carry no stop field unless asked.
+  ASSERT_TRUE(client->complete(question()).is_ok());
+  EXPECT_FALSE(server.last_chat_body().contains("stop"));
+  EXPECT_EQ(server.completion_requests.load(), 1);
+}
+
+TEST(OpenAiClient, CompletionStyleStreamsTextChunks) {
+  FakeLlmServer server;
+  auto client = make_openai_client(config_for(server.url()));
+  std::vector<std::string> deltas;
+  auto done = client->stream(completion_question(), [&](const std::string& d) {
+    deltas.push_back(d);
+    return true;
+  });
+  ASSERT_TRUE(done.is_ok()) << done.status().to_string();
+  EXPECT_EQ(deltas, (std::vector<std::string>{"Hel", "lo", ", ", "world", "."}));
+  EXPECT_EQ(done->text, "Hello, world.");
+  EXPECT_EQ(done->finish_reason, "stop");
+  EXPECT_EQ(done->completion_tokens, 5);
+  EXPECT_EQ(server.completion_requests.load(), 1);
+  EXPECT_EQ(server.last_chat_body().at("stream"), true);
+}
+
+TEST(OpenAiClient, ModelInfoReadsChatTemplateFromProps) {
+  {
+    FakeLlmServer vllm;  // no /props: unknown
+    auto info = make_openai_client(config_for(vllm.url()))->model_info();
+    ASSERT_TRUE(info.is_ok());
+    EXPECT_EQ(info->has_chat_template, std::nullopt);
+    EXPECT_EQ(vllm.props_requests.load(), 1);
+  }
+  for (const auto& [props, expected] : std::vector<std::pair<std::string, bool>>{
+           {R"({"chat_template":""})", false},
+           {R"({"chat_template":null})", false},
+           {R"({"chat_template":"{% for m in messages %}{{ m.content }}{% endfor %}"})", true}}) {
+    FakeLlmServer llama;
+    llama.edit([&](auto& s) { s.props = nlohmann::json::parse(props); });
+    auto client = make_openai_client(config_for(llama.url() + "/v1"));
+    auto info = client->model_info();
+    ASSERT_TRUE(info.is_ok());
+    EXPECT_EQ(info->has_chat_template, expected) << props;
+    ASSERT_TRUE(client->model_info().is_ok());
+    EXPECT_EQ(llama.props_requests.load(), 1);  // cached with the model list
+  }
+}
+
+TEST(OpenAiClient, ModelInfoKeepsVllmRoot) {
+  FakeLlmServer server;
+  server.edit([](auto& s) {
+    s.models = nlohmann::json::parse(R"({"data":[{"id":"ws","root":"tiiuae/falcon-7b","max_model_len":2048}]})");
+  });
+  auto info = make_openai_client(config_for(server.url()))->model_info();
+  ASSERT_TRUE(info.is_ok());
+  EXPECT_EQ(info->root, "tiiuae/falcon-7b");
+}
+
+TEST(OpenAiClient, CountTextTokensOnTokenizeThenExtrasThenUnsupported) {
+  const std::string text(400, 'a');
+  {
+    FakeLlmServer vllm;
+    auto count = make_openai_client(config_for(vllm.url()))->count_text_tokens(text);
+    ASSERT_TRUE(count.is_ok()) << count.status().to_string();
+    EXPECT_EQ(*count, 400 / 4 + 7);
+  }
+  {
+    FakeLlmServer llama_cpp_python;  // /tokenize 404, /extras/tokenize/count answers
+    llama_cpp_python.edit([](auto& s) {
+      s.tokenize_status = 404;
+      s.extras_tokenize = true;
+    });
+    auto client = make_openai_client(config_for(llama_cpp_python.url()));
+    ASSERT_EQ(*client->count_text_tokens(text), 400 / 4 + 1);
+    ASSERT_EQ(*client->count_text_tokens(text), 400 / 4 + 1);
+    EXPECT_EQ(llama_cpp_python.tokenize_requests.load(), 3);  // the route that worked is remembered
+  }
+  {
+    FakeLlmServer neither;
+    neither.edit([](auto& s) { s.tokenize_status = 404; });
+    auto client = make_openai_client(config_for(neither.url()));
+    EXPECT_EQ(client->count_text_tokens(text).status().code(), ErrorCode::kUnsupported);
+    EXPECT_EQ(client->count_text_tokens(text).status().code(), ErrorCode::kUnsupported);
+    EXPECT_EQ(neither.tokenize_requests.load(), 2);  // not asked again
+  }
+}
+
 }  // namespace
 }  // namespace kr::generate

@@ -12,7 +12,9 @@ import { launchBrowser, REPO, shot, startLocalModel, startServer, watchProblems 
 const SAMPLES = join(REPO, "samples/handbook");
 // A small window and short answers keep it to about a minute on 2 quiet cores; the UI asks with
 // top-k 3 (set in Settings below) so prompts stay near 600 tokens.
-const SERVER_ARGS = ["--llm-context-window", "2048", "--answer-max-tokens", "64"];
+// Chat style: a long streamed answer to watch grow and to stop (completion style, which auto picks for this
+// base model, ends after one line; tests/e2e/test_real_model.py covers it).
+const SERVER_ARGS = ["--llm-context-window", "2048", "--answer-max-tokens", "64", "--llm-prompt-style", "chat"];
 // Waits scale with the model's measured speed (a loaded machine is many times slower), as in
 // tests/e2e/test_real_model.py: this many times one answer-sized request, at least a minute.
 const SLACK = 8;
