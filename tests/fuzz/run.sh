@@ -34,7 +34,7 @@ FAILED=()
 
 extensions() { # target -> file extensions of its seeds
   case "$1" in
-    parse_document) echo "pdf docx pptx xlsx html htm md csv tsv txt" ;;
+    parse_document) echo "pdf docx pptx xlsx html htm md csv tsv txt msg" ;;
     pdf) echo "pdf" ;;
     html) echo "html htm" ;;
     markdown) echo "md rst" ;;
