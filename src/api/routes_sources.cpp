@@ -24,6 +24,8 @@ json source_json(const sources::SourceView& v) {
               {"location", s.location},
               {"interval_seconds", s.interval_seconds},
               {"extensions", s.extensions},
+              {"crawl_depth", s.crawl_depth},
+              {"max_pages", s.max_pages},
               {"credentials", s.account_key.empty() ? (s.sas_token.empty() ? "none" : "sas") : "shared_key"},
               {"created_at", s.created_at},
               {"items", v.items},
@@ -48,6 +50,15 @@ Result<sources::SourceSpec> spec_from(const json& body) {
   auto interval = optional_double(body, "interval_seconds", 0, 0, 365.0 * 86400);
   if (!interval) return interval.status();
   spec.interval_seconds = *interval;
+  for (auto [field, target] : {std::pair{"crawl_depth", &spec.crawl_depth}, {"max_pages", &spec.max_pages}}) {
+    if (!body.contains(field)) continue;
+    if (!body[field].is_number_integer()) return error(ErrorCode::kInvalidArgument, std::string(field) + " must be an integer");
+    const auto value = body[field].get<int64_t>();
+    if (value < 0 || value > sources::kMaxPagesLimit) {
+      return error(ErrorCode::kInvalidArgument, std::string(field) + " is out of range");
+    }
+    *target = static_cast<int>(value);
+  }
   if (body.contains("extensions")) {
     const json& list = body["extensions"];
     if (!list.is_array()) return error(ErrorCode::kInvalidArgument, "extensions must be a list like [\".pdf\"]");

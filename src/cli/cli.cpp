@@ -135,6 +135,8 @@ int run(int argc, char** argv) {
   sources_add->add_option("location", sources_args.location, "folder path, http(s) URL or container URL")->required();
   sources_add->add_option("--interval-seconds", sources_args.interval_seconds, "scheduled sync period (0: on demand)");
   sources_add->add_option("--extensions", sources_args.extensions, "only items ending in these, e.g. .pdf .docx");
+  sources_add->add_option("--crawl-depth", sources_args.crawl_depth, "url: follow same-site links this many levels");
+  sources_add->add_option("--max-pages", sources_args.max_pages, "url: pages crawled at most (default 100)");
   sources_add->add_option("--account-key", sources_args.account_key, "azure_blob: the storage account's shared key");
   sources_add->add_option("--sas-token", sources_args.sas_token, "azure_blob: a SAS token (list + read)");
   auto* sources_list = sources_cmd->add_subcommand("list", "list sources with their last sync");

@@ -52,6 +52,8 @@ struct SourcesArgs {
   std::string location;
   double interval_seconds = 0;
   std::vector<std::string> extensions;
+  int crawl_depth = 0;  // add url: same-site links followed this deep
+  int max_pages = 0;
   std::string account_key;
   std::string sas_token;
   bool keep_documents = false;

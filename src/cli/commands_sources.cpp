@@ -65,6 +65,8 @@ int sources_command(const Config& config, const std::string& self, const Sources
     spec.location = args.location;
     spec.interval_seconds = args.interval_seconds;
     spec.extensions = args.extensions;
+    spec.crawl_depth = args.crawl_depth;
+    spec.max_pages = args.max_pages;
     spec.account_key = args.account_key;
     spec.sas_token = args.sas_token;
     auto added = manager.add(args.collection, std::move(spec), /*from_api=*/false);

@@ -60,6 +60,16 @@ Status validate_source(const SourceSpec& spec, const Config& config, bool from_a
   if (spec.interval_seconds < 0 || spec.interval_seconds > 365.0 * 86400) {
     return error(ErrorCode::kInvalidArgument, "interval_seconds must be between 0 (on demand) and one year");
   }
+  if (spec.crawl_depth < 0 || spec.crawl_depth > kMaxCrawlDepth) {
+    return error(ErrorCode::kInvalidArgument, "crawl_depth must be between 0 (the page only) and " +
+                                                  std::to_string(kMaxCrawlDepth));
+  }
+  if (spec.max_pages < 0 || spec.max_pages > kMaxPagesLimit) {
+    return error(ErrorCode::kInvalidArgument, "max_pages must be between 1 and " + std::to_string(kMaxPagesLimit));
+  }
+  if (spec.kind != SourceKind::kUrl && (spec.crawl_depth != 0 || spec.max_pages != 0)) {
+    return error(ErrorCode::kInvalidArgument, "crawl_depth and max_pages apply to url sources only");
+  }
   for (const auto& ext : spec.extensions) {
     if (ext.empty() || ext.size() > 16) return error(ErrorCode::kInvalidArgument, "bad extension '" + ext + "'");
   }

@@ -1,6 +1,7 @@
 // What a sync needs from a kind of source: list its items, fetch one item's bytes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ class Connector {
   // The item's bytes. kUnavailable / kDeadlineExceeded errors are transient: the item is
   // tried again by the next sync; any other error is recorded against the item's version.
   virtual Result<std::string> fetch(const SourceItem& item) = 0;
+  // What the last sync recorded per item key, given before list(): a URL source asks the server
+  // whether each page changed since (If-None-Match / If-Modified-Since) instead of downloading it.
+  virtual void set_known(const std::map<std::string, ItemState>& items) { (void)items; }
 };
 
 // Checks a new source before it is stored: the location is well formed, a folder is

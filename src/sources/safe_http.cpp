@@ -43,15 +43,17 @@ Result<std::string> resolve_checked(const std::string& host, const AddressPolicy
   return addresses.front();
 }
 
-std::string resolve_relative(const ParsedUrl& base, const std::string& location) {
+}  // namespace
+
+std::string resolve_url(const ParsedUrl& base, const std::string& location) {
   if (location.find("://") != std::string::npos) return location;
   if (location.rfind("//", 0) == 0) return base.scheme + ":" + location;
   if (!location.empty() && location[0] == '/') return base.origin() + location;
-  const std::string dir = base.target.substr(0, base.target.find_last_of('/') + 1);
+  const std::string path = base.target.substr(0, base.target.find('?'));
+  if (!location.empty() && location[0] == '?') return base.origin() + path + location;
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
   return base.origin() + dir + location;
 }
-
-}  // namespace
 
 std::string ParsedUrl::origin() const {
   const bool v6 = host.find(':') != std::string::npos;
@@ -170,7 +172,7 @@ Result<HttpReply> safe_get(const std::string& start_url,
       return error(ErrorCode::kUnavailable, start_url + " redirects more than " +
                                                 std::to_string(limits.max_redirects) + " times");
     }
-    url = resolve_relative(*parsed, reply.headers["location"]);
+    url = resolve_url(*parsed, reply.headers["location"]);
   }
 }
 

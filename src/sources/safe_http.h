@@ -34,6 +34,8 @@ struct ParsedUrl {
   std::string origin() const;
 };
 Result<ParsedUrl> parse_url(const std::string& url);
+// `location` (absolute, scheme-relative, absolute-path, query-only or relative) against `base`.
+std::string resolve_url(const ParsedUrl& base, const std::string& location);
 
 // Any status is a reply (the caller judges it); errors: kInvalidArgument (bad URL),
 // kPermissionDenied (refused address), kUnavailable (connect/read failed), kTooLarge,

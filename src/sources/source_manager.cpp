@@ -271,6 +271,7 @@ Result<SyncReport> SourceManager::execute(const std::string& collection, const s
 
   auto connector = make_connector(spec, engine_.config());
   if (!connector) return finish(connector.status());
+  (*connector)->set_known(record.items);
   auto listed = (*connector)->list();
   if (!listed) return finish(listed.status());
   std::vector<SourceItem> items;

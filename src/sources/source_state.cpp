@@ -73,6 +73,8 @@ json to_json(const CollectionSources& all) {
                   {"location", s.location},
                   {"interval_seconds", s.interval_seconds},
                   {"extensions", s.extensions},
+                  {"crawl_depth", s.crawl_depth},
+                  {"max_pages", s.max_pages},
                   {"account_key", s.account_key},
                   {"sas_token", s.sas_token},
                   {"created_at", s.created_at},
@@ -96,6 +98,8 @@ Result<CollectionSources> from_json(const json& j) {
     s.location = entry.at("location").get<std::string>();
     s.interval_seconds = entry.value("interval_seconds", 0.0);
     s.extensions = entry.value("extensions", std::vector<std::string>{});
+    s.crawl_depth = entry.value("crawl_depth", 0);
+    s.max_pages = entry.value("max_pages", 0);
     s.account_key = entry.value("account_key", "");
     s.sas_token = entry.value("sas_token", "");
     s.created_at = entry.value("created_at", int64_t{0});

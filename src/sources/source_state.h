@@ -18,12 +18,20 @@ enum class SourceKind { kFolder, kUrl, kAzureBlob };
 std::string_view source_kind_name(SourceKind kind);
 Result<SourceKind> parse_source_kind(std::string_view name);
 
+inline constexpr int kMaxCrawlDepth = 10;
+inline constexpr int kDefaultMaxPages = 100;
+inline constexpr int kMaxPagesLimit = 10000;
+
 struct SourceSpec {
   std::string id;                 // "src-<n>", unique in its collection
   SourceKind kind = SourceKind::kFolder;
   std::string location;           // folder path | http(s) URL | container URL
   double interval_seconds = 0;    // scheduled sync period; 0 = on demand only
   std::vector<std::string> extensions;  // only items ending in one of these (".pdf"); empty = all
+  // URL sources: follow same-site links this many levels from the page (0 = the page only), up to
+  // max_pages pages in all (0 = kDefaultMaxPages when crawling).
+  int crawl_depth = 0;
+  int max_pages = 0;
   // Azure Blob credentials: a shared key (base64) or a SAS token. Kept in the data directory
   // (mode 0600) and never returned by the API.
   std::string account_key;

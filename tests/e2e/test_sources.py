@@ -199,10 +199,12 @@ class Site:
 
     def __init__(self, host="127.0.0.1"):
         self.pages = {}
+        self.requests = []  # (path, request headers) in arrival order
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                site.requests.append((self.path, dict(self.headers)))
                 status, headers, body = site.pages.get(self.path, (404, {}, b"not here"))
                 if callable(body):
                     return body(self)
@@ -412,3 +414,127 @@ def test_cli_sync_collection(tmp_path):
     assert "src-2" in text.stderr
     missing = cli("sync", "nope")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+# -- conditional re-fetch, robots.txt, same-site crawl ------------------------------------------------------
+
+def conditional_page(text, etag=None, last_modified=None):
+    """A page that answers 304 when the request's validator matches, and counts full downloads."""
+    state = {"downloads": 0}
+
+    def handler(h):
+        if (etag and h.headers.get("If-None-Match") == etag) or \
+           (last_modified and h.headers.get("If-Modified-Since") == last_modified):
+            h.send_response(304)
+            h.end_headers()
+            return
+        state["downloads"] += 1
+        body = text.encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "text/plain")
+        if etag:
+            h.send_header("ETag", etag)
+        if last_modified:
+            h.send_header("Last-Modified", last_modified)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+    return handler, state
+
+
+def test_url_refetch_is_conditional(url_server, site):
+    s = url_server
+    by_etag, etag_state = conditional_page("The library opens at eight.", etag='"v1"')
+    by_date, date_state = conditional_page("The gym opens at six.", last_modified="Tue, 01 Dec 2026 10:00:00 GMT")
+    site.pages["/etag-page"] = (200, {}, by_etag)
+    site.pages["/dated-page"] = (200, {}, by_date)
+    s.create_collection("conditional")
+    etag_src = add_source(s, "conditional", kind="url", location=site.base + "/etag-page")
+    date_src = add_source(s, "conditional", kind="url", location=site.base + "/dated-page")
+    for src in (etag_src, date_src):
+        assert sync(s, "conditional", src["id"]).json()["added"] == 1
+    site.requests.clear()
+    for src in (etag_src, date_src):
+        again = sync(s, "conditional", src["id"]).json()
+        assert (again["unchanged"], again["updated"], again["added"]) == (1, 0, 0)
+    assert (etag_state["downloads"], date_state["downloads"]) == (1, 1)  # the re-syncs got 304s
+    sent = {path: headers for path, headers in site.requests}
+    assert sent["/etag-page"]["If-None-Match"] == '"v1"'
+    assert sent["/dated-page"]["If-Modified-Since"] == "Tue, 01 Dec 2026 10:00:00 GMT"
+    assert sent["/etag-page"]["User-Agent"] == "kaito-rag"
+
+    changed, changed_state = conditional_page("The library opens at nine.", etag='"v2"')
+    site.pages["/etag-page"] = (200, {}, changed)
+    assert sync(s, "conditional", etag_src["id"]).json()["updated"] == 1
+    hit = s.post("/v1/collections/conditional/search", json={"query": "library opens", "mode": "bm25"}).json()
+    assert "nine" in hit["results"][0]["text"] and changed_state["downloads"] == 1
+
+
+def test_robots_txt_is_obeyed(url_server, site):
+    s = url_server
+    site.pages["/robots.txt"] = (200, {"Content-Type": "text/plain"},
+                                 b"User-agent: *\nDisallow: /private/\n\nUser-agent: otherbot\nDisallow: /\n")
+    site.pages["/private/plan.txt"] = (200, {"Content-Type": "text/plain"}, b"Merger plans.")
+    site.pages["/public.txt"] = (200, {"Content-Type": "text/plain"}, b"Opening hours are posted at the door.")
+    try:
+        s.create_collection("robots")
+        private = add_source(s, "robots", kind="url", location=site.base + "/private/plan.txt")
+        r = sync(s, "robots", private["id"])
+        assert r.status_code == 403, r.text
+        assert "robots.txt disallows /private/plan.txt" in r.json()["error"]["message"]
+        public = add_source(s, "robots", kind="url", location=site.base + "/public.txt")
+        assert sync(s, "robots", public["id"]).json()["added"] == 1
+        assert doc_names(s, "robots") == ["public.txt"]
+        assert not any(path == "/private/plan.txt" for path, _ in site.requests)
+    finally:
+        del site.pages["/robots.txt"]
+
+
+def html(*links, text=""):
+    anchors = "".join(f'<a href="{link}">link</a> ' for link in links)
+    return (200, {"Content-Type": "text/html"}, f"<html><body><p>{text}</p>{anchors}</body></html>".encode())
+
+
+def test_same_site_crawl_with_depth_page_limits_and_robots(url_server):
+    s = url_server
+    site, elsewhere = Site(), Site(host="127.0.0.2")  # 127.0.0.2 is another site (and not allowed)
+    try:
+        site.pages["/robots.txt"] = (200, {}, b"User-agent: kaito-rag\nDisallow: /docs/secret\n")
+        site.pages["/docs/index.html"] = html("a.html", "/docs/secret.html", elsewhere.base + "/x", "#top",
+                                              "mailto:someone@example.org", text="Handbook index.")
+        site.pages["/docs/a.html"] = html("deep.html", "index.html", text="Chapter A covers hiring.")
+        site.pages["/docs/deep.html"] = html(text="The deep chapter covers pensions.")
+        site.pages["/docs/secret.html"] = html(text="Secret salaries.")
+        elsewhere.pages["/x"] = html(text="Another site.")
+        s.create_collection("crawl")
+        one = add_source(s, "crawl", kind="url", location=site.base + "/docs/index.html", crawl_depth=1)
+        assert one["crawl_depth"] == 1 and one["max_pages"] == 0
+        r = sync(s, "crawl", one["id"]).json()
+        assert (r["listed"], r["added"]) == (2, 2), r
+        assert doc_names(s, "crawl") == ["a.html", "index.html"]
+        assert elsewhere.requests == []  # other sites are never requested
+        assert not any(path == "/docs/secret.html" for path, _ in site.requests)
+        assert not any(path == "/docs/deep.html" for path, _ in site.requests)  # depth 2
+
+        s.create_collection("crawl2")
+        two = add_source(s, "crawl2", kind="url", location=site.base + "/docs/index.html", crawl_depth=2)
+        r = sync(s, "crawl2", two["id"]).json()
+        assert r["added"] == 3 and doc_names(s, "crawl2") == ["a.html", "deep.html", "index.html"]
+        del site.pages["/docs/deep.html"]
+        r = sync(s, "crawl2", two["id"]).json()
+        assert (r["deleted"], r["unchanged"]) == (1, 2), r
+        assert doc_names(s, "crawl2") == ["a.html", "index.html"]
+
+        s.create_collection("crawl3")
+        capped = add_source(s, "crawl3", kind="url", location=site.base + "/docs/index.html", crawl_depth=5,
+                            max_pages=1)
+        assert sync(s, "crawl3", capped["id"]).json()["listed"] == 1
+
+        r = s.post("/v1/collections/crawl3/sources", json={"kind": "url", "location": site.base, "crawl_depth": 11})
+        assert r.status_code == 400 and "crawl_depth" in r.json()["error"]["message"]
+        r = s.post("/v1/collections/crawl3/sources",
+                   json={"kind": "folder", "location": "/tmp", "crawl_depth": 1})
+        assert r.status_code == 400 and "url sources only" in r.json()["error"]["message"]
+    finally:
+        site.close()
+        elsewhere.close()
