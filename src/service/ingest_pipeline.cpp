@@ -2,69 +2,15 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "chunk/chunker.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "service/ingest_inputs.h"
+#include "service/ingest_pipeline_internal.h"
 
 namespace kr::service {
-namespace fs = std::filesystem;
-
-// One caller's wait for one document.
-struct IngestPipeline::Ticket {
-  bool answered = false;  // guarded by IngestPipeline::mutex_
-  Result<IngestResult> result{IngestResult{}};
-};
-
-// A parsed, chunked and analyzed document waiting for its group commit.
-struct IngestPipeline::Pending {
-  std::shared_ptr<Collection> collection;
-  store::PutRequest put;
-  IngestResult result;  // name, doc_id, format, pages, warnings, chunks filled in
-  size_t bytes = 0;
-  std::shared_ptr<Ticket> ticket;
-};
-
-struct IngestPipeline::CommitQueue {
-  std::deque<std::unique_ptr<Pending>> pending;
-  bool leader_active = false;
-  std::shared_ptr<Collection> collection;
-};
-
-namespace {
-
-// Stable public id of a file document: derived from its source, so an updated
-// file keeps its id (and its URLs).
-std::string doc_id_for_source(const std::string& source) { return sha256_hex("source:" + source).substr(0, 32); }
-
-IngestResult failed(const std::string& name, Status status) {
-  IngestResult result;
-  result.name = name;
-  result.outcome = IngestOutcome::kFailed;
-  result.error = std::move(status);
-  return result;
-}
-
-Result<std::string> read_file(const std::string& path, int64_t max_bytes) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) return error(ErrorCode::kNotFound, "cannot read " + path + ": " + ec.message());
-  if (static_cast<int64_t>(size) > max_bytes) {
-    return error(ErrorCode::kTooLarge, "file is " + std::to_string(size) + " bytes, over the limit of " +
-                                           std::to_string(max_bytes) + " (parse_max_file_bytes)");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return error(ErrorCode::kNotFound, "cannot open " + path);
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (!in) return error(ErrorCode::kInternal, "short read from " + path);
-  return bytes;
-}
-
-}  // namespace
 
 IngestPipeline::IngestPipeline(CollectionRegistry& registry, const ParseRunner& parser,
                                std::shared_ptr<embed::Embedder> embedder, EngineCounters& counters,
@@ -176,24 +122,10 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
   } else if (found.status().code() != ErrorCode::kNotFound || !create) {
     return Result<IngestResult>(found.status());
   }
-  if (input.name.empty()) input.name = input.path.empty() ? "untitled" : fs::path(input.path).filename().string();
-  if (input.source.empty()) input.source = input.path.empty() ? input.name : input.path;
-  input.name = sanitize_utf8(input.name);
-  input.source = sanitize_utf8(input.source);
-
-  if (input.bytes.empty() && !input.path.empty()) {
-    auto bytes = read_file(input.path, options_.max_file_bytes);
-    if (!bytes) {
-      counters_.files_failed++;
-      return Result<IngestResult>(failed(input.name, bytes.status()));
-    }
-    input.bytes = std::move(bytes.value());
-  }
-  if (static_cast<int64_t>(input.bytes.size()) > options_.max_file_bytes) {
+  normalize_identity(input);
+  if (Status loaded = load_input_bytes(input, options_.max_file_bytes); !loaded) {
     counters_.files_failed++;
-    return Result<IngestResult>(failed(
-        input.name, error(ErrorCode::kTooLarge, "file is " + std::to_string(input.bytes.size()) +
-                                                    " bytes, over the limit of " + std::to_string(options_.max_file_bytes))));
+    return Result<IngestResult>(failed_ingest(input.name, loaded));
   }
 
   const std::string content_hash = sha256_hex(input.bytes);
@@ -222,7 +154,7 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
     counters_.files_failed++;
     log::info("file rejected", {{"collection", collection_name}, {"file", input.name},
                                 {"reason", parsed.status().to_string()}});
-    return Result<IngestResult>(failed(input.name, parsed.status()));
+    return Result<IngestResult>(failed_ingest(input.name, parsed.status()));
   }
   if (!collection) {
     auto created = find_or_create(collection_name, /*create=*/true);
@@ -362,7 +294,7 @@ void IngestPipeline::commit_batch(Collection& collection, std::vector<std::uniqu
     for (auto& pending : batch) {
       if (per_file) {
         counters_.files_failed++;
-        results.emplace_back(failed(pending->result.name, status));
+        results.emplace_back(failed_ingest(pending->result.name, status));
       } else {
         results.emplace_back(status);
       }
