@@ -62,6 +62,7 @@ const std::vector<RouteRule>& route_rules() {
       {"GET", "/v1/collections/{name}/documents", A::kCollection, Permission::kRead},
       {"GET", "/v1/collections/{name}/documents/{doc_id}", A::kCollection, Permission::kRead},
       {"DELETE", "/v1/collections/{name}/documents/{doc_id}", A::kCollection, Permission::kWrite},
+      {"GET", "/v1/collections/{name}/jobs/{job_id}", A::kCollection, Permission::kRead},
       {"POST", "/v1/collections/{name}/search", A::kCollection, Permission::kRead},
       {"POST", "/v1/collections/{name}/ask", A::kCollection, Permission::kRead},
       // OpenAI-compatible: `model` / `index_name` checked in the handler, /v1/models filtered.

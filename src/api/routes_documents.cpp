@@ -56,7 +56,33 @@ Result<Metadata> upload_metadata(const UploadForm& form) {
   return metadata_from_json(*value);
 }
 
-void ingest_upload(service::Engine& engine, const std::string& collection, UploadForm& form,
+// ?wait=false (--store postgres): 202 once every readable file's ingest job is committed; any
+// replica ingests them; GET …/jobs/{job_id} follows one.
+void queue_upload(service::Engine& engine, const std::string& collection, std::vector<service::IngestInput> inputs,
+                  httplib::Response& res) {
+  const size_t files = inputs.size();
+  auto queued = engine.ingest_queued(collection, std::move(inputs));
+  if (!queued) return send_error(res, queued.status());
+  json results = json::array();
+  size_t failures = 0;
+  Status first_failure;
+  for (const auto& file : *queued) {
+    if (file.job_id == 0) {
+      if (failures++ == 0) first_failure = file.error;
+      results.push_back({{"name", file.name}, {"status", "failed"}, {"error", error_json(file.error)["error"]}});
+      continue;
+    }
+    results.push_back({{"name", file.name}, {"status", "queued"}, {"doc_id", file.doc_id}, {"job_id", file.job_id}});
+  }
+  json body = {{"collection", collection}, {"files", files}, {"failed", failures}, {"results", results}};
+  if (failures == files) {
+    body["error"] = error_json(first_failure)["error"];
+    return send_json(res, http_status(first_failure.code()), body);
+  }
+  send_json(res, 202, body);
+}
+
+void ingest_upload(service::Engine& engine, const std::string& collection, UploadForm& form, bool wait,
                    httplib::Response& res) {
   auto metadata = upload_metadata(form);
   if (!metadata) return send_error(res, metadata.status());
@@ -83,6 +109,7 @@ void ingest_upload(service::Engine& engine, const std::string& collection, Uploa
   if (files == 0) {
     return send_error(res, error(ErrorCode::kInvalidArgument, std::string("no files in the request; ") + kUploadHelp));
   }
+  if (!wait) return queue_upload(engine, collection, std::move(inputs), res);
   json results = json::array();
   size_t failures = 0, updated = 0;
   Status first_failure;
@@ -129,9 +156,14 @@ void add_document_routes(Router& router, ApiContext& ctx) {
   router.add_upload(documents, "/v1/collections/{name}/documents",
                     [&engine](const httplib::Request& req, httplib::Response& res,
                               const httplib::ContentReader& reader) {
+                      const std::string wait = req.has_param("wait") ? req.get_param_value("wait") : "true";
+                      if (wait != "true" && wait != "false") {
+                        EdgeServer::close_current_connection();
+                        return send_error(res, error(ErrorCode::kInvalidArgument, "wait must be true or false"));
+                      }
                       auto form = read_upload_form(engine, req, reader);
                       if (!form) return send_error(res, form.status());
-                      ingest_upload(engine, req.matches[1], **form, res);
+                      ingest_upload(engine, req.matches[1], **form, wait == "true", res);
                     });
 
   router.add("GET", documents, "/v1/collections/{name}/documents",
@@ -148,6 +180,16 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                json items = json::array();
                for (const auto& d : *list) items.push_back(to_json(d));
                send_json(res, 200, {{"documents", items}, {"total", total}, {"offset", *offset}, {"limit", *limit}});
+             });
+
+  router.add("GET", R"(/v1/collections/([^/]+)/jobs/([0-9]{1,18}))", "/v1/collections/{name}/jobs/{job_id}",
+             [&engine](const httplib::Request& req, httplib::Response& res) {
+               auto job = engine.ingest_job(req.matches[1], std::stoll(req.matches[2]));
+               if (!job) return send_error(res, job.status());
+               json body = {{"job_id", job->id}, {"state", job->state}, {"doc_id", job->doc_id},
+                            {"name", job->name}, {"attempts", job->attempts}};
+               if (!job->error.empty()) body["error"] = job->error;
+               send_json(res, 200, body);
              });
 
   router.add("GET", R"(/v1/collections/([^/]+)/documents/([^/]+))", "/v1/collections/{name}/documents/{doc_id}",

@@ -309,6 +309,12 @@ std::vector<OptionSpec> make_specs() {
       int_option("pg_follow_interval_ms", "KAITO_RAG_PG_FOLLOW_INTERVAL_MS",
                  "how often a replica polls for other replicas' changes (LISTEN/NOTIFY wakes it sooner)",
                  &Config::pg_follow_interval_ms),
+      int_option("pg_queue_workers", "KAITO_RAG_PG_QUEUE_WORKERS",
+                 "threads of this replica that ingest queued uploads (?wait=false) of any replica; 0 = none",
+                 &Config::pg_queue_workers),
+      int_option("pg_queue_lease_seconds", "KAITO_RAG_PG_QUEUE_LEASE_SECONDS",
+                 "a queued upload whose replica stopped renewing its lease is taken over after this",
+                 &Config::pg_queue_lease_seconds),
       {"source_folder_roots", "KAITO_RAG_SOURCE_FOLDER_ROOTS",
        "comma-separated folders under which the API may add watched-folder sources (empty: only the CLI may)", false,
        [](Config& c, const std::string& v) { c.source_folder_roots = split_csv(v); return Status::ok(); },
@@ -475,6 +481,10 @@ Status validate_config(const Config& c) {
   if (c.store != "embedded" && c.store != "postgres") return invalid("store must be embedded or postgres");
   if (c.store == "postgres" && c.pg_url.empty()) return invalid("--store postgres needs --pg-url (or KAITO_RAG_PG_URL)");
   if (c.pg_max_connections < 1 || c.pg_max_connections > 1000) return invalid("pg_max_connections must be between 1 and 1000");
+  if (c.pg_queue_workers < 0 || c.pg_queue_workers > 64) return invalid("pg_queue_workers must be between 0 and 64");
+  if (c.pg_queue_lease_seconds < 3 || c.pg_queue_lease_seconds > 3600) {
+    return invalid("pg_queue_lease_seconds must be between 3 and 3600");
+  }
   if (c.pg_follow_interval_ms < 10 || c.pg_follow_interval_ms > 60000) {
     return invalid("pg_follow_interval_ms must be between 10 and 60000");
   }

@@ -109,6 +109,8 @@ struct Config {
   std::string pg_url;                       // libpq URL; a password in it is never logged
   int pg_max_connections = 8;
   int pg_follow_interval_ms = 500;          // poll for other replicas' changes (NOTIFY wakes sooner)
+  int pg_queue_workers = 1;                 // threads taking queued uploads (?wait=false) of any replica
+  int pg_queue_lease_seconds = 30;          // a dead replica's queued jobs are taken over after this
   // Document sources kept in sync (src/sources, issue 13)
   std::vector<std::string> source_folder_roots;  // folders the API may add as sources (the CLI may add any)
   std::vector<std::string> source_url_allow;     // addresses/CIDRs URL and blob sources may reach though private

@@ -35,6 +35,7 @@ class CollectionRegistry {
   // other replicas share, instead of folders of the data directory. Call before open_all().
   void use_postgres(std::shared_ptr<store::PgPool> pool) { pg_ = std::move(pool); }
   bool shared() const { return pg_ != nullptr; }
+  const std::shared_ptr<store::PgPool>& postgres() const { return pg_; }
   // Starts the thread that follows the other replicas: LISTEN for their commits (and poll, in
   // case a notification is lost), open the collections they created, drop the ones they
   // deleted, replay their changes into each collection's in-memory indexes.

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "core/log.h"
 #include "core/text.h"
 #include "embed/encoder_executor.h"
@@ -196,6 +198,16 @@ Status Engine::open(Access access) {
   pipeline_ = std::make_unique<IngestPipeline>(registry_, parser_, embedder_, counters_, pipeline_options());
   KR_RETURN_IF_ERROR(registry_.open_all());
   registry_.start_following(std::chrono::milliseconds(config_.pg_follow_interval_ms));  // no-op when embedded
+  if (registry_.shared()) {
+    // Any replica takes queued uploads (?wait=false); host:pid names the lease holder.
+    char host[256] = {};
+    (void)::gethostname(host, sizeof host - 1);
+    auto queue = std::make_shared<store::PgIngestQueue>(registry_.postgres(),
+                                                        std::string(host) + ":" + std::to_string(::getpid()),
+                                                        std::chrono::seconds(config_.pg_queue_lease_seconds));
+    pipeline_->start_queue_workers(std::move(queue), config_.pg_queue_workers,
+                                   std::chrono::milliseconds(config_.pg_follow_interval_ms));
+  }
   return Status::ok();
 }
 
@@ -255,6 +267,18 @@ Result<std::vector<Result<IngestResult>>> Engine::ingest_many(const std::string&
   KR_RETURN_IF_ERROR(require_writable());
   if (!pipeline_) return error(ErrorCode::kUnavailable, "the engine is not open yet");
   return pipeline_->ingest(collection, std::move(inputs), create_collection, progress);
+}
+
+Result<std::vector<QueuedIngest>> Engine::ingest_queued(const std::string& collection, std::vector<IngestInput> inputs,
+                                                        bool create_collection) {
+  KR_RETURN_IF_ERROR(require_writable());
+  if (!pipeline_) return error(ErrorCode::kUnavailable, "the engine is not open yet");
+  return pipeline_->enqueue(collection, std::move(inputs), create_collection);
+}
+
+Result<store::IngestJobStatus> Engine::ingest_job(const std::string& collection, int64_t job_id) {
+  if (!pipeline_) return error(ErrorCode::kUnavailable, "the engine is not open yet");
+  return pipeline_->job_status(collection, job_id);
 }
 
 Result<std::vector<DocumentInfo>> Engine::list_documents(const std::string& collection, int64_t offset, int64_t limit,

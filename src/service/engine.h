@@ -69,6 +69,11 @@ class Engine {
   Result<std::vector<Result<IngestResult>>> ingest_many(const std::string& collection, std::vector<IngestInput> inputs,
                                                         bool create_collection = true,
                                                         const IngestProgress& progress = {});
+  // --store postgres: accepts the files into the shared ingest queue and returns once their jobs
+  // are committed (IngestPipeline::enqueue); any replica ingests them. ingest_job: a job's state.
+  Result<std::vector<QueuedIngest>> ingest_queued(const std::string& collection, std::vector<IngestInput> inputs,
+                                                  bool create_collection = true);
+  Result<store::IngestJobStatus> ingest_job(const std::string& collection, int64_t job_id);
 
   Result<std::vector<DocumentInfo>> list_documents(const std::string& collection, int64_t offset, int64_t limit,
                                                    const MetadataFilter& filter, int64_t* total) const;

@@ -2,76 +2,16 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
 #include <thread>
 
 #include "chunk/chunker.h"
 #include "core/log.h"
 #include "core/file_hash.h"
 #include "core/text.h"
-#include "service/input_file.h"
+#include "service/ingest_inputs.h"
+#include "service/ingest_pipeline_internal.h"
 
 namespace kr::service {
-namespace fs = std::filesystem;
-
-// One caller's wait for one document.
-struct IngestPipeline::Ticket {
-  bool answered = false;  // guarded by IngestPipeline::mutex_
-  Result<IngestResult> result{IngestResult{}};
-};
-
-// A parsed, chunked and analyzed document waiting for its group commit.
-struct IngestPipeline::Pending {
-  std::shared_ptr<Collection> collection;
-  store::PutRequest put;
-  IngestResult result;  // name, doc_id, format, pages, warnings, chunks filled in
-  size_t bytes = 0;
-  std::shared_ptr<Ticket> ticket;
-};
-
-struct IngestPipeline::CommitQueue {
-  std::deque<std::unique_ptr<Pending>> pending;
-  bool leader_active = false;
-  std::shared_ptr<Collection> collection;
-};
-
-namespace {
-
-// Stable public id of a file document: derived from its source, so an updated
-// file keeps its id (and its URLs).
-std::string doc_id_for_source(const std::string& source) { return sha256_hex("source:" + source).substr(0, 32); }
-
-IngestResult failed(const std::string& name, Status status) {
-  IngestResult result;
-  result.name = name;
-  result.outcome = IngestOutcome::kFailed;
-  result.error = std::move(status);
-  return result;
-}
-
-Status too_large(int64_t size, int64_t max_bytes) {
-  return error(ErrorCode::kTooLarge, "file is " + std::to_string(size) + " bytes, over the limit of " +
-                                         std::to_string(max_bytes) + " (parse_max_file_bytes)");
-}
-
-// The size and SHA-256 of a file input without reading it into memory: the caller's when given
-// (an upload hashed while written), else a stat and a streamed hash.
-Status describe_file(IngestInput& input, int64_t max_bytes) {
-  if (input.file_size < 0) {
-    auto size = input_file_size(input.path);
-    if (!size) return size.status();
-    input.file_size = *size;
-  }
-  if (input.file_size > max_bytes) return too_large(input.file_size, max_bytes);
-  if (input.file_sha256.empty()) {
-    auto hash = sha256_file_hex(input.path);
-    if (!hash) return error(ErrorCode::kNotFound, "cannot read " + input.path);
-    input.file_sha256 = std::move(*hash);
-  }
-  return Status::ok();
-}
-
-}  // namespace
 
 IngestPipeline::IngestPipeline(CollectionRegistry& registry, const ParseRunner& parser,
                                std::shared_ptr<embed::Embedder> embedder, EngineCounters& counters,
@@ -183,24 +123,12 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
   } else if (found.status().code() != ErrorCode::kNotFound || !create) {
     return Result<IngestResult>(found.status());
   }
-  if (input.name.empty()) input.name = input.path.empty() ? "untitled" : fs::path(input.path).filename().string();
-  if (input.source.empty()) input.source = input.path.empty() ? input.name : input.path;
-  input.name = sanitize_utf8(input.name);
-  input.source = sanitize_utf8(input.source);
-
+  normalize_identity(input);
   // A file input stays on disk: it is hashed as a stream and read only by its parser.
   const bool from_file = input.bytes.empty() && !input.path.empty();
-  if (from_file) {
-    if (Status described = describe_file(input, options_.max_file_bytes); !described) {
-      counters_.files_failed++;
-      return Result<IngestResult>(failed(input.name, described));
-    }
-  } else {
-    input.file_size = static_cast<int64_t>(input.bytes.size());
-    if (input.file_size > options_.max_file_bytes) {
-      counters_.files_failed++;
-      return Result<IngestResult>(failed(input.name, too_large(input.file_size, options_.max_file_bytes)));
-    }
+  if (Status described = describe_input(input, options_.max_file_bytes); !described) {
+    counters_.files_failed++;
+    return Result<IngestResult>(failed_ingest(input.name, described));
   }
   const std::string content_hash = from_file ? input.file_sha256 : sha256_hex(input.bytes);
   const std::string doc_id = input.doc_id.empty() ? doc_id_for_source(input.source) : input.doc_id;
@@ -230,7 +158,7 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
     counters_.files_failed++;
     log::info("file rejected", {{"collection", collection_name}, {"file", input.name},
                                 {"reason", parsed.status().to_string()}});
-    return Result<IngestResult>(failed(input.name, parsed.status()));
+    return Result<IngestResult>(failed_ingest(input.name, parsed.status()));
   }
   if (!collection) {
     auto created = find_or_create(collection_name, /*create=*/true);
@@ -370,7 +298,7 @@ void IngestPipeline::commit_batch(Collection& collection, std::vector<std::uniqu
     for (auto& pending : batch) {
       if (per_file) {
         counters_.files_failed++;
-        results.emplace_back(failed(pending->result.name, status));
+        results.emplace_back(failed_ingest(pending->result.name, status));
       } else {
         results.emplace_back(status);
       }

@@ -12,6 +12,7 @@
 // transaction holding it committed, so nothing acknowledged is lost by a crash.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <variant>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "embed/embedder.h"
@@ -27,6 +29,7 @@
 #include "service/counters.h"
 #include "service/parse_runner.h"
 #include "service/types.h"
+#include "store/pg_ingest_queue.h"
 
 namespace kr::service {
 
@@ -37,6 +40,15 @@ struct IngestPipelineOptions {
   size_t prepare_threads = 1;      // threads parsing one request's files in parallel
   int64_t max_file_bytes = 256ll << 20;
   CollectionSettings new_collection_settings;  // for collections created by an ingest
+};
+
+// A file accepted into the shared ingest queue (--store postgres): acknowledged once job_id is
+// set (its row committed); any replica's workers ingest it later. Else `error` says why not.
+struct QueuedIngest {
+  std::string name;
+  std::string doc_id;
+  int64_t job_id = 0;
+  Status error;
 };
 
 // Called once per input as soon as its result is known (from any thread).
@@ -57,6 +69,23 @@ class IngestPipeline {
   // retry later; a request alone is always admitted), or a bad collection name.
   Result<std::vector<Result<IngestResult>>> ingest(const std::string& collection, std::vector<IngestInput> inputs,
                                                    bool create = true, const IngestProgress& progress = {});
+
+  ~IngestPipeline() { stop_queue_workers(); }
+
+  // --- The shared ingest queue (--store postgres; ingest_pipeline_queue.cpp) ---
+  // Takes `workers` threads that claim queued jobs of any replica in batches (batch_documents
+  // per claim, committed in groups like ingest()); idle, they look again every `idle_poll` or
+  // as soon as this replica enqueues. workers = 0: this replica only enqueues.
+  void start_queue_workers(std::shared_ptr<store::PgIngestQueue> queue, int workers,
+                           std::chrono::milliseconds idle_poll);
+  void stop_queue_workers();
+  // Reads each file and commits one job per readable file in one transaction (the collection is
+  // created first when missing and `create`). A file that cannot be read, is over the size limit
+  // or carries a password (never stored) gets its `error` and no job. Outer error: no queue
+  // (kFailedPrecondition), a bad name, the database unavailable (nothing was queued).
+  Result<std::vector<QueuedIngest>> enqueue(const std::string& collection, std::vector<IngestInput> inputs,
+                                            bool create = true);
+  Result<store::IngestJobStatus> job_status(const std::string& collection, int64_t job_id);
 
   // Documents admitted and not yet answered.
   size_t in_flight() const;
@@ -80,6 +109,10 @@ class IngestPipeline {
   Result<EmbeddingSpace> embed_batch(const Collection& collection,
                                             std::vector<std::unique_ptr<Pending>>& batch);
   Result<std::shared_ptr<Collection>> find_or_create(const std::string& name, bool create);
+  void queue_worker_loop();
+  // Ingests the claimed jobs; the ones it could not finish stay leased and are retried (by any
+  // replica) once the lease expires.
+  void run_claim(const store::IngestClaim& claim);
 
   CollectionRegistry& registry_;
   const ParseRunner& parser_;
@@ -91,6 +124,14 @@ class IngestPipeline {
   std::condition_variable answered_;
   std::map<const Collection*, std::shared_ptr<CommitQueue>> queues_;
   size_t in_flight_ = 0;
+
+  std::shared_ptr<store::PgIngestQueue> job_queue_;
+  std::chrono::milliseconds idle_poll_{500};
+  std::vector<std::thread> queue_workers_;
+  std::mutex queue_mutex_;           // guards the two below
+  std::condition_variable queue_wake_;
+  bool queue_stop_ = false;
+  uint64_t queue_signals_ = 0;       // jobs enqueued here (wakes an idle worker)
 };
 
 }  // namespace kr::service

@@ -65,6 +65,10 @@ struct PutRequest {
   DocumentRecord document;
   std::vector<ChunkRecord> chunks;
   bool refuse_duplicate_content = false;  // skip (PutOutcome::duplicate_of) when another doc_id holds the hash
+  // Shared stores: the ingest job this document came from (store/pg_ingest_queue.h), finished in
+  // the same transaction; the put fails (kFailedPrecondition) when the lease is no longer queue_lease.
+  int64_t queue_job = 0;
+  std::string queue_lease;
 };
 
 struct DocumentPage {

@@ -335,6 +335,22 @@ Result<PutOutcome> PgCollectionStore::put_one(PgConnection& conn, PutRequest req
   return outcome;
 }
 
+// The job turns 'done' with its documents, and only under the lease its worker holds: a worker
+// whose lease expired and was taken over rolls back rather than store the document twice.
+Status PgCollectionStore::finish_job(PgConnection& conn, int64_t job, const std::string& lease) {
+  auto done = conn.exec(
+      "UPDATE kr_ingest_jobs SET state = 'done', bytes = '', finished_at = now(), lease_token = NULL, "
+      "lease_until = NULL WHERE id = $1 AND lease_token = $2 AND state = 'queued' AND collection_id = $3",
+      PgParams().add(job).add(lease).add(collection_id_));
+  if (!done) return done.status();
+  if (done->affected_rows() != 1) {
+    return error(ErrorCode::kFailedPrecondition, "ingest job " + std::to_string(job) +
+                                          " is no longer leased by this replica (its lease expired and another "
+                                          "replica took it over); nothing was stored for it here");
+  }
+  return Status::ok();
+}
+
 Result<std::vector<PutOutcome>> PgCollectionStore::put_documents(std::vector<PutRequest> requests) {
   auto outcomes = pg_transaction(*pool_, [&](PgConnection& conn) -> Result<std::vector<PutOutcome>> {
     auto locked = conn.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLockClass) + ", " +
@@ -343,6 +359,7 @@ Result<std::vector<PutOutcome>> PgCollectionStore::put_documents(std::vector<Put
     std::vector<PutOutcome> out;
     std::vector<ChangeRecord> changes;
     for (auto& request : requests) {
+      if (request.queue_job != 0) KR_RETURN_IF_ERROR(finish_job(conn, request.queue_job, request.queue_lease));
       auto outcome = put_one(conn, std::move(request), changes);
       if (!outcome) return outcome.status();
       out.push_back(std::move(outcome.value()));

@@ -67,6 +67,7 @@ class PgCollectionStore final : public DocumentStore {
   Result<std::optional<DocumentRecord>> find_document(PgConnection& conn, const std::string& column,
                                                       const std::string& value) const;
   Result<PutOutcome> put_one(PgConnection& conn, PutRequest request, std::vector<ChangeRecord>& changes);
+  Status finish_job(PgConnection& conn, int64_t job, const std::string& lease);
   Status lock_and_log(PgConnection& conn, std::vector<ChangeRecord>& changes);
   Result<std::vector<ChunkRecord>> read_chunks(const std::string& where, const PgParams& params, bool with_terms,
                                                const std::string& order) const;

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,8 @@ class PgResult {
  public:
   explicit PgResult(PGresult* result) : result_(result, &PQclear) {}
   int rows() const { return PQntuples(result_.get()); }
+  // Rows changed by an INSERT/UPDATE/DELETE.
+  int64_t affected_rows() const { return std::atoll(PQcmdTuples(result_.get())); }
   bool is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
   std::string text(int row, int column) const;
   std::string_view view(int row, int column) const;

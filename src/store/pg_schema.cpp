@@ -76,6 +76,31 @@ CREATE TABLE kr_changes(
   added_text_bytes BIGINT NOT NULL,
   PRIMARY KEY(collection_id, version));
 )sql",
+      // 2: the ingest queue (store/pg_ingest_queue.h). A job is 'queued' (leased while
+      // lease_until is in the future), then 'done' (in the same transaction as its documents) or
+      // 'failed'; finished rows keep no bytes and are swept after a day.
+      R"sql(
+CREATE TABLE kr_ingest_jobs(
+  id BIGSERIAL PRIMARY KEY,
+  collection_id BIGINT NOT NULL REFERENCES kr_collections(id) ON DELETE CASCADE,
+  doc_id TEXT NOT NULL,
+  explicit_doc_id BOOLEAN NOT NULL,
+  allow_duplicate_content BOOLEAN NOT NULL,
+  name TEXT NOT NULL,
+  source TEXT NOT NULL,
+  metadata BYTEA NOT NULL,
+  bytes BYTEA NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done', 'failed')),
+  owner TEXT,
+  lease_token TEXT,
+  lease_until TIMESTAMPTZ,
+  attempts INT NOT NULL DEFAULT 0,
+  error TEXT,
+  enqueued_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  finished_at TIMESTAMPTZ);
+CREATE INDEX kr_ingest_jobs_queued ON kr_ingest_jobs(id) WHERE state = 'queued';
+CREATE INDEX kr_ingest_jobs_finished ON kr_ingest_jobs(finished_at) WHERE state <> 'queued';
+)sql",
   };
   return steps;
 }

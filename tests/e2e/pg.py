@@ -8,6 +8,8 @@ cluster belongs to ``nobody`` and lives in a fresh directory under /tmp.
 """
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import pwd
 import shutil
@@ -106,7 +108,26 @@ class PostgresServer:
         self.sql(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def database_for(self, key: str) -> str:
+        """The URL of the database that belongs to `key` (created the first time)."""
+        name = "kr_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        if self.sql(f"SELECT count(*) FROM pg_database WHERE datname = '{name}'") == "0":
+            self.create_database(name)
+        return self.url(name)
+
     def destroy(self) -> None:
         if self.alive():
             self.stop(signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+_shared: PostgresServer | None = None
+
+
+def shared_server() -> PostgresServer:
+    """One PostgreSQL for the whole run (KAITO_RAG_E2E_STORE=postgres), removed at exit."""
+    global _shared
+    if _shared is None:
+        _shared = PostgresServer().start()
+        atexit.register(_shared.destroy)
+    return _shared

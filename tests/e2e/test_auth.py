@@ -88,7 +88,7 @@ def documented_routes(server) -> set[tuple[str, str]]:
 
 
 def concrete(path: str, collection: str = "hb") -> str:
-    return (path.replace("{index_name}", collection).replace("{doc_id}", "doc1")
+    return (path.replace("{index_name}", collection).replace("{doc_id}", "doc1").replace("{job_id}", "1")
             .replace("/v1/auth/keys/{name}", "/v1/auth/keys/somekey").replace("{name}", collection))
 
 
