@@ -9,12 +9,11 @@ resource "azurerm_user_assigned_identity" "kaito_rag" {
 }
 
 resource "azurerm_federated_identity_credential" "kaito_rag" {
-  name                = "kaito-rag"
-  resource_group_name = azurerm_resource_group.main.name
-  parent_id           = azurerm_user_assigned_identity.kaito_rag.id
-  issuer              = azurerm_kubernetes_cluster.main.oidc_issuer_url
-  subject             = "system:serviceaccount:${var.namespace}:${var.service_account_name}"
-  audience            = ["api://AzureADTokenExchange"]
+  name                      = "kaito-rag"
+  user_assigned_identity_id = azurerm_user_assigned_identity.kaito_rag.id
+  issuer                    = azurerm_kubernetes_cluster.main.oidc_issuer_url
+  subject                   = "system:serviceaccount:${var.namespace}:${var.service_account_name}"
+  audience                  = ["api://AzureADTokenExchange"]
 }
 
 resource "azurerm_role_assignment" "kaito_rag_key_vault" {

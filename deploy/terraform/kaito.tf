@@ -20,12 +20,11 @@ data "azurerm_resource_group" "nodes" {
 }
 
 resource "azurerm_federated_identity_credential" "kaito_gpu_provisioner" {
-  name                = "kaito-federated-identity"
-  resource_group_name = azurerm_kubernetes_cluster.main.node_resource_group
-  parent_id           = data.azurerm_user_assigned_identity.kaito.id
-  issuer              = azurerm_kubernetes_cluster.main.oidc_issuer_url
-  subject             = "system:serviceaccount:kube-system:kaito-gpu-provisioner"
-  audience            = ["api://AzureADTokenExchange"]
+  name                      = "kaito-federated-identity"
+  user_assigned_identity_id = data.azurerm_user_assigned_identity.kaito.id
+  issuer                    = azurerm_kubernetes_cluster.main.oidc_issuer_url
+  subject                   = "system:serviceaccount:kube-system:kaito-gpu-provisioner"
+  audience                  = ["api://AzureADTokenExchange"]
 }
 
 resource "azurerm_role_assignment" "kaito_node_resource_group" {

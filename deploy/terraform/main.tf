@@ -106,6 +106,7 @@ resource "azurerm_kubernetes_cluster" "main" {
     only_critical_addons_enabled = true
     os_sku                       = "AzureLinux"
     temporary_name_for_rotation  = "systemtmp"
+    vnet_subnet_id               = azurerm_subnet.aks.id
     tags                         = local.tags
 
     upgrade_settings {
@@ -115,6 +116,11 @@ resource "azurerm_kubernetes_cluster" "main" {
 
   identity {
     type = "SystemAssigned"
+  }
+
+  # Node pools as declared here (no node auto-provisioning); KAITO adds its GPU pools itself.
+  node_provisioning_profile {
+    mode = "Manual"
   }
 
   # Azure CNI overlay with Cilium enforces the chart's NetworkPolicy.
@@ -156,6 +162,7 @@ resource "azurerm_kubernetes_cluster_node_pool" "user" {
   vm_size               = var.user_node_vm_size
   mode                  = "User"
   os_sku                = "AzureLinux"
+  vnet_subnet_id        = azurerm_subnet.aks.id
   auto_scaling_enabled  = true
   min_count             = var.user_node_min_count
   max_count             = var.user_node_max_count

@@ -89,3 +89,25 @@ output "log_analytics_workspace_id" {
   description = "Log Analytics workspace with the Container Insights data."
   value       = azurerm_log_analytics_workspace.main.id
 }
+
+# -- PostgreSQL (enable_postgres); null when disabled -------------------------------------------
+
+output "postgres_server_fqdn" {
+  description = "Private host name of the Flexible Server (resolvable inside the cluster's VNet)."
+  value       = one(azurerm_postgresql_flexible_server.main[*].fqdn)
+}
+
+output "postgres_database_name" {
+  description = "Database Kaito-RAG uses."
+  value       = var.enable_postgres ? local.postgres_db : null
+}
+
+output "postgres_connection_secret_name" {
+  description = "Key Vault secret with the libpq URL (Helm: store.postgres.keyVault.secretName, or copy it into the Secret store.postgres.existingSecret)."
+  value       = one(azurerm_key_vault_secret.postgres_url[*].name)
+}
+
+output "postgres_subnet_cidr" {
+  description = "Address range of the database (Helm: store.postgres.egressCidrs)."
+  value       = var.enable_postgres ? var.postgres_subnet_cidr : null
+}

@@ -201,3 +201,118 @@ variable "entra_webapp_redirect_uris" {
   description = "Redirect URIs of the web UI (auth code + PKCE), e.g. [\"https://rag.example.com/\"]. http://localhost:8080/ is always added for port-forwarding."
   default     = []
 }
+
+# -- Network (network.tf) ------------------------------------------------------------------------
+
+variable "vnet_address_space" {
+  type        = string
+  description = "Address space of the cluster's VNet. Must not overlap the pod (10.244.0.0/16) and service (10.0.0.0/16) ranges."
+  default     = "10.42.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vnet_address_space, 0))
+    error_message = "vnet_address_space must be a CIDR such as 10.42.0.0/16."
+  }
+}
+
+variable "aks_subnet_cidr" {
+  type        = string
+  description = "Subnet of the cluster's nodes (overlay networking: node addresses only)."
+  default     = "10.42.0.0/22"
+
+  validation {
+    condition     = can(cidrhost(var.aks_subnet_cidr, 0))
+    error_message = "aks_subnet_cidr must be a CIDR inside vnet_address_space."
+  }
+}
+
+# -- PostgreSQL Flexible Server (postgres.tf) ------------------------------------------------------
+
+variable "enable_postgres" {
+  type        = bool
+  description = "Create an Azure Database for PostgreSQL Flexible Server (pgvector, private in the cluster's VNet) for the Helm chart's shared mode."
+  default     = false
+}
+
+variable "postgres_subnet_cidr" {
+  type        = string
+  description = "Subnet delegated to the Flexible Server (Helm: store.postgres.egressCidrs)."
+  default     = "10.42.8.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.postgres_subnet_cidr, 0))
+    error_message = "postgres_subnet_cidr must be a CIDR inside vnet_address_space, apart from aks_subnet_cidr."
+  }
+}
+
+variable "postgres_version" {
+  type        = string
+  description = "PostgreSQL major version (pgvector with HNSW needs 0.5+, which Flexible Server ships for 13 and later)."
+  default     = "17"
+
+  validation {
+    condition     = contains(["13", "14", "15", "16", "17", "18"], var.postgres_version)
+    error_message = "postgres_version must be 13 to 18."
+  }
+}
+
+variable "postgres_sku_name" {
+  type        = string
+  description = "Flexible Server compute: tier + size, e.g. GP_Standard_D2ds_v5 (General Purpose, 2 vCores), B_Standard_B2s (Burstable, no HA)."
+  default     = "GP_Standard_D2ds_v5"
+
+  validation {
+    condition     = can(regex("^(B|GP|MO)_Standard_[A-Za-z0-9_]+$", var.postgres_sku_name))
+    error_message = "postgres_sku_name must look like GP_Standard_D2ds_v5, MO_Standard_E4ds_v5 or B_Standard_B2s."
+  }
+}
+
+variable "postgres_storage_mb" {
+  type        = number
+  description = "Storage in MiB (grows automatically beyond it)."
+  default     = 32768
+
+  validation {
+    condition     = contains([32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4193280, 4194304, 8388608, 16777216, 33553408], var.postgres_storage_mb)
+    error_message = "postgres_storage_mb must be one of Flexible Server's sizes: 32768, 65536, 131072, 262144, 524288, ..."
+  }
+}
+
+variable "postgres_backup_retention_days" {
+  type        = number
+  description = "Point-in-time restore window in days."
+  default     = 7
+
+  validation {
+    condition     = var.postgres_backup_retention_days >= 7 && var.postgres_backup_retention_days <= 35
+    error_message = "postgres_backup_retention_days must be between 7 and 35."
+  }
+}
+
+variable "postgres_high_availability" {
+  type        = bool
+  description = "Zone-redundant HA: a standby in postgres_standby_zone with automatic failover (doubles the compute cost; GP_ or MO_ SKUs only)."
+  default     = false
+}
+
+variable "postgres_zone" {
+  type        = string
+  description = "Availability zone of the primary server."
+  default     = "1"
+
+  validation {
+    condition     = contains(["1", "2", "3"], var.postgres_zone)
+    error_message = "postgres_zone must be 1, 2 or 3."
+  }
+}
+
+variable "postgres_standby_zone" {
+  type        = string
+  description = "Availability zone of the HA standby (with postgres_high_availability)."
+  default     = "2"
+
+  validation {
+    condition     = contains(["1", "2", "3"], var.postgres_standby_zone)
+    error_message = "postgres_standby_zone must be 1, 2 or 3."
+  }
+}

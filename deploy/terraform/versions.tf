@@ -1,10 +1,11 @@
 terraform {
   required_version = ">= 1.5.0, < 2.0.0"
 
+  # azurerm 5.x: the version deploy/terraform/validate.sh builds and validates against.
   required_providers {
     azurerm = {
       source  = "hashicorp/azurerm"
-      version = "~> 4.20"
+      version = "~> 5.2"
     }
     random = {
       source  = "hashicorp/random"

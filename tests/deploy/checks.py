@@ -112,8 +112,8 @@ def check_terraform(directory: Path, kaito_models: list[str]) -> int:
         if not isinstance(spec, dict) or not spec.get("source", "").startswith("hashicorp/"):
             fail(f"provider {name} has no hashicorp/ source")
     azurerm = required.get("azurerm", {})
-    if isinstance(azurerm, dict) and not re.match(r"~>\s*4\.", azurerm.get("version", "")):
-        fail("azurerm must be pinned to 4.x (ai_toolchain_operator_enabled is a 4.x argument)")
+    if isinstance(azurerm, dict) and not re.match(r"~>\s*5\.", azurerm.get("version", "")):
+        fail("azurerm must be pinned to 5.x (the version deploy/terraform/validate.sh validates against)")
 
     # The cluster.
     clusters = res.get("azurerm_kubernetes_cluster", {})
@@ -151,9 +151,10 @@ def check_terraform(directory: Path, kaito_models: list[str]) -> int:
         fail(f'no data.azurerm_user_assigned_identity named "ai-toolchain-operator-${{{ref}.name}}"')
         return finish("terraform")
     id_ref = f"data.azurerm_user_assigned_identity.{kaito_id}"
-    creds = [c for c in res.get("azurerm_federated_identity_credential", {}).values() if c.get("parent_id") == f"{id_ref}.id"]
+    creds = [c for c in res.get("azurerm_federated_identity_credential", {}).values()
+             if c.get("user_assigned_identity_id") == f"{id_ref}.id"]
     if len(creds) != 1:
-        fail(f"expected one azurerm_federated_identity_credential with parent_id = {id_ref}.id, found {len(creds)}")
+        fail(f"expected one azurerm_federated_identity_credential with user_assigned_identity_id = {id_ref}.id, found {len(creds)}")
     else:
         cred = creds[0]
         if cred.get("issuer") != f"{ref}.oidc_issuer_url":
@@ -162,8 +163,6 @@ def check_terraform(directory: Path, kaito_models: list[str]) -> int:
             fail(f"KAITO federated credential subject is {cred.get('subject')!r}")
         if cred.get("audience") != ["api://AzureADTokenExchange"]:
             fail(f"KAITO federated credential audience is {cred.get('audience')!r}")
-        if cred.get("resource_group_name") != f"{ref}.node_resource_group":
-            fail("KAITO federated credential must live in the node resource group (where the identity is)")
 
     assignments = res.get("azurerm_role_assignment", {})
     node_rgs = {f"data.azurerm_resource_group.{n}.id" for n, b in data.get("azurerm_resource_group", {}).items()
@@ -195,6 +194,8 @@ def check_terraform(directory: Path, kaito_models: list[str]) -> int:
         fail("no azurerm_key_vault_secret whose value is a random_password")
     if not res.get("random_password"):
         fail("no random_password for the API key")
+
+    check_postgres(res, tf["variable"], tf["output"])
 
     # Outputs: nothing secret unless sensitive.
     secret_patterns = [r"random_password\.", r"azurerm_key_vault_secret\.[A-Za-z0-9_]+\.value", r"kube_config",
@@ -242,6 +243,55 @@ def check_terraform(directory: Path, kaito_models: list[str]) -> int:
     if "system:serviceaccount:${var.namespace}:${var.service_account_name}" not in subjects:
         fail("no federated credential for system:serviceaccount:${var.namespace}:${var.service_account_name}")
     return finish("terraform")
+
+
+def check_postgres(res: dict, variables: dict, outputs: dict) -> None:
+    """The optional Flexible Server: private, pgvector allowed, HA option, URL in Key Vault."""
+    servers = res.get("azurerm_postgresql_flexible_server", {})
+    if "enable_postgres" not in variables:
+        fail("variable enable_postgres is missing")
+    if len(servers) != 1:
+        fail(f"expected one azurerm_postgresql_flexible_server, found {len(servers)}")
+        return
+    name, server = next(iter(servers.items()))
+    ref = f"azurerm_postgresql_flexible_server.{name}"
+    if "var.enable_postgres" not in str(server.get("count", "")):
+        fail(f"{ref} is not optional (count on var.enable_postgres)")
+    if server.get("public_network_access_enabled") is not False:
+        fail(f"{ref}.public_network_access_enabled must be false (private networking only)")
+    subnets = res.get("azurerm_subnet", {})
+    subnet = next((n for n, b in subnets.items() if f"azurerm_subnet.{n}" in str(server.get("delegated_subnet_id"))), None)
+    if subnet is None:
+        fail(f"{ref}.delegated_subnet_id is not a subnet of this configuration")
+    else:
+        delegation = first_block(subnets[subnet].get("delegation"))
+        service = first_block(delegation.get("service_delegation")) if delegation else {}
+        if service.get("name") != "Microsoft.DBforPostgreSQL/flexibleServers":
+            fail(f"azurerm_subnet.{subnet} is not delegated to Microsoft.DBforPostgreSQL/flexibleServers")
+        if "azurerm_virtual_network." not in str(subnets[subnet].get("virtual_network_name")):
+            fail(f"azurerm_subnet.{subnet} is not in the cluster's VNet")
+    if "azurerm_private_dns_zone." not in str(server.get("private_dns_zone_id")):
+        fail(f"{ref}.private_dns_zone_id is not a private DNS zone of this configuration")
+    zones = res.get("azurerm_private_dns_zone", {})
+    if not any(str(z.get("name", "")).endswith(".private.postgres.database.azure.com") for z in zones.values()):
+        fail("the private DNS zone's name must end in .private.postgres.database.azure.com")
+    if not res.get("azurerm_private_dns_zone_virtual_network_link"):
+        fail("the private DNS zone is not linked to the VNet")
+    ha = server.get("dynamic", [])
+    if "ZoneRedundant" not in str(ha):
+        fail(f"{ref} has no zone-redundant high_availability option")
+    configs = res.get("azurerm_postgresql_flexible_server_configuration", {}).values()
+    if not any(c.get("name") == "azure.extensions" and "VECTOR" in str(c.get("value", "")).upper().split(",")
+               for c in configs):
+        fail("azure.extensions does not allow VECTOR (pgvector)")
+    if not str(server.get("administrator_password", "")).startswith("random_password."):
+        fail(f"{ref}.administrator_password is not a generated random_password")
+    secrets = res.get("azurerm_key_vault_secret", {}).values()
+    if not any(ref in str(s.get("value", "")) and "random_password." in str(s.get("value", "")) for s in secrets):
+        fail("no Key Vault secret holding the connection URL (server fqdn + generated password)")
+    for needed in ("postgres_server_fqdn", "postgres_connection_secret_name", "postgres_subnet_cidr"):
+        if needed not in outputs:
+            fail(f"output {needed} (Helm shared profile) is missing")
 
 
 # ------------------------------------------------------------------------------------------
