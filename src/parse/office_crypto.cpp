@@ -171,6 +171,12 @@ Result<Bytes> decrypt_agile(std::string_view info, std::string_view package, std
   if (spin > kMaxSpinCount) return corrupt("spin count " + std::to_string(spin) + " is beyond any Office version's");
   const size_t key_bytes = number(encrypted_key, "keyBits") / 8;
   const size_t block = number(encrypted_key, "blockSize");
+  const size_t data_key_bytes = number(key_data, "keyBits") / 8;
+  const size_t data_block = number(key_data, "blockSize");
+  // AES: 16-byte blocks and 128/192/256-bit keys; anything else is a damaged or hostile header.
+  if (block != 16 || data_block != 16 || aes(key_bytes, true) == nullptr || aes(data_key_bytes, true) == nullptr) {
+    return corrupt("EncryptionInfo gives an impossible AES block or key size");
+  }
   const Bytes salt = base64_decode(attr(encrypted_key, "saltValue"));
 
   const Bytes h = key_hash.spin(salt, utf16le(password), spin);
@@ -185,14 +191,12 @@ Result<Bytes> decrypt_agile(std::string_view info, std::string_view package, std
       verifier_hash.compare(0, expected.size(), expected) != 0) {
     return password.empty() ? need_password() : wrong_password();
   }
-  const Bytes secret = unwrap("\x14\x6e\x0b\xe7\xab\xac\xd0\xd6", "encryptedKeyValue")
-                           .substr(0, number(key_data, "keyBits") / 8);
+  const Bytes secret = unwrap("\x14\x6e\x0b\xe7\xab\xac\xd0\xd6", "encryptedKeyValue").substr(0, data_key_bytes);
 
   auto parts = package_parts(package);
   if (!parts.is_ok()) return parts.status();
   const auto [size, data] = *parts;
   const Bytes data_salt = base64_decode(attr(key_data, "saltValue"));
-  const size_t data_block = number(key_data, "blockSize");
   Bytes out;
   out.reserve(data.size());
   for (size_t offset = 0, index = 0; offset < data.size() && out.size() < size; offset += kSegment, ++index) {
