@@ -87,9 +87,13 @@ struct Hash {
     return out;
   }
   // H0 = H(salt + password); Hn = H(iterator + Hn-1), the spin both schemes share.
-  Bytes spin(std::string_view salt, std::string_view password, uint32_t count) const {
+  // The file's deadline is checked as it goes: a header may ask for 10 M rounds.
+  Result<Bytes> spin(std::string_view salt, std::string_view password, uint32_t count, const ParseContext& ctx) const {
     Bytes h = (*this)(salt, password);
-    for (uint32_t i = 0; i < count; ++i) h = (*this)(le32(i), h);
+    for (uint32_t i = 0; i < count; ++i) {
+      if (i % 8192 == 0) KR_RETURN_IF_ERROR(ctx.check_deadline("deriving the decryption key"));
+      h = (*this)(le32(i), h);
+    }
     return h;
   }
 };
@@ -148,7 +152,8 @@ Result<std::pair<uint64_t, std::string_view>> package_parts(std::string_view pac
 }
 
 // [MS-OFFCRYPTO] 2.3.4.10-2.3.4.15: a password key encryptor wraps the package key.
-Result<Bytes> decrypt_agile(std::string_view info, std::string_view package, std::string_view password) {
+Result<Bytes> decrypt_agile(std::string_view info, std::string_view package, std::string_view password,
+                            const ParseContext& ctx) {
   auto xml = load_xml(info.substr(8), "EncryptionInfo", 32);
   if (!xml.is_ok()) return xml.status();
   const pugi::xml_node key_data = descendant(**xml, "keyData");
@@ -171,9 +176,17 @@ Result<Bytes> decrypt_agile(std::string_view info, std::string_view package, std
   if (spin > kMaxSpinCount) return corrupt("spin count " + std::to_string(spin) + " is beyond any Office version's");
   const size_t key_bytes = number(encrypted_key, "keyBits") / 8;
   const size_t block = number(encrypted_key, "blockSize");
+  const size_t data_key_bytes = number(key_data, "keyBits") / 8;
+  const size_t data_block = number(key_data, "blockSize");
+  // AES: 16-byte blocks and 128/192/256-bit keys; anything else is a damaged or hostile header.
+  if (block != 16 || data_block != 16 || aes(key_bytes, true) == nullptr || aes(data_key_bytes, true) == nullptr) {
+    return corrupt("EncryptionInfo gives an impossible AES block or key size");
+  }
   const Bytes salt = base64_decode(attr(encrypted_key, "saltValue"));
 
-  const Bytes h = key_hash.spin(salt, utf16le(password), spin);
+  auto spun = key_hash.spin(salt, utf16le(password), spin, ctx);
+  if (!spun.is_ok()) return spun.status();
+  const Bytes h = std::move(spun).value();
   const auto unwrap = [&](std::string_view block_key, const char* value) {
     return aes_decrypt(fit(key_hash(h, block_key), key_bytes), fit(salt, block),
                        base64_decode(attr(encrypted_key, value)), true);
@@ -185,14 +198,12 @@ Result<Bytes> decrypt_agile(std::string_view info, std::string_view package, std
       verifier_hash.compare(0, expected.size(), expected) != 0) {
     return password.empty() ? need_password() : wrong_password();
   }
-  const Bytes secret = unwrap("\x14\x6e\x0b\xe7\xab\xac\xd0\xd6", "encryptedKeyValue")
-                           .substr(0, number(key_data, "keyBits") / 8);
+  const Bytes secret = unwrap("\x14\x6e\x0b\xe7\xab\xac\xd0\xd6", "encryptedKeyValue").substr(0, data_key_bytes);
 
   auto parts = package_parts(package);
   if (!parts.is_ok()) return parts.status();
   const auto [size, data] = *parts;
   const Bytes data_salt = base64_decode(attr(key_data, "saltValue"));
-  const size_t data_block = number(key_data, "blockSize");
   Bytes out;
   out.reserve(data.size());
   for (size_t offset = 0, index = 0; offset < data.size() && out.size() < size; offset += kSegment, ++index) {
@@ -207,7 +218,8 @@ Result<Bytes> decrypt_agile(std::string_view info, std::string_view package, std
 }
 
 // [MS-OFFCRYPTO] 2.3.4.5-2.3.4.9: a binary header, SHA-1 key derivation, AES-ECB.
-Result<Bytes> decrypt_standard(std::string_view info, std::string_view package, std::string_view password) {
+Result<Bytes> decrypt_standard(std::string_view info, std::string_view package, std::string_view password,
+                               const ParseContext& ctx) {
   if (info.size() < 12) return corrupt("EncryptionInfo is too short");
   const uint32_t header_size = u32(info, 8);
   if (header_size < 32 || 12 + static_cast<size_t>(header_size) + 4 + 16 + 16 + 4 + 32 > info.size()) {
@@ -226,7 +238,9 @@ Result<Bytes> decrypt_standard(std::string_view info, std::string_view package, 
   if (salt_size != 16) return corrupt("unexpected salt size");
   const std::string_view salt = verifier.substr(4, 16);
   const Hash sha1{EVP_sha1()};
-  const Bytes h = sha1(sha1.spin(salt, utf16le(password), 50000), le32(0));
+  auto spun = sha1.spin(salt, utf16le(password), 50000, ctx);
+  if (!spun.is_ok()) return spun.status();
+  const Bytes h = sha1(*spun, le32(0));
   // Key derivation (2.3.4.7): SHA-1 of the hash XORed into 64 bytes of 0x36, then of 0x5C.
   Bytes x1(64, '\x36'), x2(64, '\x5c');
   for (size_t k = 0; k < h.size(); ++k) {
@@ -256,7 +270,7 @@ bool is_encrypted_ooxml(const CompoundFile& file) {
          file.find(CompoundFile::kRoot, "EncryptedPackage").has_value();
 }
 
-Result<std::string> decrypt_ooxml(const CompoundFile& file, std::string_view password) {
+Result<std::string> decrypt_ooxml(const CompoundFile& file, std::string_view password, const ParseContext& ctx) {
   auto info = file.read("EncryptionInfo");
   if (!info.is_ok()) return info.status();
   auto package = file.read("EncryptedPackage");
@@ -265,8 +279,8 @@ Result<std::string> decrypt_ooxml(const CompoundFile& file, std::string_view pas
   const uint32_t version = u32(*info, 0);  // major | minor << 16
   const uint16_t major = version & 0xFFFF, minor = version >> 16;
   const auto attempt = [&](std::string_view pw) -> Result<std::string> {
-    if (major == 4 && minor == 4) return decrypt_agile(*info, *package, pw);
-    if ((major == 3 || major == 4) && minor == 2) return decrypt_standard(*info, *package, pw);
+    if (major == 4 && minor == 4) return decrypt_agile(*info, *package, pw, ctx);
+    if ((major == 3 || major == 4) && minor == 2) return decrypt_standard(*info, *package, pw, ctx);
     return error(ErrorCode::kUnsupported, "Office document uses an unsupported encryption (version " +
                                               std::to_string(major) + "." + std::to_string(minor) + ")");
   };

@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "parse/cfb_reader.h"
+#include "parse/parse_internal.h"
 
 namespace kr::parse::internal {
 
@@ -20,7 +21,8 @@ bool is_encrypted_ooxml(const CompoundFile& file);
 // The decrypted zip package. An empty `password` tries Excel's built-in
 // "VelvetSweatshop" (workbooks protected against edits only, which open
 // without asking). kEncrypted: password missing or wrong (the message says
-// which); kUnsupported: an encryption other than AES (e.g. RC4 CryptoAPI).
-Result<std::string> decrypt_ooxml(const CompoundFile& file, std::string_view password);
+// which); kUnsupported: an encryption other than AES (e.g. RC4 CryptoAPI);
+// kDeadlineExceeded when the key derivation outlasts the file's time limit.
+Result<std::string> decrypt_ooxml(const CompoundFile& file, std::string_view password, const ParseContext& ctx);
 
 }  // namespace kr::parse::internal

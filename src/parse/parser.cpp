@@ -1,6 +1,7 @@
 // parse_document: limits, detection, dispatch, and the module's exception edge.
 #include "parse/parser.h"
 
+#include <algorithm>
 #include <exception>
 #include <new>
 
@@ -51,12 +52,15 @@ Result<ParsedDocument> dispatch(Format format, std::string_view bytes, std::stri
 // The decrypted package is a plain .docx/.xlsx/.pptx zip: parsed as one, never
 // decrypted again (a zip cannot sniff as encrypted).
 Result<ParsedDocument> parse_encrypted_ooxml(const internal::CompoundFile& container, std::string_view file_name,
-                                             const Limits& limits, std::string_view password) {
-  auto package = internal::decrypt_ooxml(container, password);
+                                             const internal::ParseContext& ctx, std::string_view password) {
+  auto package = internal::decrypt_ooxml(container, password, ctx);
   if (!package.is_ok()) return package.status();
   if (internal::is_compound_file(*package)) {
     return error(ErrorCode::kCorruptInput, "the decrypted Office document is not a zip package");
   }
+  // The package gets the file's remaining time.
+  Limits limits = ctx.limits();
+  limits.max_seconds_per_file = std::max(0.0, ctx.seconds_left());
   return parse_document(*package, file_name, limits);
 }
 
@@ -76,7 +80,7 @@ Result<ParsedDocument> parse_document(std::string_view bytes, std::string_view f
     if (sniffed.status.code() == ErrorCode::kEncrypted) {
       auto container = internal::CompoundFile::open(bytes);
       if (container.is_ok() && internal::is_encrypted_ooxml(*container)) {
-        return parse_encrypted_ooxml(*container, file_name, limits, password);
+        return parse_encrypted_ooxml(*container, file_name, ctx, password);
       }
       if (!password.empty()) {
         return error(ErrorCode::kEncrypted,

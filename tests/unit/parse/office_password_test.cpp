@@ -46,6 +46,13 @@ TEST(OfficePassword, WrongPasswordIsSaid) {
   }
 }
 
+TEST(OfficePassword, KeyDerivationStopsAtTheFileDeadline) {
+  Limits limits;
+  limits.max_seconds_per_file = 0.001;  // far less than 100,000 SHA-512 rounds take
+  const Status s = parse_document(testing::fixture("encrypted_agile.docx"), "x.docx", limits, kFixturePassword).status();
+  EXPECT_EQ(s.code(), ErrorCode::kDeadlineExceeded) << s.to_string();
+}
+
 TEST(OfficePassword, DamagedContainerFailsCleanly) {
   std::string bytes = testing::fixture("encrypted_agile.docx");
   for (const size_t keep : {bytes.size() / 2, size_t{1024}, size_t{600}}) {
