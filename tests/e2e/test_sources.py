@@ -333,11 +333,14 @@ def test_size_and_time_limits(url_server, site):
 
 # -- every source of a collection at once -------------------------------------------------------------------
 
-def test_collection_sync_runs_every_source(url_server, site):
-    s = url_server
+def test_collection_sync_runs_every_source(tmp_path, site):
+    # Its own server with a long source timeout: the slow page is held until the test has seen it syncing.
+    s = Server(tmp_path, args=["--source-url-allow", "127.0.0.1", "--source-max-bytes", "100000",
+                               "--source-timeout-seconds", "60"]).start()
+    release = threading.Event()
 
     def slow_page(handler):
-        time.sleep(1.5)  # long enough for a second request to find this source still syncing
+        release.wait(timeout=30)
         body = b"The slow page says the canteen closes at three."
         handler.send_response(200)
         handler.send_header("Content-Type", "text/plain")
@@ -346,6 +349,14 @@ def test_collection_sync_runs_every_source(url_server, site):
         handler.wfile.write(body)
     site.pages["/slow-page"] = (200, {}, slow_page)
     site.pages["/fast-page"] = (200, {"Content-Type": "text/plain"}, b"The fast page says parking is free.")
+    try:
+        collection_sync_checks(s, site, release)
+    finally:
+        release.set()
+        s.stop()
+
+
+def collection_sync_checks(s, site, release):
     s.create_collection("everything")
     slow_src = add_source(s, "everything", kind="url", location=site.base + "/slow-page")
     fast_src = add_source(s, "everything", kind="url", location=site.base + "/fast-page")
@@ -361,6 +372,7 @@ def test_collection_sync_runs_every_source(url_server, site):
     again = s.post("/v1/collections/everything/sync").json()["sources"][0]  # the slow one is still running
     assert again["started"] is False and again["error"]["code"] == "failed_precondition"
     assert "already syncing" in again["error"]["message"]
+    release.set()
 
     def both_idle():
         listed = s.get("/v1/collections/everything/sources").json()["sources"]
