@@ -1,4 +1,6 @@
 // /v1/collections/{name}/documents: upload (multipart), list, get, delete.
+#include <charconv>
+
 #include "api/http_util.h"
 #include "api/json_mapping.h"
 #include "api/originals.h"
@@ -182,9 +184,16 @@ void add_document_routes(Router& router, ApiContext& ctx) {
                send_json(res, 200, {{"documents", items}, {"total", total}, {"offset", *offset}, {"limit", *limit}});
              });
 
-  router.add("GET", R"(/v1/collections/([^/]+)/jobs/([0-9]{1,18}))", "/v1/collections/{name}/jobs/{job_id}",
+  router.add("GET", R"(/v1/collections/([^/]+)/jobs/([^/]+))", "/v1/collections/{name}/jobs/{job_id}",
              [&engine](const httplib::Request& req, httplib::Response& res) {
-               auto job = engine.ingest_job(req.matches[1], std::stoll(req.matches[2]));
+               const std::string id = req.matches[2];
+               int64_t job_id = 0;
+               const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), job_id);
+               if (ec != std::errc() || end != id.data() + id.size() || job_id < 1) {
+                 return send_error(res, error(ErrorCode::kInvalidArgument,
+                                              "job_id must be the positive integer an upload with wait=false returned"));
+               }
+               auto job = engine.ingest_job(req.matches[1], job_id);
                if (!job) return send_error(res, job.status());
                json body = {{"job_id", job->id}, {"state", job->state}, {"doc_id", job->doc_id},
                             {"name", job->name}, {"attempts", job->attempts}};

@@ -73,6 +73,8 @@ def test_queued_upload_is_ingested_by_another_replica(replica, postgres, databas
 
     # Unknown job, bad wait value, a password (never stored): clear errors, nothing queued.
     assert a.get("/v1/collections/q/jobs/999999").status_code == 404
+    r = a.get("/v1/collections/q/jobs/abc")
+    assert r.status_code == 400 and "job_id" in r.json()["error"]["message"]
     r = a.upload("q", [("x.txt", b"text")], params={"wait": "later"})
     assert r.status_code == 400 and "wait" in r.json()["error"]["message"]
     r = a.post("/v1/collections/q/documents", params={"wait": "false"}, data={"password": "secret"},
