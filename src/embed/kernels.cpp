@@ -6,7 +6,14 @@
 #include <cstdint>
 
 // One definition per ISA level; the dynamic loader resolves the best one at start (ifunc).
+// Not under ThreadSanitizer: the loader runs the resolvers before TSan's runtime is set up, and
+// their instrumented function entry crashes every program linking kr_embed (SIGSEGV in
+// add_layer_norm's resolver). The baseline kernels carry the same thread-safety.
+#if defined(__SANITIZE_THREAD__)
+#define KR_MULTIVERSION
+#else
 #define KR_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 
 namespace kr::embed::kernels {
 namespace {

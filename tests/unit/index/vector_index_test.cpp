@@ -712,15 +712,19 @@ TEST(VectorIndexConcurrencyTest, SearchesDuringWritesAndModeSwitches) {
 // meanwhile is in the graph that is swapped in.
 
 // Pauses the next background build halfway until release() (or a minute: no hang).
+// The bounds below only end a broken run: half a build of 3,000 vectors takes over a minute
+// under ThreadSanitizer on a busy 2-core machine, so they are generous.
+constexpr auto kStuck = std::chrono::seconds(600);
+
 class BuildPause {
  public:
   explicit BuildPause(VectorIndex& index) {
     index.set_build_hook_for_testing([this] {
       reached_.set_value();
-      released_.wait_for(std::chrono::seconds(60));
+      released_.wait_for(kStuck);
     });
   }
-  bool wait_reached() { return reached_future_.wait_for(std::chrono::seconds(60)) == std::future_status::ready; }
+  bool wait_reached() { return reached_future_.wait_for(kStuck) == std::future_status::ready; }
   void release() { release_.set_value(); }
 
  private:
@@ -730,10 +734,11 @@ class BuildPause {
   std::shared_future<void> released_ = release_.get_future().share();
 };
 
-// Runs `work` on another thread; false if it did not finish within a minute (a lock held).
+// Runs `work` on another thread; false if it did not finish while the paused build was held
+// (a writer waiting for the build's lock never finishes before the build is released).
 bool finishes(const std::function<void()>& work) {
   auto done = std::async(std::launch::async, work);
-  return done.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  return done.wait_for(kStuck / 2) == std::future_status::ready;
 }
 
 TEST(VectorIndexBackgroundBuildTest, ThresholdCrossingBuildsInTheBackground) {
