@@ -67,17 +67,37 @@ def swap_term(sentence, other_text, rng):
     return sentence[:m.start()] + rng.choice(theirs) + sentence[m.end():]
 
 
-def restate(sentence, rng):
-    """A supported restatement: verbatim, a lead-in, or the main clause only."""
-    lead = rng.choice(LEADS)
-    body = sentence
+def cut(sentence, rng):
+    """A model's restatement may keep only the main clause (before the first comma)."""
     if rng.random() < 0.3 and ", " in sentence:
         head = sentence.split(", ")[0]
         if len(head.split()) >= 6:
-            body = head.rstrip(".") + "."
-    if lead:
-        body = lead + body[0].lower() + body[1:] if not body[:2].isupper() else lead + body
-    return body
+            return head.rstrip(".") + "."
+    return sentence
+
+
+def lead_in(body, rng):
+    lead = rng.choice(LEADS)
+    if not lead:
+        return body
+    return lead + body[0].lower() + body[1:] if not body[:2].isupper() else lead + body
+
+
+def restate(sentence, rng):
+    """A supported restatement: verbatim, a lead-in, or the main clause only."""
+    return lead_in(cut(sentence, rng), rng)
+
+
+def corrupt(sentence, kind, rng, other_text):
+    """The sentence cut as a restatement would be, then corrupted: the change is always in the part
+    that is kept (the lead-in is added after the check). None when impossible (no number, no verb
+    to negate, no term to swap)."""
+    body = cut(sentence, rng)
+    if kind == "number":
+        return change_number(body, rng)
+    if kind == "negation":
+        return flip_negation(body)
+    return swap_term(body, other_text, rng)
 
 
 def main():
@@ -113,15 +133,21 @@ def main():
 
         for s in cands[:2]:
             add(restate(s, rng), "supported", "restated")
-        base = cands[0]
-        corruptions = [("number", change_number(base, rng) or next(
-                            (change_number(s, rng) for s in cands if change_number(s, rng)), None)),
-                       ("negation", flip_negation(base) or next((flip_negation(s) for s in cands if flip_negation(s)), None)),
-                       ("entity", swap_term(cands[1], spare[i % len(spare)], rng)),
+        def first_corruption(kind, order):
+            for s in order:
+                changed = corrupt(s, kind, rng, spare[i % len(spare)])
+                # A label must be true: a "corruption" the source still states is no corruption.
+                if changed and changed.rstrip(".").lower() not in text.lower():
+                    return lead_in(changed, rng)
+            return None
+
+        corruptions = [("number", first_corruption("number", cands)),
+                       ("negation", first_corruption("negation", cands)),
+                       ("entity", first_corruption("entity", cands[1:2])),
                        ("other_doc", rng.choice(sentences(spare[(i * 7 + 3) % len(spare)])))]
         for kind, sentence in corruptions:
             if sentence:
-                add(restate(sentence, rng) if kind != "other_doc" else sentence, "unsupported", kind)
+                add(sentence, "unsupported", kind)
     with open(args.out, "w", encoding="utf-8") as f:
         for text, sid in ids.items():
             f.write(json.dumps({"source": sid, "text": text}, ensure_ascii=False) + "\n")

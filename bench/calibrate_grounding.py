@@ -13,7 +13,7 @@ import json
 import math
 import sys
 
-FEATURES = ["coverage", "similarity", "missing_numbers", "negation_mismatch"]
+FEATURES = ["coverage", "similarity", "missing_numbers", "negation_mismatch", "unmatched"]
 
 
 def fit(rows, encoded, steps=4000, rate=0.5, l2=1e-3):
@@ -60,9 +60,12 @@ def main():
     for name, part in (("calibration", cal), ("held", held)):
         c, nb, a, ng = rates(part, b, w, 0.0)
         print(f"{name}: caught {c}/{nb} = {c / nb:.3f}, false alarms {a}/{ng} = {a / ng:.3f}")
-    print("weights {bias, coverage, similarity, missing_numbers, negation_mismatch}:")
-    print("{%.3f, %.3f, %.3f, %.3f, %.3f}" % (b, w["coverage"], w.get("similarity", 0.0), w["missing_numbers"],
-                                               w["negation_mismatch"]))
+        kinds = sorted({r["kind"] for r in part})
+        print("   " + ", ".join(f"{k} {sum(score(r, b, w) < 0 for r in part if r['kind'] == k)}/"
+                                f"{sum(r['kind'] == k for r in part)}" for k in kinds))
+    print("weights {bias, coverage, similarity, missing_numbers, negation_mismatch, unmatched}:")
+    print("{%.3f, %.3f, %.3f, %.3f, %.3f, %.3f}" % (b, w["coverage"], w.get("similarity", 0.0), w["missing_numbers"],
+                                                     w["negation_mismatch"], w["unmatched"]))
 
 
 if __name__ == "__main__":

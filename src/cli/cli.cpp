@@ -109,6 +109,10 @@ int run(int argc, char** argv) {
                            "catch rate and false alarms on its calibration and held-aside parts")
           ->excludes(beir_opt)
           ->excludes(qa_opt);
+  eval_cmd->add_flag("--misses", eval_args.misses,
+                     "--grounding: list the corrupted sentences not caught and the supported ones flagged, by kind, "
+                     "with their scores and features")
+      ->needs(grounding_opt);
   eval_cmd->add_option("--dump", eval_args.dump_file,
                        "--qa / --grounding: write one JSON line per question or sentence (answer, signals)");
   eval_cmd->add_option("--mode", eval_args.mode, "retrieval mode")->check(CLI::IsMember({"bm25", "dense", "hybrid"}))

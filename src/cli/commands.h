@@ -41,6 +41,7 @@ struct EvalArgs {
   std::string corpus_dir;             // --corpus: their files' root
   std::string dump_file;              // --dump: one JSON line per question (answers, answerability signals)
   std::string grounding_file;         // --grounding: a labelled grounding set (eval_grounding)
+  bool misses = false;                // --grounding: list the missed and falsely flagged sentences
 };
 
 // kaito-rag sources (commands_sources.cpp).

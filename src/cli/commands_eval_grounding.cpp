@@ -2,6 +2,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -26,6 +27,25 @@ nlohmann::json metrics_json(const eval::GroundingMetrics& m, double threshold) {
   return {{"threshold", threshold},       {"caught", m.caught},         {"unsupported", m.unsupported},
           {"catch_rate", m.catch_rate()}, {"false_alarms", m.false_alarms}, {"supported", m.supported},
           {"false_alarm_rate", m.false_alarm_rate()}, {"precision", m.precision()}};
+}
+
+// The wrong decisions at `threshold`, grouped by kind: corrupted sentences passed, supported ones flagged.
+void print_misses(const std::vector<eval::GroundingItem>& items, const std::vector<eval::GroundingScore>& scores,
+                  double threshold) {
+  std::map<std::string, std::vector<size_t>> wrong;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if ((scores[i].score < threshold) != items[i].unsupported) wrong[items[i].kind].push_back(i);
+  }
+  for (const auto& [kind, indexes] : wrong) {
+    std::cout << "\n" << kind << ": " << indexes.size() << (kind == "restated" ? " flagged" : " missed") << "\n";
+    for (size_t i : indexes) {
+      const auto& f = scores[i].features;
+      std::cout << std::fixed << std::setprecision(3) << "  " << items[i].id << " " << items[i].split << " score "
+                << scores[i].score << " (coverage " << f.coverage << ", similarity " << f.similarity << ", numbers "
+                << f.missing_numbers << ", negation " << f.negation_mismatch << ", unmatched " << f.unmatched
+                << ")\n    " << items[i].sentence << "\n";
+    }
+  }
 }
 
 }  // namespace
@@ -67,6 +87,7 @@ int eval_grounding(const Config& config, const EvalArgs& args) {
   std::cout << "threshold calibrated on the calibration part (false alarms <= " << kMaxFalseAlarms
             << "): " << calibrated << "\n";
   print_metrics("held at calibrated", held_at_calibrated, calibrated);
+  if (args.misses) print_misses(*items, scores, configured);
   if (!args.dump_file.empty()) {
     std::ofstream out(args.dump_file);
     for (size_t i = 0; i < items->size(); ++i) {
@@ -75,7 +96,7 @@ int eval_grounding(const Config& config, const EvalArgs& args) {
                             {"kind", (*items)[i].kind},   {"unsupported", (*items)[i].unsupported},
                             {"score", scores[i].score},   {"coverage", f.coverage},
                             {"similarity", f.similarity}, {"missing_numbers", f.missing_numbers},
-                            {"negation_mismatch", f.negation_mismatch}}
+                            {"negation_mismatch", f.negation_mismatch}, {"unmatched", f.unmatched}}
                  .dump()
           << "\n";
     }

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <regex>
 #include <set>
-#include <unordered_set>
 
 #include "core/text.h"
 #include "generate/answerability.h"
+#include "generate/grounding_alignment.h"
 #include "generate/sentences.h"
 
 namespace kr::generate {
@@ -17,16 +17,17 @@ namespace kr::generate {
 namespace {
 
 constexpr size_t kMaxEncodedSourceSentences = 128;  // bounds the encoder's work per answer
+constexpr double kUnmatchedCap = 3;                 // three missing words are as bad as it gets
 
 // Logistic weights over SupportFeatures (support = 1), fitted by bench/calibrate_grounding.py on the
 // calibration part of tests/fixtures/eval/grounding-pubmedqa.jsonl only; the bias is shifted so that
 // the threshold chosen there (<= 10 % of supported sentences flagged) is 0.5, the default
 // grounding_threshold. BENCHMARKS.md "Grounding check" has the runs.
 struct Weights {
-  double bias, coverage, similarity, missing_numbers, negation_mismatch;
+  double bias, coverage, similarity, missing_numbers, negation_mismatch, unmatched;
 };
-constexpr Weights kEncoded{-3.970, 2.189, 2.597, -4.020, -2.641};  // all-MiniLM-L6-v2
-constexpr Weights kLexical{-2.770, 3.562, 0.0, -4.017, -2.718};
+constexpr Weights kEncoded{-2.995, 1.745, 1.540, -4.542, -3.441, -8.382};  // all-MiniLM-L6-v2
+constexpr Weights kLexical{-2.091, 2.091, 0.0, -4.513, -3.491, -8.482};
 
 // A citation group: "[" digits, separators (, ; space - –) "]".
 const std::regex& citation_group() {
@@ -60,29 +61,6 @@ std::set<std::string> numbers_of(std::string_view text) {
   return out;
 }
 
-bool negated(std::string_view text) {
-  static const std::unordered_set<std::string> cues = {"not", "no", "never", "none", "nothing", "neither",
-                                                       "nor", "cannot", "without", "isn't", "aren't", "wasn't",
-                                                       "weren't", "don't", "doesn't", "didn't", "won't", "can't"};
-  std::string word;
-  auto is_cue = [&]() {
-    std::string w = word;
-    for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    // Curly apostrophes as straight ones.
-    for (size_t p = w.find("\u2019"); p != std::string::npos; p = w.find("\u2019")) w.replace(p, 3, "'");
-    word.clear();
-    return cues.count(w) > 0 || (w.size() > 3 && w.compare(w.size() - 3, 3, "n't") == 0);
-  };
-  for (char c : text) {
-    if (std::isalpha(static_cast<unsigned char>(c)) || c == '\'' || (static_cast<unsigned char>(c) >= 0x80)) {
-      word += c;
-    } else if (!word.empty() && is_cue()) {
-      return true;
-    }
-  }
-  return !word.empty() && is_cue();
-}
-
 // "I don't know based on the provided documents." and the decline sentence claim nothing.
 bool says_not_found(std::string_view sentence) {
   std::string lower(sentence);
@@ -107,39 +85,76 @@ struct SourceView {
   std::set<std::string> stems;
   std::set<std::string> numbers;
   std::vector<std::string> sentences;
-  std::vector<bool> sentence_negated;
+  std::vector<std::set<std::string>> sentence_negated;  // negated_stems of each sentence
   std::vector<std::set<std::string>> sentence_stems;
   std::vector<size_t> vector_row;  // per sentence: row in the encoded batch, or npos
 };
 
-SupportFeatures features_against(const QuestionTerms& terms,
-                                 const std::set<std::string>& claim_numbers, bool claim_negated,
-                                 const std::vector<float>* claim_vector, const SourceView& source,
-                                 const std::vector<std::vector<float>>& vectors) {
+// What a claim is compared with: its terms, numbers, negation, embedding and content words.
+struct Claim {
+  std::string text;
+  QuestionTerms terms;
+  std::set<std::string> numbers;
+  std::set<std::string> stems;
+  std::set<std::string> negated;  // negated_stems
+  const std::vector<float>* vector = nullptr;  // null without an encoder
+  std::vector<ClaimWord> words;
+};
+
+// Features of a claim against one source, but `unmatched`: that needs word vectors, which are
+// encoded once for all claims, so this returns the source sentences it is to be measured on
+// (the closest by terms and the closest by embedding).
+SupportFeatures features_against(const Claim& claim, const SourceView& source,
+                                 const std::vector<std::vector<float>>& vectors, std::vector<size_t>& closest) {
   SupportFeatures f;
-  f.coverage = terms.total > 0 ? term_coverage(terms, source.stems) : 0;
-  for (const std::string& n : claim_numbers) {
+  f.coverage = claim.terms.total > 0 ? term_coverage(claim.terms, source.stems) : 0;
+  for (const std::string& n : claim.numbers) {
     if (!source.numbers.count(n)) f.missing_numbers = 1;
   }
   // The closest source sentence: by embedding when there is one, else by term coverage.
-  double best = -1;
-  size_t closest = source.sentences.size();
-  if (claim_vector) f.similarity = 0;
+  double best = -1, best_terms = -1;
+  size_t nearest = source.sentences.size(), by_terms = nearest;
+  if (claim.vector) f.similarity = 0;
   for (size_t i = 0; i < source.sentences.size(); ++i) {
-    double closeness = term_coverage(terms, source.sentence_stems[i]);
-    if (claim_vector && source.vector_row[i] != std::string::npos) {
-      const double sim = std::max(0.0, dot(*claim_vector, vectors[source.vector_row[i]]));
+    const double coverage = term_coverage(claim.terms, source.sentence_stems[i]);
+    double closeness = coverage;
+    if (claim.vector && source.vector_row[i] != std::string::npos) {
+      const double sim = std::max(0.0, dot(*claim.vector, vectors[source.vector_row[i]]));
       f.similarity = std::max(f.similarity, sim);
       closeness = sim;
     }
     if (closeness > best) {
       best = closeness;
-      closest = i;
+      nearest = i;
+    }
+    if (coverage > best_terms) {
+      best_terms = coverage;
+      by_terms = i;
     }
   }
-  if (closest < source.sentences.size() && source.sentence_negated[closest] != claim_negated) f.negation_mismatch = 1;
+  closest.clear();
+  if (by_terms < source.sentences.size()) closest.push_back(by_terms);
+  if (nearest != by_terms && nearest < source.sentences.size()) closest.push_back(nearest);
+  // A term both state, negated in only one of them ("did not reach" vs "reached"); with two
+  // closest sentences, both must disagree.
+  if (!closest.empty()) f.negation_mismatch = 1;
+  for (size_t k : closest) {
+    bool mismatch = false;
+    for (const std::string& stem : claim.stems) {
+      const bool both = source.sentence_stems[k].count(stem) > 0;
+      if (both && claim.negated.count(stem) != source.sentence_negated[k].count(stem)) mismatch = true;
+    }
+    if (!mismatch) f.negation_mismatch = 0;
+  }
   return f;
 }
+
+// One source a sentence is checked against, with the source sentences `unmatched` is measured on.
+struct Candidate {
+  int source = 0;
+  SupportFeatures features;
+  std::vector<size_t> closest;
+};
 
 }  // namespace
 
@@ -221,7 +236,7 @@ double support_score(const SupportFeatures& f) {
   const bool encoded = f.similarity >= 0;
   const Weights& w = encoded ? kEncoded : kLexical;
   double x = w.bias + w.coverage * f.coverage + w.missing_numbers * f.missing_numbers +
-             w.negation_mismatch * f.negation_mismatch;
+             w.negation_mismatch * f.negation_mismatch + w.unmatched * f.unmatched;
   if (encoded) x += w.similarity * f.similarity;
   return logistic(x);
 }
@@ -241,55 +256,96 @@ GroundingReport check_grounding(std::string_view answer, const std::vector<Passa
     v.numbers = numbers_of(text);
     for (const std::string_view sentence : split_sentences(text)) {
       v.sentences.emplace_back(sentence);
-      v.sentence_negated.push_back(negated(sentence));
+      v.sentence_negated.push_back(negated_stems(sentence));
       v.sentence_stems.push_back(content_stems(sentence));
       const bool room = encoder && to_encode.size() < kMaxEncodedSourceSentences;
       v.vector_row.push_back(room ? to_encode.size() : std::string::npos);
       if (room) to_encode.emplace_back(sentence);
     }
   }
-  std::vector<std::string> claims;
-  for (const auto& s : sentences) claims.push_back(without_citations(s.text));
+  std::vector<Claim> claims(sentences.size());
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    Claim& c = claims[i];
+    c.text = strip_attribution(without_citations(sentences[i].text));
+    c.terms = question_terms(c.text);
+    c.numbers = numbers_of(c.text);
+    for (const auto& [stem, weight] : c.terms.weights) c.stems.insert(stem);
+    c.negated = negated_stems(c.text);
+    c.words = claim_words(c.text, c.terms);
+  }
 
   // One encoder call for the claims and the source sentences; a failure leaves the check lexical.
   std::vector<std::vector<float>> vectors;
   bool encoded = false;
   if (encoder && !claims.empty() && !to_encode.empty()) {
     std::vector<std::string> batch = to_encode;
-    batch.insert(batch.end(), claims.begin(), claims.end());
+    for (const Claim& c : claims) batch.push_back(c.text);
     auto out = encoder(batch, false);
     encoded = out && out->size() == batch.size();
     if (encoded) vectors = std::move(*out);
   }
 
+  // Lexical and sentence features of every (sentence, candidate source); the words that
+  // `unmatched` may have to align are gathered for one more encoder call.
+  std::vector<std::vector<Candidate>> candidates(sentences.size());
+  WordVectors words;
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    Claim& c = claims[i];
+    if (c.terms.total <= 0 || says_not_found(c.text) || sources.empty()) continue;
+    c.vector = encoded ? &vectors[to_encode.size() + i] : nullptr;
+    std::vector<int> numbers;
+    for (int n : sentences[i].cited) {
+      if (n >= 1 && n <= static_cast<int>(sources.size())) numbers.push_back(n);
+    }
+    if (numbers.empty()) {
+      for (int n = 1; n <= static_cast<int>(sources.size()); ++n) numbers.push_back(n);
+    }
+    for (int n : numbers) {
+      Candidate candidate{n, {}, {}};
+      candidate.features = features_against(c, views[n - 1], vectors, candidate.closest);
+      if (encoded) {
+        for (size_t k : candidate.closest) {
+          const auto& stems = views[n - 1].sentence_stems[k];
+          bool missing = false;
+          for (const ClaimWord& w : c.words) {
+            if (w.alignable && !stems.count(w.stem)) {
+              words.request(w.word);
+              missing = true;
+            }
+          }
+          if (missing) {
+            for (const std::string& w : content_words(views[n - 1].sentences[k])) words.request(w);
+          }
+        }
+      }
+      candidates[i].push_back(std::move(candidate));
+    }
+  }
+  if (encoded) words.encode(encoder);
+
   for (size_t i = 0; i < sentences.size(); ++i) {
     GroundedSentence g;
     g.text = sentences[i].text;
     g.cited = sentences[i].cited;
-    const QuestionTerms terms = question_terms(claims[i]);
-    if (terms.total > 0 && !says_not_found(claims[i]) && sources.empty()) {
+    const Claim& c = claims[i];
+    if (c.terms.total > 0 && !says_not_found(c.text) && sources.empty()) {
       g.supported = false;  // a claim with no sources at all
       g.score = 0;
-    } else if (terms.total > 0 && !says_not_found(claims[i])) {
-      std::vector<int> candidates;
-      for (int n : g.cited) {
-        if (n >= 1 && n <= static_cast<int>(sources.size())) candidates.push_back(n);
-      }
-      if (candidates.empty()) {
-        for (int n = 1; n <= static_cast<int>(sources.size()); ++n) candidates.push_back(n);
-      }
-      const std::set<std::string> numbers = numbers_of(claims[i]);
-      const bool claim_negated = negated(claims[i]);
-      const std::vector<float>* claim_vector = encoded ? &vectors[to_encode.size() + i] : nullptr;
+    } else if (!candidates[i].empty()) {
       g.score = -1;
-      for (int n : candidates) {
-        const SupportFeatures f =
-            features_against(terms, numbers, claim_negated, claim_vector, views[n - 1], vectors);
-        const double score = support_score(f);
+      for (Candidate& candidate : candidates[i]) {
+        const SourceView& view = views[candidate.source - 1];
+        double missing = kUnmatchedCap;
+        for (size_t k : candidate.closest) {
+          missing = std::min(missing, unmatched_weight(c.words, view.sentence_stems[k],
+                                                       content_words(view.sentences[k]), words));
+        }
+        candidate.features.unmatched = std::min(missing, kUnmatchedCap) / kUnmatchedCap;
+        const double score = support_score(candidate.features);
         if (score > g.score) {
           g.score = score;
-          g.source = n;
-          g.features = f;
+          g.source = candidate.source;
+          g.features = candidate.features;
         }
       }
       g.supported = g.score >= threshold;

@@ -1,6 +1,7 @@
 // Grounding check of a generated answer: each sentence scored against the sources it cites
 // (all sources when it cites none) by lexical coverage, embedding similarity and
-// contradiction cues (a number the source lacks, a negation it does not share). The answerer
+// contradiction cues (a number the source lacks, a negation it does not share, a content word
+// its closest sentence lacks: grounding_alignment.h). The answerer
 // applies the collection's policy to the result (service/answerer.cpp).
 #pragma once
 
@@ -36,7 +37,11 @@ struct SupportFeatures {
   double coverage = 0;         // weighted share of the sentence's terms found in the source (numbers, names weigh more)
   double similarity = -1;      // best cosine to a sentence of the source; -1 without an encoder
   double missing_numbers = 0;  // 1 when the sentence has a number the source does not
-  double negation_mismatch = 0;  // 1 when only one of the sentence and its closest source sentence is negated
+  double negation_mismatch = 0;  // 1 when a term the sentence shares with its closest source sentence is negated in one only
+  // Weight of the sentence's content words missing from its closest source sentence (words the
+  // encoder aligns with one of that sentence are not missing; grounding_alignment.h), capped at
+  // 3 and scaled to 0..1: a swapped term is one such word.
+  double unmatched = 0;
 };
 // 0..1, higher = better supported; logistic weights calibrated on the labelled grounding set
 // (tests/fixtures/eval/grounding-*.jsonl, calibration part; see BENCHMARKS.md "Grounding").
@@ -58,7 +63,8 @@ struct GroundingReport {
   double threshold = 0;
 };
 
-// Scores each sentence of `answer` against `sources` (source n = sources[n-1]). A sentence
+// Scores each sentence of `answer` against `sources` (source n = sources[n-1]). An attribution
+// lead-in ("According to the study, ...") is not part of what a sentence claims. A sentence
 // with no content terms, or one saying the documents do not hold the answer, claims
 // nothing and is supported. An encoder failure leaves the check lexical, never an error.
 GroundingReport check_grounding(std::string_view answer, const std::vector<Passage>& sources,
