@@ -81,7 +81,7 @@ web_unit() { (cd web && npx vitest run --reporter=default --reporter=junit --out
 web_browser() {
   (cd web && KAITO_RAG_BIN="$REPO/build/release/src/kaito-rag" node --test --test-concurrency=1 --test-reporter=spec \
     --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination="$KR_RESULTS/web-browser.xml" \
-    tests/browser/webapp.test.mjs tests/browser/signin.test.mjs)
+    tests/browser/webapp.test.mjs tests/browser/signin.test.mjs tests/browser/sources.test.mjs)
 }
 # The UI with the real local model, under the machine-wide lock the real-model e2e tests take
 # (one real-model run at a time: they share the cores the model's speed depends on).

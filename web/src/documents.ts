@@ -3,6 +3,7 @@
 import { ApiError, call, Collection, DocumentInfo, enc, uploadFile } from "./api";
 import { announce, clear, confirmDialog, formatTime, h } from "./dom";
 import { formatBytes, uploadProblem, uploadWarnings } from "./errors";
+import { refreshSources, sourcesPanel } from "./collection_sources";
 import { state } from "./state";
 
 let list: HTMLElement;
@@ -63,10 +64,16 @@ export function documentsView(): HTMLElement {
     uploads,
     h("div", { class: "doc-toolbar" }, search, summary),
     list,
+    sourcesPanel(() => void refreshDocumentList()),
   );
 }
 
+// The documents and the collection's sources.
 export async function refreshDocuments(): Promise<void> {
+  await Promise.all([refreshDocumentList(), refreshSources()]);
+}
+
+async function refreshDocumentList(): Promise<void> {
   documents = [];
   stats = null;
   if (!state.collection) return renderList();
