@@ -11,12 +11,12 @@
 #include <mutex>
 #include <optional>
 #include <functional>
-#include <random>
 #include <thread>
 
 #include "api/authorization.h"
 #include "api/http_util.h"
 #include "api/json_mapping.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "generate/llm_client.h"
@@ -38,14 +38,7 @@ void send_openai_error(httplib::Response& res, const Status& status, int http = 
 }
 
 std::string completion_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string id = "chatcmpl-";
-  for (int i = 0; i < 2; ++i) {
-    uint64_t v = rng();
-    for (int j = 0; j < 16; ++j, v >>= 4) id += hex[v & 15];
-  }
-  return id;
+  return "chatcmpl-" + random_hex_id();
 }
 
 int64_t now_seconds() {

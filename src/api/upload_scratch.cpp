@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/hex.h"
+
 namespace kr::api {
 
 struct ScratchFile::Hash {
@@ -71,12 +73,7 @@ Status ScratchFile::close() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(hash_->ctx, digest, &length);
-  static const char* hex = "0123456789abcdef";
-  sha256_hex_.clear();
-  for (unsigned int i = 0; i < length; ++i) {
-    sha256_hex_ += hex[digest[i] >> 4];
-    sha256_hex_ += hex[digest[i] & 15];
-  }
+  sha256_hex_ = hex_lower(std::string_view(reinterpret_cast<const char*>(digest), length));
   const int rc = ::close(fd_);
   fd_ = -1;
   if (rc != 0 && (errno == ENOSPC || errno == EDQUOT)) {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "auth/jwk.h"
+#include "core/hex.h"
 #include "core/text.h"
 
 namespace kr::auth {
@@ -31,15 +32,7 @@ std::string random_bytes(size_t n) {
   return bytes;
 }
 
-std::string hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
+std::string hex(std::string_view bytes) { return hex_lower(bytes); }
 
 bool valid_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;

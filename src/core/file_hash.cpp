@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/hex.h"
+
 namespace kr {
 
 std::optional<std::string> sha256_file_hex(const std::string& path) {
@@ -23,14 +25,7 @@ std::optional<std::string> sha256_file_hex(const std::string& path) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   EVP_DigestFinal_ex(ctx.get(), digest.data(), &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
-  }
-  return out;
+  return hex_lower(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
 }
 
 }  // namespace kr

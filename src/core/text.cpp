@@ -5,6 +5,8 @@
 #include <array>
 #include <cmath>
 
+#include "core/hex.h"
+
 namespace kr {
 namespace {
 
@@ -60,14 +62,7 @@ std::string sha256_hex(std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
-  }
-  return out;
+  return hex_lower(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
 }
 
 int estimate_tokens(std::string_view text) {

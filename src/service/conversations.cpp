@@ -1,8 +1,8 @@
 #include "service/conversations.h"
 
 #include <chrono>
-#include <random>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "service/engine.h"
@@ -14,16 +14,7 @@ int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string new_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 2; ++i) {
-    uint64_t v = rng();
-    for (int j = 0; j < 16; ++j, v >>= 4) id += hex[v & 15];
-  }
-  return id;
-}
+std::string new_id() { return random_hex_id(); }
 
 Result<std::string> clean_title(std::string title) {
   title = std::string(trim(title));

@@ -1,21 +1,13 @@
 #include "store/pg_ingest_queue.h"
 
 #include <algorithm>
-#include <random>
+
+#include "core/hex.h"
 
 namespace kr::store {
 namespace {
 
-std::string random_token() {
-  static thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 2; ++i) {
-    uint64_t value = generator();
-    for (int n = 0; n < 16; ++n, value >>= 4) out += kHex[value & 15];
-  }
-  return out;
-}
+std::string random_token() { return random_hex_id(); }
 
 void put_u32(std::string& out, size_t value) {
   for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((value >> shift) & 0xff);
