@@ -78,23 +78,26 @@ def request(conn: http.client.HTTPConnection, method: str, path: str, body: byte
     return r.status, r.getheader("Connection", "")
 
 
-def client(host: str, port: int, deadline: float, stats: Stats, seed: int):
+def client(host: str, port: int, deadline: float, stats: Stats, seed: int, *, search: float = 0.7, ask: float = 0.2,
+           upload_name=lambda rng, seed, n: f"note-{seed}-{n}.txt", note_words: int = 60, timeout: float = 60):
+    """One keep-alive connection sending a random mix (shares search/ask, the rest uploads) until the deadline.
+    upload_name(rng, seed, n) names the n-th upload: new names grow the collection, reused ones replace documents."""
     rng = random.Random(seed)
-    conn = http.client.HTTPConnection(host, port, timeout=60)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
     n = 0
     while time.monotonic() < deadline:
         pick = rng.random()
-        if pick < 0.7:
+        if pick < search:
             route, method, path = "search", "POST", "/v1/collections/load/search"
             body, ctype = json.dumps({"query": rng.choice(QUERIES), "top_k": 5}).encode(), "application/json"
-        elif pick < 0.9:
+        elif pick < search + ask:
             route, method, path = "ask", "POST", "/v1/collections/load/ask"
             body, ctype = json.dumps({"question": rng.choice(QUERIES) + "?"}).encode(), "application/json"
         else:
             route, method, path = "upload", "POST", "/v1/collections/load/documents"
             n += 1
-            text = (f"Load note {seed}-{n}. " + " ".join(rng.choice(QUERIES) for _ in range(60))).encode()
-            body, ctype = multipart(f"note-{seed}-{n}.txt", text)
+            text = (f"Load note {seed}-{n}. " + " ".join(rng.choice(QUERIES) for _ in range(note_words))).encode()
+            body, ctype = multipart(upload_name(rng, seed, n), text)
         start = time.perf_counter()
         try:
             status, connection = request(conn, method, path, body, ctype)

@@ -17,9 +17,7 @@ was answered (no transport error) and none got a 5xx. Exit code 0 pass, 1 fail. 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import random
 import signal
 import subprocess
 import sys
@@ -29,37 +27,15 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import QUERIES, Stats, multipart, percentile, read_status, request, seed_collection, start_server  # noqa: E402
+from load import Stats, percentile, read_status, seed_collection, start_server  # noqa: E402
+from load import client as load_client  # noqa: E402
 
 
 def client(host: str, port: int, deadline: float, stats: Stats, seed: int, upload_names: int):
-    rng = random.Random(seed)
-    conn = http.client.HTTPConnection(host, port, timeout=120)
-    n = 0
-    while time.monotonic() < deadline:
-        pick = rng.random()
-        if pick < 0.60:
-            route, path = "search", "/v1/collections/load/search"
-            body, ctype = json.dumps({"query": rng.choice(QUERIES), "top_k": 5}).encode(), "application/json"
-        elif pick < 0.85:
-            route, path = "ask", "/v1/collections/load/ask"
-            body, ctype = json.dumps({"question": rng.choice(QUERIES) + "?"}).encode(), "application/json"
-        else:
-            route, path = "upload", "/v1/collections/load/documents"
-            n += 1
-            text = (f"Soak note {seed}-{n}. " + " ".join(rng.choice(QUERIES) for _ in range(80))).encode()
-            body, ctype = multipart(f"soak-{rng.randrange(upload_names)}.txt", text)
-        start = time.perf_counter()
-        try:
-            status, connection = request(conn, "POST", path, body, ctype)
-            stats.record(route, status, time.perf_counter() - start)
-            if connection.lower() == "close":
-                conn.close()
-        except (OSError, http.client.HTTPException):
-            stats.record(route, None, time.perf_counter() - start)
-            conn.close()
-            time.sleep(0.1)
-    conn.close()
+    # load.py's client with the soak's mix; uploads reuse upload_names file names, so each replaces a document
+    # and the collection keeps its size (RSS growth would be a leak, not data).
+    load_client(host, port, deadline, stats, seed, search=0.60, ask=0.25, note_words=80, timeout=120,
+                upload_name=lambda rng, _seed, _n: f"soak-{rng.randrange(upload_names)}.txt")
 
 
 def sample_rss(pid: int, started: float, every: float, stop: threading.Event, samples: list[tuple[float, int]]):
