@@ -2,6 +2,8 @@
 # that drive several threads at once — hand-made locks, queues, waiters, background builds, streams
 # cancelled from another thread, shutdown while requests are in flight.
 # shellcheck shell=bash
+# The arrays are read by the scripts that source this file.
+# shellcheck disable=SC2034
 # Test programs holding them (the TSan build compiles only these and the binary).
 TSAN_TARGETS=(kaito-rag test_api test_core test_embed test_generate test_index test_service test_store)
 # ctest -R over the GoogleTest names.
