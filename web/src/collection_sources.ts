@@ -129,6 +129,7 @@ export async function refreshSources(): Promise<void> {
   }
 }
 
+// Refreshes the sources; once none is syncing, the documents too (the run may have changed them).
 async function followSync(): Promise<void> {
   await refreshSources();
   if (!list.querySelector("[data-status=syncing]")) onSynced();
@@ -204,7 +205,8 @@ async function syncOne(s: CollectionSource): Promise<void> {
   } catch (e) {
     announce(`Sync of ${s.location} did not start: ${(e as Error).message}`);
   }
-  await refreshSources();
+  // A small sync can end before the first look: follow it either way, so the documents refresh.
+  await followSync();
 }
 
 interface CollectionSync {
@@ -219,5 +221,5 @@ async function syncAll(): Promise<void> {
   } catch (e) {
     announce("Sync all failed: " + (e as Error).message);
   }
-  await refreshSources();
+  await followSync();
 }
