@@ -24,6 +24,8 @@ export KR_RESULTS="${KR_RESULTS:-$REPO/build/test-results}"
 rm -rf "$KR_RESULTS"
 mkdir -p "$KR_RESULTS"
 PY=python3
+# Leaks inside system libraries we do not own (each named with its reason in the file) are not failures.
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$REPO/tests/lsan.supp"
 # ../shared lives elsewhere (e.g. a worktree outside the checkout's parent): KR_SHARED_DIR names it.
 if [ -n "${KR_SHARED_DIR:-}" ]; then export KR_CORPUS_DIR="${KR_CORPUS_DIR:-$KR_SHARED_DIR/corpus}"; fi
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -27,6 +27,8 @@ BIN_DIR="$REPO/build/fuzz/tests/fuzz"
 WORK="$REPO/build/fuzz-work"
 SHARED="${KR_SHARED_DIR:-$REPO/../shared}/corpus"
 mkdir -p "$WORK/crashes" "$WORK/corpus" "$WORK/logs"
+# Leaks inside system libraries we do not own (fontconfig under poppler): see tests/lsan.supp.
+case "${LSAN_OPTIONS:-}" in *suppressions=*) ;; *) export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$REPO/tests/lsan.supp" ;; esac
 STATS="$WORK/stats.tsv"
 [ -f "$STATS" ] || printf 'date\ttarget\tseconds\texecs\tcpu_seconds\tcorpus\tresult\n' >"$STATS"
 PASSED=0
