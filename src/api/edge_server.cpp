@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "api/connection_stream.h"
+#include "core/log.h"
 
 namespace kr::api {
 namespace {
@@ -35,9 +38,16 @@ void set_no_delay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
 }
 
-// Best effort: a nice value below 0 needs CAP_SYS_NICE; a failure leaves the thread as it was.
+// Best effort: a nice value below 0 needs CAP_SYS_NICE (or RLIMIT_NICE), which a non-root pod
+// lacks; a failure leaves the thread as it was and is logged once per process, not per thread.
 void set_this_thread_nice(int nice) {
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice) == 0) return;
+  const int error = errno;
+  static std::atomic<bool> logged{false};
+  if (logged.exchange(true)) return;
+  log::warn("cannot raise the probe threads' CPU priority (a nice value below 0 needs CAP_SYS_NICE): probes keep "
+            "the process's priority and still go before request workers, which lower theirs",
+            {{"nice", std::to_string(nice)}, {"error", std::strerror(error)}});
 }
 
 // httplib hands accepted sockets to a task queue; EdgeServer adopts each one at
