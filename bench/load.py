@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +37,7 @@ from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples" / "handbook"
+KEEP_ALIVE_RACE_S = 1.9  # idle gap from which bench/keepalive_race.py sees the server's 2 s close win
 QUERIES = ["parental leave", "vacation days for new employees", "minimum password length", "meal per diem Tokyo",
            "Munich office", "retirement plan match", "remote work days", "travel booking policy"]
 
@@ -60,11 +62,13 @@ class Stats:
         self.status = defaultdict(Counter)      # route -> Counter(status)
         self.latency = defaultdict(list)        # route -> seconds (answered requests)
         self.errors = Counter()                 # route -> transport errors
+        self.error_details = []                 # what each transport error was, and the connection's state
 
-    def record(self, route: str, status: int | None, seconds: float):
+    def record(self, route: str, status: int | None, seconds: float, detail: dict | None = None):
         with self.lock:
             if status is None:
                 self.errors[route] += 1
+                self.error_details.append({"route": route, "after_s": round(seconds, 3), **(detail or {})})
             else:
                 self.status[route][status] += 1
                 self.latency[route].append(seconds)
@@ -85,6 +89,7 @@ def client(host: str, port: int, deadline: float, stats: Stats, seed: int, *, se
     rng = random.Random(seed)
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     n = 0
+    on_connection, last_answer = 0, None  # requests answered on this connection; when the last one was
     while time.monotonic() < deadline:
         pick = rng.random()
         if pick < search:
@@ -102,11 +107,19 @@ def client(host: str, port: int, deadline: float, stats: Stats, seed: int, *, se
         try:
             status, connection = request(conn, method, path, body, ctype)
             stats.record(route, status, time.perf_counter() - start)
+            on_connection, last_answer = on_connection + 1, time.perf_counter()
             if connection.lower() == "close":
                 conn.close()
-        except (OSError, http.client.HTTPException):
-            stats.record(route, None, time.perf_counter() - start)
+                on_connection, last_answer = 0, None
+        except (OSError, http.client.HTTPException) as e:
+            # Idle time before the request tells a keep-alive close race (the server's idle timeout) from a
+            # request the server dropped while working on it.
+            idle = round(start - last_answer, 3) if last_answer is not None else None
+            stats.record(route, None, time.perf_counter() - start,
+                         {"error": f"{type(e).__name__}: {e}", "idle_before_s": idle, "answered_on_connection": on_connection,
+                          "monotonic": time.monotonic()})
             conn.close()
+            on_connection, last_answer = 0, None
             time.sleep(0.05)
     conn.close()
 
@@ -118,8 +131,9 @@ def prober(host: str, port: int, stop, stats: Stats, route: str = "healthz_in_cl
         try:
             status, _ = request(conn, "GET", "/healthz", None, None)
             stats.record(route, status, time.perf_counter() - start)
-        except (OSError, http.client.HTTPException):
-            stats.record(route, None, time.perf_counter() - start)
+        except (OSError, http.client.HTTPException) as e:
+            stats.record(route, None, time.perf_counter() - start,
+                         {"error": f"{type(e).__name__}: {e}", "monotonic": time.monotonic()})
             conn.close()
         stop.wait(0.05)
     conn.close()
@@ -130,7 +144,7 @@ def probe_process(host: str, port: int, stop, results) -> None:
     stats = Stats()
     prober(host, port, stop, stats, route="healthz")
     results.send({"status": dict(stats.status["healthz"]), "errors": stats.errors["healthz"],
-                  "latency": stats.latency["healthz"]})
+                  "latency": stats.latency["healthz"], "error_details": stats.error_details})
     results.close()
 
 
@@ -199,6 +213,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--keep-log", help="copy the started server's log here before its directory is removed")
     args = parser.parse_args()
     if not args.url and not args.binary:
         parser.error("give --url or --binary")
@@ -245,6 +260,7 @@ def main() -> int:
             stats.status["healthz"].update(probed["status"])
             stats.errors["healthz"] += probed["errors"]
             stats.latency["healthz"].extend(probed["latency"])
+            stats.error_details.extend(probed["error_details"])
         probe.join(5)
         report = {"connections": args.connections, "duration_s": round(elapsed, 1), "routes": {}}
         for route in ("search", "ask", "upload", "healthz", "healthz_in_client"):
@@ -254,6 +270,12 @@ def main() -> int:
                 "requests_per_s": round(sum(stats.status[route].values()) / elapsed, 1),
                 "p50_ms": round(percentile(lat, 0.5) * 1000, 2), "p99_ms": round(percentile(lat, 0.99) * 1000, 2),
                 "max_ms": round(max(lat) * 1000, 2) if lat else None}
+        # A request sent on a connection idle for about the server's keep-alive timeout (2 s) races the server's
+        # close: HTTP's keep-alive race, a client-side matter (bench/keepalive_race.py shows the window).
+        report["transport_errors"] = [{**{k: v for k, v in d.items() if k != "monotonic"},
+                                       "at_s": round(d["monotonic"] - started, 1),
+                                       "keep_alive_race": (d.get("idle_before_s") or 0) >= KEEP_ALIVE_RACE_S}
+                                      for d in stats.error_details]
         if pid:
             try:
                 report["server_rss_mib"] = {"max_sampled": round(max(rss) / 1024, 1) if rss else None,
@@ -267,6 +289,8 @@ def main() -> int:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+            if args.keep_log:
+                shutil.copyfile(f"{tmp.name}/server.log", args.keep_log)
             tmp.cleanup()
     if args.json:
         print(json.dumps(report, indent=2))
@@ -276,6 +300,8 @@ def main() -> int:
         for route, r in report["routes"].items():
             print(f"{route:17} {r['requests_per_s']:>7} {r['p50_ms']:>8} {r['p99_ms']:>8} {r['max_ms']!s:>8}  "
                   f"{r['status']} / {r['transport_errors']}")
+        for error in report["transport_errors"]:
+            print(f"transport error: {error}")
         if "server_rss_mib" in report:
             print(f"server RSS: max sampled {report['server_rss_mib']['max_sampled']} MiB, "
                   f"peak (VmHWM) {report['server_rss_mib']['hwm']} MiB")
