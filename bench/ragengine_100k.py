@@ -2,7 +2,7 @@
 """Retrieval latency at 100k chunks: KAITO RAGEngine v0.12.0's /retrieve vs Kaito-RAG's /retrieve and search.
 
     bench/ragengine_100k.py [--work build/r100k] [--chunks 100000] [--queries 200] [--clients 8]
-                            [--re-queries 24] [--re-conc-queries 16]
+                            [--re-queries 4] [--re-conc-queries 8] [--re-warmup 0|1] [--no-graph-wait]
 
 Ingesting 100k chunks through RAGEngine's API would take ≈2.2 h (12.5 docs/s), so both indexes are written
 in-process, with the same texts and the same vectors, and only queries go through the HTTP APIs:
@@ -227,9 +227,9 @@ def main():
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "r100k"), help="kept between runs (ignored by git)")
     ap.add_argument("--chunks", type=int, default=100000)
     ap.add_argument("--queries", type=int, default=200, help="pubmedqa-dev questions for Kaito-RAG (each phase)")
-    ap.add_argument("--re-queries", type=int, default=24, help="RAGEngine sequential /retrieve queries (the first N)")
-    ap.add_argument("--re-conc-queries", type=int, default=16, help="RAGEngine concurrent /retrieve queries")
-    ap.add_argument("--re-warmup", type=int, choices=(0, 1), default=1, help="RAGEngine: one untimed query first")
+    ap.add_argument("--re-queries", type=int, default=4, help="RAGEngine sequential /retrieve queries (the first N)")
+    ap.add_argument("--re-conc-queries", type=int, default=8, help="RAGEngine concurrent /retrieve queries")
+    ap.add_argument("--re-warmup", type=int, choices=(0, 1), default=0, help="RAGEngine: one untimed query first")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--no-graph-wait", action="store_true", help="measure Kaito-RAG before its HNSW graph is ready")
     ap.add_argument("--skip-ragengine", action="store_true")
