@@ -34,7 +34,9 @@ std::string drop_unknown_citations(std::string_view answer, int source_count);
 
 // What the score of one sentence against one source is computed from.
 struct SupportFeatures {
-  double coverage = 0;         // weighted share of the sentence's terms found in the source (numbers, names weigh more)
+  // Weighted share of the sentence's terms found in the source (numbers, names weigh more); with an
+  // encoder, a word aligned with one of its closest sentence (grounding_alignment.h) is found.
+  double coverage = 0;
   double similarity = -1;      // best cosine to a sentence of the source; -1 without an encoder
   double missing_numbers = 0;  // 1 when the sentence has a number the source does not
   double negation_mismatch = 0;  // 1 when a term the sentence shares with its closest source sentence is negated in one only

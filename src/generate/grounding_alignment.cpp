@@ -131,17 +131,33 @@ double WordVectors::similarity(const std::string& a, const std::string& b) const
   return sum;
 }
 
+namespace {
+
+// A plain word of the claim that the encoder puts near a word of the sentence.
+bool aligned(const ClaimWord& w, const std::vector<std::string>& sentence_words, const WordVectors& vectors) {
+  return w.alignable && std::any_of(sentence_words.begin(), sentence_words.end(), [&](const auto& s) {
+           return vectors.similarity(w.word, s) >= kAlignedSimilarity;
+         });
+}
+
+}  // namespace
+
 double unmatched_weight(const std::vector<ClaimWord>& words, const std::set<std::string>& sentence_stems,
                         const std::vector<std::string>& sentence_words, const WordVectors& vectors) {
   double missing = 0;
   for (const ClaimWord& w : words) {
-    if (sentence_stems.count(w.stem)) continue;
-    const bool aligned = w.alignable && std::any_of(sentence_words.begin(), sentence_words.end(), [&](const auto& s) {
-                           return vectors.similarity(w.word, s) >= kAlignedSimilarity;
-                         });
-    if (!aligned) missing += w.weight;
+    if (!sentence_stems.count(w.stem) && !aligned(w, sentence_words, vectors)) missing += w.weight;
   }
   return missing;
+}
+
+double aligned_weight(const std::vector<ClaimWord>& words, const std::set<std::string>& source_stems,
+                      const std::vector<std::string>& sentence_words, const WordVectors& vectors) {
+  double found = 0;
+  for (const ClaimWord& w : words) {
+    if (!source_stems.count(w.stem) && aligned(w, sentence_words, vectors)) found += w.weight;
+  }
+  return found;
 }
 
 }  // namespace kr::generate

@@ -65,4 +65,9 @@ inline constexpr double kAlignedSimilarity = 0.6;
 double unmatched_weight(const std::vector<ClaimWord>& words, const std::set<std::string>& sentence_stems,
                         const std::vector<std::string>& sentence_words, const WordVectors& vectors);
 
+// Summed weight of the claim's words the whole source lacks (`source_stems`) that a word of the
+// sentence aligns with: a paraphrase's synonyms, which count as covered ("annually" for "per year").
+double aligned_weight(const std::vector<ClaimWord>& words, const std::set<std::string>& source_stems,
+                      const std::vector<std::string>& sentence_words, const WordVectors& vectors);
+
 }  // namespace kr::generate
