@@ -14,12 +14,14 @@ import argparse
 import json
 import math
 
-FEATURES = ["passage_coverage", "sentence_coverage", "sentence_similarity", "top_dense", "agreement"]
+LEXICAL = ["passage_coverage", "sentence_coverage", "specifics_coverage", "kind_coverage"]
+ENCODED = ["sentence_similarity", "top_dense", "agreement"]
 
 
 def features(row, lexical):
     a = row["answerability"]
-    x = [a["passage_coverage"], a["sentence_coverage"]]
+    # Dumps written before a signal existed lack it: its neutral value.
+    x = [a["passage_coverage"], a["sentence_coverage"], a.get("specifics_coverage", 1.0), a.get("kind_coverage", 0.0)]
     if not lexical:
         x += [max(a["sentence_similarity"], 0.0), max(a["top_dense"], 0.0), max(a["agreement"], 0.0)]
     return x
@@ -66,7 +68,7 @@ def main():
     xs = [features(r, args.lexical) for r in train]
     ys = [0 if r["negative"] else 1 for r in train]
     w = fit(xs, ys)
-    names = ["bias"] + (FEATURES[:2] if args.lexical else FEATURES)
+    names = ["bias"] + LEXICAL + ([] if args.lexical else ENCODED)
     print("weights:", ", ".join(f"{n} {v:.3f}" for n, v in zip(names, w)))
     # The highest threshold that still answers >= min-answered of the answerable training questions.
     best = 0.0

@@ -139,7 +139,9 @@ json answerability_json(const service::Answer& a) {
             {"sentence_coverage", v.signals.sentence_coverage},
             {"sentence_similarity", known(v.signals.sentence_similarity)},
             {"top_dense", known(v.signals.top_dense)},
-            {"agreement", known(v.signals.agreement)}}}};
+            {"agreement", known(v.signals.agreement)},
+            {"specifics_coverage", v.signals.specifics_coverage},
+            {"kind_coverage", v.signals.kind_coverage}}}};
 }
 
 json grounding_json(const service::AnswerGrounding& g) {

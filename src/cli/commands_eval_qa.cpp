@@ -44,7 +44,9 @@ nlohmann::json outcome_json(const eval::QaOutcome& o) {
                           {"sentence_coverage", a.signals.sentence_coverage},
                           {"sentence_similarity", a.signals.sentence_similarity},
                           {"top_dense", a.signals.top_dense},
-                          {"agreement", a.signals.agreement}};
+                          {"agreement", a.signals.agreement},
+                          {"specifics_coverage", a.signals.specifics_coverage},
+                          {"kind_coverage", a.signals.kind_coverage}};
   }
   return j;
 }

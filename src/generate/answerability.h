@@ -13,6 +13,8 @@ struct AnswerabilitySignals {
   double sentence_similarity = -1;  // cosine of the most similar sentence to the question
   double top_dense = -1;            // cosine of the best retrieved chunk (dense or hybrid search)
   double agreement = -1;            // 1: the best BM25 chunk is among the best dense ones; 0: not
+  double specifics_coverage = 1;    // weighted share of the question's numbers and names in any passage
+  double kind_coverage = 0;         // best coverage among sentences of the kind of answer asked for
 };
 
 struct Answerability {

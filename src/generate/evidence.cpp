@@ -18,6 +18,9 @@ constexpr double kNameWeight = 2;            // "Galaxy", "LATAM"
 constexpr double kSimilarityShare = 0.55;
 constexpr double kEncodedRankDecay = 0.1;  // the encoder already judges relevance: rank matters less
 constexpr double kLexicalRankDecay = 0.3;
+// Added to a sentence's coverage when it holds the kind of answer asked for: of two sentences naming
+// the question's terms, the one with the figure answers "how long".
+constexpr double kAnswerKindBonus = 0.2;
 
 std::vector<std::string_view> words_of(std::string_view text) {
   std::vector<std::string_view> out;
@@ -37,7 +40,106 @@ double dot(const std::vector<float>& a, const std::vector<float>& b) {
   return sum;
 }
 
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Numbers of one or two digits standing alone ("indicator 5"): content_stems drops words this
+// short, yet they are what tells two lines of a code list apart.
+std::set<std::string> short_numbers(std::string_view text) {
+  std::set<std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isalnum(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    const size_t start = i;
+    bool digits = true;
+    while (i < text.size() && std::isalnum(static_cast<unsigned char>(text[i]))) {
+      digits = digits && std::isdigit(static_cast<unsigned char>(text[i]));
+      ++i;
+    }
+    if (digits && i - start < 3) out.insert(std::string(text.substr(start, i - start)));
+  }
+  return out;
+}
+
+// Question terms plus its short numbers; stems of a sentence plus its short numbers.
+QuestionTerms evidence_terms(std::string_view question) {
+  QuestionTerms terms = question_terms(question);
+  for (const std::string& number : short_numbers(question)) {
+    if (terms.weights.emplace(number, kNumberWeight).second) terms.total += kNumberWeight;
+  }
+  return terms;
+}
+
+std::set<std::string> evidence_stems(std::string_view text) {
+  std::set<std::string> stems = content_stems(text);
+  stems.merge(short_numbers(text));
+  return stems;
+}
+
+// A sentence holding a number the question does not.
+bool has_new_number(std::string_view sentence, const std::set<std::string>& question_numbers) {
+  for (const std::string& number : numbers_in(sentence)) {
+    if (!question_numbers.count(number)) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+double lexical_match(const EvidenceSentence& s) { return s.coverage + s.kind_bonus; }
+
+AnswerKind expected_answer_kind(std::string_view question) {
+  const std::string q = lowercase(question);
+  static constexpr std::string_view kPhrases[] = {"how many", "how much", "how long", "how old",   "how big",
+                                                  "how large", "how far", "how often", "what year", "which year",
+                                                  "what date", "when "};
+  for (std::string_view phrase : kPhrases) {
+    if (q.find(phrase) != std::string::npos) return AnswerKind::kQuantity;
+  }
+  // Nouns that name a quantity ("what tensile strength", "what share of revenue"), as word prefixes.
+  static constexpr std::string_view kQuantityNouns[] = {
+      "rate",  "share",   "percent", "number", "amount", "price",  "cost",    "salary", "budget",  "population",
+      "size",  "density", "temperature", "speed", "accuracy", "strength", "conductivity", "weight", "height",
+      "length", "revenue", "sales", "profit", "income", "deadline", "capacity", "dose", "score", "figure"};
+  for (std::string_view word : words_of(q)) {
+    while (!word.empty() && !std::isalpha(static_cast<unsigned char>(word.back()))) word.remove_suffix(1);
+    for (std::string_view noun : kQuantityNouns) {
+      if (word.substr(0, noun.size()) == noun && word.size() <= noun.size() + 3) return AnswerKind::kQuantity;
+    }
+  }
+  return AnswerKind::kAny;
+}
+
+std::set<std::string> numbers_in(std::string_view text) {
+  std::set<std::string> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    std::string number;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (std::isdigit(static_cast<unsigned char>(c))) {
+        number += c;
+      } else if ((c == '.' || c == ',') && i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+        if (c == '.') number += c;  // a decimal point stays, a thousands separator goes
+      } else {
+        break;
+      }
+      ++i;
+    }
+    out.insert(number);
+  }
+  return out;
+}
 
 QuestionTerms question_terms(std::string_view question) {
   QuestionTerms terms;
@@ -68,12 +170,20 @@ double term_coverage(const QuestionTerms& terms, const std::set<std::string>& st
 Evidence gather_evidence(std::string_view question, const std::vector<Passage>& passages,
                          const SentenceEncoder& encoder, size_t max_passages) {
   Evidence evidence;
-  const QuestionTerms terms = question_terms(question);
+  const QuestionTerms terms = evidence_terms(question);
+  const bool quantity = expected_answer_kind(question) == AnswerKind::kQuantity;
+  const std::set<std::string> question_numbers = numbers_in(question);
+  QuestionTerms specifics;  // the numbers and names, which a near miss changes
+  for (const auto& [stem, weight] : terms.weights) {
+    if (weight > 1) specifics.weights[stem] = weight, specifics.total += weight;
+  }
+  std::set<std::string> all_stems;  // of every passage, with its document name
   std::unordered_set<std::string> seen;  // overlapping chunks repeat sentences
   for (size_t p = 0; p < passages.size() && p < max_passages; ++p) {
     const std::string text = strip_markup(passages[p].text);
-    evidence.best_passage_coverage = std::max(
-        evidence.best_passage_coverage, term_coverage(terms, content_stems(text + "\n" + passages[p].document_name)));
+    std::set<std::string> passage_stems = evidence_stems(text + "\n" + passages[p].document_name);
+    evidence.best_passage_coverage = std::max(evidence.best_passage_coverage, term_coverage(terms, passage_stems));
+    all_stems.merge(passage_stems);
     size_t position = 0;
     for (const std::string_view sentence : split_sentences(text)) {
       if (!seen.insert(std::string(sentence)).second) continue;
@@ -81,14 +191,20 @@ Evidence gather_evidence(std::string_view question, const std::vector<Passage>& 
       s.passage = p;
       s.position = position++;
       s.text = std::string(sentence);
-      s.coverage = term_coverage(terms, content_stems(sentence));
-      s.score = s.coverage / (1.0 + kLexicalRankDecay * static_cast<double>(p));
+      s.coverage = term_coverage(terms, evidence_stems(sentence));
+      s.answers_kind = !quantity || has_new_number(sentence, question_numbers);
+      s.kind_bonus = quantity && s.answers_kind ? kAnswerKindBonus : 0;
+      s.score = lexical_match(s) / (1.0 + kLexicalRankDecay * static_cast<double>(p));
       evidence.sentences.push_back(std::move(s));
     }
   }
+  if (specifics.total > 0) evidence.specifics_coverage = term_coverage(specifics, all_stems);
   auto by_score = [](const EvidenceSentence& a, const EvidenceSentence& b) { return a.score > b.score; };
   std::stable_sort(evidence.sentences.begin(), evidence.sentences.end(), by_score);
-  for (const auto& s : evidence.sentences) evidence.best_coverage = std::max(evidence.best_coverage, s.coverage);
+  for (const auto& s : evidence.sentences) {
+    evidence.best_coverage = std::max(evidence.best_coverage, s.coverage);
+    if (s.answers_kind) evidence.kind_coverage = std::max(evidence.kind_coverage, s.coverage);
+  }
   if (!encoder || evidence.sentences.empty()) return evidence;
 
   // Encode the lexically best sentences (all of them for the usual top-k of short chunks).
@@ -103,7 +219,7 @@ Evidence gather_evidence(std::string_view question, const std::vector<Passage>& 
     EvidenceSentence& s = evidence.sentences[i];
     s.similarity = std::max(0.0, dot(query->front(), (*vectors)[i]));
     evidence.best_similarity = std::max(evidence.best_similarity, s.similarity);
-    s.score = (kSimilarityShare * s.similarity + (1 - kSimilarityShare) * s.coverage) /
+    s.score = (kSimilarityShare * s.similarity + (1 - kSimilarityShare) * lexical_match(s)) /
               (1.0 + kEncodedRankDecay * static_cast<double>(s.passage));
   }
   evidence.sentences.resize(encoded);  // unencoded ones have no comparable score

@@ -32,7 +32,9 @@ std::vector<ExtractiveSentence> extractive_answer(const std::string& question, c
     const bool sole = best.coverage >= 0.999 && (evidence.sentences.size() == 1 ||
                                                   evidence.sentences[1].score < kSoleAnswerMargin * best.score);
     // Lexical evidence compares coverage (rank only orders); encoded evidence its combined score.
-    const auto strength = [&evidence](const EvidenceSentence& s) { return evidence.encoded ? s.score : s.coverage; };
+    const auto strength = [&evidence](const EvidenceSentence& s) {
+      return evidence.encoded ? s.score : lexical_match(s);
+    };
     const double floor = kMinRelativeScore * strength(best);
     for (const EvidenceSentence& s : evidence.sentences) {
       if (picked.size() >= (sole ? 1 : max_sentences)) break;

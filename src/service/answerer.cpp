@@ -49,6 +49,8 @@ generate::AnswerabilitySignals answerability_signals(const SearchResponse& retri
   generate::AnswerabilitySignals signals;
   signals.passage_coverage = evidence.best_passage_coverage;
   signals.sentence_coverage = evidence.best_coverage;
+  signals.specifics_coverage = evidence.specifics_coverage;
+  signals.kind_coverage = evidence.kind_coverage;
   if (evidence.encoded) signals.sentence_similarity = evidence.best_similarity;
   const auto& hits = retrieved.hits;
   if (!hits.empty() && hits.front().dense_score) signals.top_dense = *hits.front().dense_score;

@@ -116,8 +116,8 @@ def test_eval_qa_handbook_baseline(tmp_path):
     dump = tmp_path / "dump.jsonl"
     out = eval_qa("--qa", FIXTURES / "handbook-qa.jsonl", "--corpus", REPO / "samples" / "handbook", "--dump", dump)
     assert out["answers"] == "extractive" and out["documents"] == 4
-    assert_near(out["groups"]["all"], answer_correct=15 / 16, citation_correct=15 / 16, answered=15 / 16,
-                declined=11 / 18)
+    assert_near(out["groups"]["all"], answer_correct=15 / 16, citation_correct=15 / 16, answered=16 / 16,
+                declined=15 / 18)
     rows = [json.loads(line) for line in dump.read_text().splitlines()]
     assert len(rows) == 34
     no_hits = "I could not find anything about this in the documents of this collection."
@@ -148,5 +148,5 @@ def test_eval_qa_docqa_dev_baseline():
     assert out["documents"] == 20
     dev = out["groups"]["questions/dev"]
     assert dev["answerable"] == 55 and dev["negatives"] == 5
-    assert_near(dev, answer_correct=28 / 55, citation_correct=47 / 55, answered=50 / 55)
-    assert_near(out["groups"]["all"], declined=35 / 63)
+    assert_near(dev, answer_correct=27 / 55, citation_correct=45 / 55, answered=49 / 55)
+    assert_near(out["groups"]["all"], declined=40 / 63)

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,56 @@ TEST(GatherEvidence, LexicalRanksByCoverageAndRank) {
   EXPECT_EQ(e.sentences[0].position, 1u);
   EXPECT_DOUBLE_EQ(e.best_coverage, 1.0);
   EXPECT_DOUBLE_EQ(e.best_passage_coverage, 1.0);
+}
+
+TEST(AnswerKind, QuantityQuestions) {
+  EXPECT_EQ(expected_answer_kind("How long can the first Herceptin infusion last?"), AnswerKind::kQuantity);
+  EXPECT_EQ(expected_answer_kind("What tensile strength does the datasheet give?"), AnswerKind::kQuantity);
+  EXPECT_EQ(expected_answer_kind("What share of 2021 revenue came from Client A?"), AnswerKind::kQuantity);
+  EXPECT_EQ(expected_answer_kind("When did he join Leicester City?"), AnswerKind::kQuantity);
+  EXPECT_EQ(expected_answer_kind("Who developed the test presentation?"), AnswerKind::kAny);
+  EXPECT_EQ(expected_answer_kind("Which style is applied to the paragraph?"), AnswerKind::kAny);
+  // Quantity nouns match at the start of a word only: "separate" is not "rate".
+  EXPECT_EQ(expected_answer_kind("Which paragraphs are separate?"), AnswerKind::kAny);
+}
+
+TEST(NumbersIn, SeparatorsAndDecimals) {
+  EXPECT_EQ(numbers_in("Sales 6,082 and 0.0919 at 26.1%; SNB22-3."),
+            (std::set<std::string>{"6082", "0.0919", "26.1", "22", "3"}));
+  EXPECT_TRUE(numbers_in("no digits here.").empty());
+}
+
+TEST(GatherEvidence, QuantityQuestionPrefersTheSentenceWithTheFigure) {
+  // Both name Herceptin's infusion; only the second says how long.
+  const std::vector<Passage> passages = {
+      passage("Most people are given Herceptin via an infusion into a vein. The first infusion may take up to 90 "
+              "minutes.")};
+  const Evidence e = gather_evidence("How long can the first Herceptin infusion last?", passages);
+  ASSERT_EQ(e.sentences.size(), 2u);
+  EXPECT_EQ(e.sentences[0].text, "The first infusion may take up to 90 minutes.");
+  EXPECT_TRUE(e.sentences[0].answers_kind);
+  EXPECT_FALSE(e.sentences[1].answers_kind);
+  EXPECT_DOUBLE_EQ(e.kind_coverage, e.sentences[0].coverage);
+}
+
+TEST(GatherEvidence, ShortNumbersTellListLinesApart) {
+  const std::vector<Passage> passages = {
+      passage("N = a TC 148 with entity indicator 7 has been input to identify a false refund claim case\n"
+              "T = a TC 148 with entity indicator 5 has been input to identify a narcotics case")};
+  const Evidence e = gather_evidence("What case is flagged when TC 148 is input with entity indicator 5?", passages);
+  ASSERT_EQ(e.sentences.size(), 2u);
+  EXPECT_EQ(e.sentences[0].text, "T = a TC 148 with entity indicator 5 has been input to identify a narcotics case");
+  EXPECT_GT(e.sentences[0].coverage, e.sentences[1].coverage);
+}
+
+TEST(GatherEvidence, SpecificsCoverageMissesTheNearMissYear) {
+  const std::vector<Passage> passages = {passage("Galaxy Gaming had 36 full-time employees in 2021.", "10k.html")};
+  EXPECT_DOUBLE_EQ(gather_evidence("How many employees did Galaxy Gaming have in 2021?", passages).specifics_coverage,
+                   1.0);
+  // 2019 (weight 3) is absent, Galaxy and Gaming (2 each) are there.
+  EXPECT_NEAR(gather_evidence("How many employees did Galaxy Gaming have in 2019?", passages).specifics_coverage,
+              4.0 / 7.0, 1e-9);
+  EXPECT_DOUBLE_EQ(gather_evidence("how many employees are there?", passages).specifics_coverage, 1.0);
 }
 
 TEST(GatherEvidence, EncoderSimilarityFindsParaphrases) {
@@ -93,6 +144,16 @@ TEST(Answerability, ScoreRisesWithEvidenceAndThresholdDecides) {
   // Lexical-only signals (no encoder) are scored too.
   AnswerabilitySignals lexical_weak{0.1, 0.1, -1, -1, -1}, lexical_strong{1.0, 1.0, -1, -1, -1};
   EXPECT_LT(answerability_score(lexical_weak), answerability_score(lexical_strong));
+}
+
+TEST(Answerability, NearMissWithTheYearMissingIsDeclined) {
+  // Signals of "How many full-time staff did Galaxy Gaming have in 2019?" over a 10-K that has 2021's figure:
+  // the words are all there, the year (weight 3 of the specifics' 7) is not.
+  AnswerabilitySignals near_miss{0.7, 0.7, -1, -1, -1, 4.0 / 7.0, 0.5};
+  AnswerabilitySignals answerable = near_miss;
+  answerable.specifics_coverage = 1.0;
+  EXPECT_FALSE(judge_answerability(near_miss, 0.5).answerable);
+  EXPECT_TRUE(judge_answerability(answerable, 0.5).answerable);
 }
 
 }  // namespace
