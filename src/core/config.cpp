@@ -152,8 +152,8 @@ std::vector<OptionSpec> make_specs() {
                  "most sentences in an extractive answer", &Config::extractive_max_sentences),
       string_option("grounding_policy", "KAITO_RAG_GROUNDING_POLICY",
                     "what to do with a generated answer holding sentences its sources do not support: flag (keep "
-                    "them, marked), remove (drop them) or replace (answer extractively instead); a collection's own "
-                    "setting wins",
+                    "them, marked), remove (drop them) or replace (answer extractively instead); auto = replace for "
+                    "a base model (completion prompt style), flag for a chat model; a collection's own setting wins",
                     &Config::grounding_policy),
       double_option("grounding_threshold", "KAITO_RAG_GROUNDING_THRESHOLD",
                     "support score (0..1) below which a generated sentence counts as unsupported",
@@ -442,8 +442,9 @@ Status validate_config(const Config& c) {
   if (c.extractive_max_sentences < 1 || c.extractive_max_sentences > 20) {
     return invalid("extractive_max_sentences must be between 1 and 20");
   }
-  if (c.grounding_policy != "flag" && c.grounding_policy != "remove" && c.grounding_policy != "replace") {
-    return invalid("grounding_policy must be flag, remove or replace");
+  if (c.grounding_policy != "auto" && c.grounding_policy != "flag" && c.grounding_policy != "remove" &&
+      c.grounding_policy != "replace") {
+    return invalid("grounding_policy must be auto, flag, remove or replace");
   }
   if (!(c.grounding_threshold >= 0 && c.grounding_threshold <= 1)) {
     return invalid("grounding_threshold must be between 0 and 1");

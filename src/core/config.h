@@ -71,7 +71,7 @@ struct Config {
   double answer_threshold = 0.5;
   int extractive_max_sentences = 3;
   // Grounding check of generated answers (a collection may set its own policy and threshold)
-  std::string grounding_policy = "flag";    // flag | remove | replace
+  std::string grounding_policy = "auto";    // auto | flag | remove | replace
   double grounding_threshold = 0.5;         // support score (0..1) below which a sentence is unsupported
   // Ingest pipeline (group commit; see DESIGN.md "Data flow")
   int ingest_batch_documents = 64;          // documents per embedding call + transaction

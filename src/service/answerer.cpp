@@ -279,9 +279,13 @@ Result<Answer> Answerer::answer_with_model(const SearchResponse& retrieved, cons
 
 void Answerer::ground(Answer& answer, const std::string& question, const CollectionSettings& settings) const {
   AnswerGrounding grounding;
+  // "auto": a base model (completion prompt style) is replaced by the extractive answer when a sentence
+  // is unsupported — measured never worse than extractive on docqa-dev, where its raw answers were —
+  // while a chat model's answer is kept with the flags (BENCHMARKS.md, local-model eval).
+  const generate::GroundingPolicy automatic =
+      answer.prompt_style == "completion" ? generate::GroundingPolicy::kReplace : generate::GroundingPolicy::kFlag;
   grounding.policy = generate::parse_grounding_policy(settings.grounding_policy)
-                         .value_or(generate::parse_grounding_policy(config_.grounding_policy)
-                                       .value_or(generate::GroundingPolicy::kFlag));
+                         .value_or(generate::parse_grounding_policy(config_.grounding_policy).value_or(automatic));
   const double threshold =
       settings.grounding_threshold >= 0 ? settings.grounding_threshold : config_.grounding_threshold;
   std::vector<SearchHit> hits;

@@ -237,7 +237,20 @@ class FakeLLM:
                     return self._send(422, {"detail": "messages or prompt required"})
                 if self.path.rstrip("/") in ("/v1/chat/completions", "/chat/completions"):
                     return self._chat(body)
+                if self.path.rstrip("/") in ("/v1/completions", "/completions") and not body.get("stream"):
+                    return self._completion(body)
                 self._send(404, {"detail": "Not Found"})
+
+            def _completion(self, body: dict):
+                # A base model's text completion (the completion prompt style), non-streaming only.
+                answer = fake.answer_text if fake.answer_text is not None else "I do not know."
+                prompt_tokens = count_tokens(prompt=str(body.get("prompt", "")))
+                completion_tokens = math.ceil(len(answer) / 3)
+                self._send(200, {"id": "cmpl-fake", "object": "text_completion", "created": int(time.time()),
+                                 "model": MODEL_ID,
+                                 "choices": [{"index": 0, "text": answer, "finish_reason": "stop"}],
+                                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                                           "total_tokens": prompt_tokens + completion_tokens}})
 
             def _chat(self, body: dict):
                 messages = body.get("messages") or []

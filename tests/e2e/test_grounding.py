@@ -100,6 +100,22 @@ def test_replace_policy_answers_extractively_with_a_note(grounded):
     assert any(SUPPORTED in body["sources"][c - 1]["text"] for c in body["citations"])
 
 
+def test_default_policy_replaces_a_base_models_unsupported_answer(grounded):
+    # auto: a base model (completion prompt style) is replaced, a chat model is flagged (test above).
+    server, fake = grounded(args=["--llm-prompt-style", "completion"])
+    n = vacation_source(ask(server))
+    fake.answer_text = f"{SUPPORTED} [{n}]. {INVENTED} [{n}]."
+    body = ask(server)
+    g = body["grounding"]
+    assert body["prompt_style"] == "completion"
+    assert (g["policy"], g["action"], g["unsupported"]) == ("replace", "replaced", 1)
+    assert INVENTED not in body["answer"] and SUPPORTED in body["answer"]
+    fake.answer_text = f"{SUPPORTED} [{n}]."
+    body = ask(server)
+    assert (body["grounding"]["policy"], body["grounding"]["action"]) == ("replace", "none")
+    assert body["answer"] == fake.answer_text
+
+
 def test_supported_answer_is_left_alone(grounded):
     server, fake = grounded(args=["--grounding-policy", "replace"])
     body = ask(server)  # the fake quotes its best source
@@ -146,4 +162,4 @@ def test_bad_server_policy_is_refused_at_start(make_server):
     server = make_server(args=["--grounding-policy", "drop"], start=False)
     import subprocess
     done = subprocess.run(server.command(), capture_output=True, text=True, timeout=30)
-    assert done.returncode != 0 and "grounding_policy must be flag, remove or replace" in done.stderr
+    assert done.returncode != 0 and "grounding_policy must be auto, flag, remove or replace" in done.stderr
