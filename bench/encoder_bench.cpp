@@ -1,6 +1,7 @@
 // Throughput of the local encoder on a file of texts, for bench/encoder_speed.py.
 //   kr_encoder_bench --model DIR --texts FILE.jsonl [--threads T] [--batch-size B] [--max-tokens N]
-//                    [--repeat R] [--precision auto|fp32|bf16|int8] [--json]
+//                    [--repeat R] [--precision auto|fp32|bf16|int8] [--attention auto|fused|reference]
+//                    [--json]
 // FILE.jsonl: one {"text": ...} per line. Prints passages/s, tokens/s (tokens actually run, after
 // truncation) and the process's peak resident memory. One untimed warm-up pass first.
 #include <sys/resource.h>
@@ -21,7 +22,8 @@ namespace {
 int usage(const char* message) {
   std::cerr << "kr_encoder_bench: " << message
             << "\nusage: kr_encoder_bench --model DIR --texts FILE.jsonl [--threads T] [--batch-size B] "
-               "[--max-tokens N] [--repeat R] [--precision auto|fp32|bf16|int8] [--json]\n";
+               "[--max-tokens N] [--repeat R] [--precision auto|fp32|bf16|int8] "
+               "[--attention auto|fused|reference] [--json]\n";
   return 2;
 }
 
@@ -43,6 +45,13 @@ int main(int argc, char** argv) {
     else if (arg == "--max-tokens") options.max_tokens = std::atoi(value().c_str());
     else if (arg == "--repeat") repeat = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--json") as_json = true;
+    else if (arg == "--attention") {
+      const std::string name = value();
+      if (name == "auto") options.attention = kr::embed::AttentionKernel::kAuto;
+      else if (name == "fused") options.attention = kr::embed::AttentionKernel::kFused;
+      else if (name == "reference") options.attention = kr::embed::AttentionKernel::kReference;
+      else return usage(("--attention " + name + " is not one of auto, fused, reference").c_str());
+    }
     else if (arg == "--precision") {
       auto precision = kr::embed::parse_encoder_precision(value());
       if (!precision) return usage(precision.status().message().c_str());
@@ -91,6 +100,7 @@ int main(int argc, char** argv) {
   const double tokens = static_cast<double>(tokens_per_pass) * repeat;
   nlohmann::json result = {{"blas_kernels", kr::embed::blas_kernels()},
                            {"precision", (*encoder)->info().precision},
+                           {"attention", kr::embed::attention_kernel_name((*encoder)->attention())},
                            {"passages", passages},
                            {"tokens", tokens},
                            {"seconds", seconds},

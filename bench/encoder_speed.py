@@ -21,7 +21,16 @@ Peers:
            (it is expected to warm up once itself). Skipped with a message while it does not exist.
   ours-int8, ours-bf16  the same binary with --precision int8 / bf16 (its reduced-precision paths;
            a path this CPU cannot run fails with the self-test's reason in the notes). `ours` is fp32.
-           Each row also carries the binary's cpu_seconds and passages_per_cpu_s (loaded machines).
+  ours-ref, ours-int8-ref  the same with --attention reference (the SGEMM attention the fused
+           kernel replaced): before/after in one run.
+  ort-int8 ONNX Runtime's dynamic int8 quantization (onnxruntime.quantization.quantize_dynamic,
+           QInt8 weights) of the exported model, checked against PyTorch like ort (reported, bound 0.99).
+  sgemm    build/release/bench/kr_sgemm_peak --threads T: OpenBLAS SGEMM GFLOP/s in the same run;
+           "allowed" = that peak / the model's FLOPs per passage (the fp32 ceiling of any encoder).
+Every row carries cpu_seconds of the timed passes (the binary's getrusage, the Python peers'
+time.process_time()) and passages_per_cpu_s: on a loaded machine those, and same-run ratios, hold.
+Peers come from the bench venv: bash bench/setup_venv.sh (KR_BENCH_BASE_VENV=DIR reuses a venv
+that already has torch), then .venv-bench/bin/python bench/encoder_speed.py.
 """
 from __future__ import annotations
 
@@ -43,6 +52,7 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = Path.home() / ".cache" / "kaito-rag" / "bench"
 DEFAULT_MODEL = Path.home() / ".cache" / "kaito-rag" / "models" / "all-MiniLM-L6-v2"
 DEFAULT_BINARY = REPO / "build" / "release" / "bench" / "kr_encoder_bench"
+DEFAULT_SGEMM = REPO / "build" / "release" / "bench" / "kr_sgemm_peak"
 DEFAULT_BEIR = REPO.parent / "shared" / "eval" / "pubmedqa-dev"
 
 
@@ -99,8 +109,8 @@ def read_texts(path: Path) -> list[str]:
 # workers (each runs in its own process)
 # ----------------------------------------------------------------------------------------------
 
-def onnx_path(model: Path) -> Path:
-    return CACHE / "onnx" / model.name / "model.onnx"
+def onnx_path(model: Path, int8: bool = False) -> Path:
+    return CACHE / "onnx" / model.name / ("model_int8.onnx" if int8 else "model.onnx")
 
 
 def worker_export(args) -> dict:
@@ -139,11 +149,17 @@ def worker_export(args) -> dict:
         tmp.replace(path)
         stamp.write_text(json.dumps(key))
         log(f"exported {path} ({path.stat().st_size / 1e6:.0f} MB) with {how} in {time.perf_counter() - started:.1f}s")
+    quantized = onnx_path(args.model, int8=True)
+    if not (quantized.exists() and quantized.stat().st_mtime >= path.stat().st_mtime):
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8)
+        log(f"quantized {quantized} (dynamic int8)")
     # Check: ORT (this script's pipeline) vs sentence-transformers on the benchmark texts.
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(args.model), device="cpu")
-    worst = {}
+    worst, worst_int8 = {}, {}
     for seq_len, texts_file in zip(args.seq_lens, args.texts_files):
         texts = read_texts(Path(texts_file))[:64]
         st.max_seq_length = seq_len
@@ -151,10 +167,13 @@ def worker_export(args) -> dict:
         sess, tok = ort_session(args.model, seq_len, threads=2)
         got = ort_encode(sess, tok, texts, 32)
         worst[str(seq_len)] = float(np.min(np.sum(ref * got, axis=1)))
-    return {"onnx": str(path), "min_cos_vs_pytorch": worst}
+        sess, tok = ort_session(args.model, seq_len, threads=2, int8=True)
+        got = ort_encode(sess, tok, texts, 32)
+        worst_int8[str(seq_len)] = float(np.min(np.sum(ref * got, axis=1)))
+    return {"onnx": str(path), "min_cos_vs_pytorch": worst, "int8_min_cos_vs_pytorch": worst_int8}
 
 
-def ort_session(model: Path, seq_len: int, threads: int):
+def ort_session(model: Path, seq_len: int, threads: int, int8: bool = False):
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -163,7 +182,7 @@ def ort_session(model: Path, seq_len: int, threads: int):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(str(onnx_path(model)), so, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(onnx_path(model, int8)), so, providers=["CPUExecutionProvider"])
     tok = Tokenizer.from_file(str(model / "tokenizer.json"))
     tok.enable_truncation(max_length=seq_len)  # tokenizer.json itself says 128 (and fixed padding)
     tok.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest of the batch
@@ -186,6 +205,15 @@ def ort_encode(sess, tok, texts: list[str], batch_size: int):
     return np.concatenate(out)
 
 
+def flops_per_passage(model: Path, seq_len: int) -> float:
+    """Multiply-adds ×2 of one passage of seq_len tokens: the linear layers and attention's two products."""
+    cfg = json.loads((model / "config.json").read_text())
+    h, inner, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    linear = 2 * seq_len * (4 * h * h + 2 * h * inner)
+    attention = 2 * 2 * seq_len * seq_len * h
+    return float(layers * (linear + attention))
+
+
 def worker_time(args) -> dict:
     texts = read_texts(Path(args.texts_files[0]))
     seq_len, threads, bs = args.seq_lens[0], args.threads[0], args.batch_size
@@ -206,20 +234,23 @@ def worker_time(args) -> dict:
     else:
         import onnxruntime
 
-        sess, tok = ort_session(args.model, seq_len, threads)
+        sess, tok = ort_session(args.model, seq_len, threads, int8=args.worker == "ort-int8")
         tokens = sum(sum(e.attention_mask) for e in tok.encode_batch(texts))
 
         def run(ts):
             ort_encode(sess, tok, ts, bs)
         version = f"onnxruntime {onnxruntime.__version__}"
     run(texts[:bs])  # warm-up
+    cpu_started = time.process_time()  # all threads of this process
     started = time.perf_counter()
     for _ in range(args.repeat):
         run(texts)
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     n = len(texts) * args.repeat
     return {"passages": n, "tokens": tokens * args.repeat, "seconds": seconds, "passages_per_s": n / seconds,
-            "tokens_per_s": tokens * args.repeat / seconds, "version": version}
+            "tokens_per_s": tokens * args.repeat / seconds, "cpu_seconds": cpu, "passages_per_cpu_s": n / cpu,
+            "version": version}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,9 +286,11 @@ def main() -> None:
                    help="passages per sequence length (one value per --seq-lens)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--repeat", type=int, default=2)
-    p.add_argument("--peers", nargs="+", default=["pytorch", "ort", "ours"])
+    p.add_argument("--peers", nargs="+",
+                   default=["sgemm", "pytorch", "ort", "ort-int8", "ours-ref", "ours", "ours-int8-ref", "ours-int8"])
+    p.add_argument("--sgemm-binary", type=Path, default=DEFAULT_SGEMM)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
-    p.add_argument("--worker", choices=["export", "pytorch", "ort"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=["export", "pytorch", "ort", "ort-int8"], help=argparse.SUPPRESS)
     p.add_argument("--texts-files", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args()
 
@@ -279,24 +312,38 @@ def main() -> None:
           "--batch-size", str(args.batch_size), "--repeat", str(args.repeat)]
     notes: list[str] = []
     check = None
-    if "ort" in args.peers:
+    if "ort" in args.peers or "ort-int8" in args.peers:
         log("ONNX export / check ...")
         check, _, err = run_child(me + ["--worker", "export", "--seq-lens", *map(str, args.seq_lens),
                                         "--texts-files", *map(str, files.values())])
         if check is None:
             notes.append(f"ort skipped: export failed: {err}")
-            args.peers = [x for x in args.peers if x != "ort"]
+            args.peers = [x for x in args.peers if x not in ("ort", "ort-int8")]
         else:
             bad = {k: v for k, v in check["min_cos_vs_pytorch"].items() if v <= 0.9999}
             if bad:
                 notes.append(f"ort skipped: embeddings differ from PyTorch (min cosine {bad})")
-                args.peers = [x for x in args.peers if x != "ort"]
+                args.peers = [x for x in args.peers if x not in ("ort", "ort-int8")]
             else:
                 notes.append("ort vs pytorch min cosine: " +
                              ", ".join(f"{k} tokens {v:.6f}" for k, v in check["min_cos_vs_pytorch"].items()))
+                notes.append("ort-int8 (dynamic quantization) vs pytorch min cosine: " +
+                             ", ".join(f"{k} tokens {v:.6f}" for k, v in check["int8_min_cos_vs_pytorch"].items()))
     if any(x.startswith("ours") for x in args.peers) and not args.binary.exists():
         notes.append(f"ours skipped: {args.binary} does not exist yet (build the release preset's bench target)")
         args.peers = [x for x in args.peers if not x.startswith("ours")]
+
+    sgemm = {}
+    if "sgemm" in args.peers:
+        args.peers = [x for x in args.peers if x != "sgemm"]
+        for threads in args.threads:
+            log(f"sgemm: {threads} thread(s) ...")
+            res, _, err = run_child([str(args.sgemm_binary), "--threads", str(threads), "--json"])
+            if res is None:
+                notes.append(f"sgemm {threads} threads failed: {err}")
+            else:
+                sgemm[threads] = res
+    flops = {n: flops_per_passage(args.model, n) for n in args.seq_lens}
 
     results = []
     for seq_len in args.seq_lens:
@@ -304,11 +351,13 @@ def main() -> None:
             for peer in args.peers:
                 env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
                 if peer.startswith("ours"):
-                    precision = peer.split("-", 1)[1] if "-" in peer else "fp32"
+                    parts = peer.split("-")
+                    precision = parts[1] if len(parts) > 1 and parts[1] in ("fp32", "int8", "bf16") else "fp32"
+                    attention = "reference" if parts[-1] == "ref" else "auto"
                     cmd = [str(args.binary), "--model", str(args.model), "--texts", str(files[seq_len]),
                            "--threads", str(threads), "--batch-size", str(args.batch_size),
                            "--max-tokens", str(seq_len), "--repeat", str(args.repeat), "--json",
-                           "--precision", precision]
+                           "--precision", precision, "--attention", attention]
                 else:
                     cmd = me + ["--worker", peer, "--threads", str(threads), "--seq-lens", str(seq_len),
                                 "--texts-files", str(files[seq_len])]
@@ -319,6 +368,13 @@ def main() -> None:
                     continue
                 res.update(peer=peer, seq_len=seq_len, threads=threads, peak_rss_mb=rss,
                            self_reported_peak_rss_mb=res.get("peak_rss_mb"))
+                # Model FLOPs done per second, as a fraction of this run's SGEMM peak (wall and CPU).
+                if threads in sgemm:
+                    peak = sgemm[threads]
+                    res["gflops"] = res["passages_per_s"] * flops[seq_len] / 1e9
+                    res["of_sgemm_peak"] = res["gflops"] / peak["peak_gflops"]
+                    per_cpu = max(s["gflops_per_cpu_s"] for s in peak["shapes"])
+                    res["of_sgemm_peak_per_cpu_s"] = res["passages_per_cpu_s"] * flops[seq_len] / 1e9 / per_cpu
                 results.append(res)
 
     def find(peer, seq_len, threads):
@@ -327,31 +383,42 @@ def main() -> None:
     ratios = []
     for seq_len in args.seq_lens:
         for threads in args.threads:
-            ours = find("ours", seq_len, threads)
-            if not ours:
-                continue
-            for other in ("ort", "pytorch"):
-                o = find(other, seq_len, threads)
-                if o:
-                    ratios.append({"seq_len": seq_len, "threads": threads, "vs": other,
-                                   "speed_ratio": ours["passages_per_s"] / o["passages_per_s"],
-                                   "rss_ratio": ours["peak_rss_mb"] / o["peak_rss_mb"]})
+            for mine in ("ours", "ours-int8"):
+                ours = find(mine, seq_len, threads)
+                if not ours:
+                    continue
+                for other in ("ours-ref", "ort", "ort-int8", "pytorch"):
+                    o = find(other, seq_len, threads)
+                    if o:
+                        ratios.append({"seq_len": seq_len, "threads": threads, "ours": mine, "vs": other,
+                                       "speed_ratio": ours["passages_per_s"] / o["passages_per_s"],
+                                       "cpu_ratio": ours["passages_per_cpu_s"] / o["passages_per_cpu_s"],
+                                       "rss_ratio": ours["peak_rss_mb"] / o["peak_rss_mb"]})
     if args.json:
         print(json.dumps({"batch_size": args.batch_size, "repeat": args.repeat, "results": results,
-                          "ratios": ratios, "notes": notes, "ort_check": check}, indent=2))
+                          "ratios": ratios, "notes": notes, "ort_check": check, "sgemm": sgemm,
+                          "flops_per_passage": flops}, indent=2))
         return
     print(f"all-MiniLM-L6-v2, batch {args.batch_size}, {args.repeat} timed passes after one warm-up batch; "
           f"peak RSS = whole process\n")
-    print("| peer | tokens/passage | threads | passages | passages/s | tokens/s | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
+    for threads, peak in sgemm.items():
+        shapes = ", ".join(f"{x['shape']} {x['gflops']:.1f} GFLOP/s ({x['gflops_per_cpu_s']:.1f} per CPU-s)"
+                           for x in peak["shapes"])
+        allowed = ", ".join(f"{n} tokens {peak['peak_gflops'] * 1e9 / flops[n]:.1f} passages/s" for n in flops)
+        print(f"SGEMM ({peak['blas_kernels']}), {threads} thread(s): {shapes}; the fp32 peak allows {allowed}")
+    print("\n| peer | tokens/passage | threads | passages | passages/s | passages/CPU-s | CPU-s "
+          "| of SGEMM peak (wall / CPU) | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        share = (f"{r['of_sgemm_peak']:.2f} / {r['of_sgemm_peak_per_cpu_s']:.2f}" if "of_sgemm_peak" in r else "–")
         print(f"| {r['peer']} | {r['seq_len']} | {r['threads']} | {int(r['passages'])} | {r['passages_per_s']:.1f} "
-              f"| {r['tokens_per_s']:.0f} | {r['peak_rss_mb']:.0f} |")
+              f"| {r['passages_per_cpu_s']:.2f} | {r['cpu_seconds']:.1f} | {share} | {r['peak_rss_mb']:.0f} |")
     if ratios:
-        print("\n| tokens/passage | threads | ours / | speed ratio | peak RSS ratio |")
-        print("|---|---|---|---|---|")
+        print("\n| tokens/passage | threads | ours | / | passages/s ratio | passages/CPU-s ratio | peak RSS ratio |")
+        print("|---|---|---|---|---|---|---|")
         for r in ratios:
-            print(f"| {r['seq_len']} | {r['threads']} | {r['vs']} | {r['speed_ratio']:.2f} | {r['rss_ratio']:.2f} |")
+            print(f"| {r['seq_len']} | {r['threads']} | {r['ours']} | {r['vs']} | {r['speed_ratio']:.2f} "
+                  f"| {r['cpu_ratio']:.2f} | {r['rss_ratio']:.2f} |")
     versions = sorted({r["version"] for r in results if "version" in r})
     if versions:
         print("\n" + "; ".join(versions))

@@ -139,6 +139,7 @@ Result<BertModel> BertModel::load(const std::filesystem::path& safetensors, cons
     model.layers_.push_back(std::move(layer));
   }
   if (!failure.is_ok()) return failure;
+  KR_RETURN_IF_ERROR(model.use_attention(AttentionKernel::kAuto));
   return model;
 }
 
@@ -191,6 +192,18 @@ Status BertModel::use_precision(EncoderPrecision precision, const InputRanges* r
   return Status::ok();
 }
 
+Status BertModel::use_attention(AttentionKernel kernel) {
+  const size_t head_dim = static_cast<size_t>(config_.hidden_size / config_.num_heads);
+  std::string why_not;
+  const bool fused = fused_attention_available(head_dim, &why_not);
+  if (kernel == AttentionKernel::kFused && !fused) {
+    return error(ErrorCode::kUnsupported, "fused attention: " + why_not);
+  }
+  attention_ = kernel == AttentionKernel::kAuto ? (fused ? AttentionKernel::kFused : AttentionKernel::kReference)
+                                                : kernel;
+  return Status::ok();
+}
+
 Status BertModel::calibrate(std::span<const int32_t> tokens, std::span<const int> lengths,
                             InputRanges& ranges) const {
   ranges.resize(layers_.size());
@@ -226,33 +239,13 @@ Status BertModel::run_layer(size_t index, std::span<const int> lengths, size_t t
   };
   const size_t h = static_cast<size_t>(config_.hidden_size);
   const size_t heads = static_cast<size_t>(config_.num_heads);
-  const size_t head_dim = h / heads;
   const size_t inner = static_cast<size_t>(config_.intermediate_size);
   float* hidden = scratch.hidden.data();
 
   // Self-attention: one fused projection to [T × 3H] (query | key | value per token).
   KR_RETURN_IF_ERROR(apply(layer.qkv_weight, layer.qkv_bias, low ? &low->qkv : nullptr, hidden, h,
                            scratch.qkv.data()));
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  const int ld_qkv = static_cast<int>(3 * h);
-  size_t offset = 0;
-  for (int length : lengths) {
-    const int n = length;
-    const float* base = scratch.qkv.data() + offset * 3 * h;
-    for (size_t head = 0; head < heads; ++head) {
-      const float* q = base + head * head_dim;
-      const float* k = base + h + head * head_dim;
-      const float* v = base + 2 * h + head * head_dim;
-      float* scores = scratch.scores.data();
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, static_cast<int>(head_dim), 1.0f, q, ld_qkv, k,
-                  ld_qkv, 0.0f, scores, n);
-      kernels::softmax_rows(scores, static_cast<size_t>(n), static_cast<size_t>(n), scale);
-      float* context = scratch.context.data() + offset * h + head * head_dim;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, static_cast<int>(head_dim), n, 1.0f, scores, n, v,
-                  ld_qkv, 0.0f, context, static_cast<int>(h));
-    }
-    offset += static_cast<size_t>(length);
-  }
+  self_attention(scratch.qkv.data(), lengths, h, heads, scratch.context.data(), scratch.attention, attention_);
   KR_RETURN_IF_ERROR(apply(layer.attention_out_weight, layer.attention_out_bias, low ? &low->attention_out : nullptr,
                            scratch.context.data(), h, scratch.projected.data()));
   kernels::add_layer_norm(scratch.projected.data(), hidden, layer.attention_norm_gamma.data(),
@@ -281,7 +274,6 @@ Status BertModel::encode(std::span<const int32_t> tokens, std::span<const int> l
                        Scratch& scratch) const {
   const size_t h = static_cast<size_t>(config_.hidden_size);
   const size_t total = tokens.size();
-  const size_t longest = lengths.empty() ? 0 : static_cast<size_t>(*std::max_element(lengths.begin(), lengths.end()));
   auto ensure = [](std::vector<float>& buffer, size_t size) {
     if (buffer.size() < size) buffer.resize(size);
   };
@@ -290,7 +282,6 @@ Status BertModel::encode(std::span<const int32_t> tokens, std::span<const int> l
   ensure(scratch.context, total * h);
   ensure(scratch.qkv, total * 3 * h);
   ensure(scratch.intermediate, total * static_cast<size_t>(config_.intermediate_size));
-  ensure(scratch.scores, longest * longest);
 
   embed_tokens(tokens, lengths, scratch.hidden.data());
   for (size_t i = 0; i < layers_.size(); ++i) KR_RETURN_IF_ERROR(run_layer(i, lengths, total, scratch));

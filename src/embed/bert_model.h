@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "embed/attention.h"
 #include "embed/low_precision_linear.h"
 #include "embed/precision.h"
 
@@ -42,7 +43,8 @@ class BertModel {
 
   // Working memory of one forward pass; reuse it across calls from the same thread.
   struct Scratch {
-    std::vector<float> hidden, qkv, context, projected, intermediate, scores;
+    std::vector<float> hidden, qkv, context, projected, intermediate;
+    AttentionScratch attention;
     LowPrecisionLinear::Scratch low_precision;
     InputRanges* record_ranges = nullptr;  // set by calibrate(): run fp32 and record input ranges
   };
@@ -61,6 +63,11 @@ class BertModel {
   // Runs `tokens` (as encode()) in fp32 and widens `ranges` to the input ranges seen.
   Status calibrate(std::span<const int32_t> tokens, std::span<const int> lengths, InputRanges& ranges) const;
   EncoderPrecision precision() const { return precision_; }
+
+  // Which self-attention kernel encode() runs (attention.h); kAuto resolves to fused where this CPU
+  // and the head size allow it. kFused where it is not available is kUnsupported with the reason.
+  Status use_attention(AttentionKernel kernel);
+  AttentionKernel attention() const { return attention_; }
 
   // Encodes sequences stored back to back in `tokens` (lengths in `lengths`, each 1..max
   // positions) and writes one pooled, unnormalized vector per sequence to `out`
@@ -87,6 +94,7 @@ class BertModel {
   std::vector<float> embedding_norm_gamma_, embedding_norm_beta_;
   std::vector<Layer> layers_;
   EncoderPrecision precision_ = EncoderPrecision::kFp32;
+  AttentionKernel attention_ = AttentionKernel::kReference;  // load() resolves kAuto
   std::vector<LowPrecisionLayer> low_precision_layers_;  // one per layer unless fp32
 };
 

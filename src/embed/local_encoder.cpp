@@ -102,6 +102,7 @@ LocalEncoder::LocalEncoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 LocalEncoder::~LocalEncoder() = default;
 
 const EmbedderInfo& LocalEncoder::info() const { return impl_->info; }
+AttentionKernel LocalEncoder::attention() const { return impl_->model.attention(); }
 
 Result<std::unique_ptr<LocalEncoder>> LocalEncoder::load(const std::filesystem::path& model_dir,
                                                          const LocalEncoderOptions& options) {
@@ -132,6 +133,7 @@ Result<std::unique_ptr<LocalEncoder>> LocalEncoder::load(const std::filesystem::
   auto model = BertModel::load(model_dir / "model.safetensors", *config);
   if (!model) return model.status();
 
+  KR_RETURN_IF_ERROR(model->use_attention(options.attention));
   auto impl = std::make_unique<Impl>();
   impl->model = std::move(model).value();
   impl->tokenizer = std::move(tokenizer).value();
@@ -225,7 +227,8 @@ Status LocalEncoder::choose_precision(EncoderPrecision requested) {
   auto chosen = [&](EncoderPrecision precision, const std::string& why, log::Fields fields) {
     impl_->info.precision = precision_name(precision);
     fields.insert(fields.begin(), {{"precision", impl_->info.precision}, {"requested", precision_name(requested)},
-                                   {"why", why}});
+                                   {"why", why},
+                                   {"attention", attention_kernel_name(impl_->model.attention())}});
     log::info("encoder precision", fields);
     return Status::ok();
   };

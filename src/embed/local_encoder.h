@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/attention.h"
 #include "embed/embedder.h"
 #include "embed/precision.h"
 
@@ -28,6 +29,9 @@ struct LocalEncoderOptions {
   // embed within the accuracy bound of fp32 (cosine 0.99 int8, 0.999 bf16); else fp32.
   // bf16/int8 explicitly: an error when the self-test fails (runs emulated when not native).
   EncoderPrecision precision = EncoderPrecision::kFp32;
+  // Self-attention kernel (attention.h): kAuto = fused where the CPU has AVX-512 and its self-test
+  // passes; kReference is the SGEMM path (benchmarks compare the two).
+  AttentionKernel attention = AttentionKernel::kAuto;
 };
 
 class LocalEncoder final : public Embedder {
@@ -40,6 +44,8 @@ class LocalEncoder final : public Embedder {
   const EmbedderInfo& info() const override;
   Result<Embeddings> embed(std::span<const std::string> texts, InputKind kind) override;
   int count_tokens(std::string_view text, InputKind kind) const override;
+  // The self-attention kernel in use (kFused or kReference).
+  AttentionKernel attention() const;
   // Token ids (with [CLS]/[SEP], prefix included, truncated) the encoder would run for `text`.
   std::vector<int32_t> tokenize(const std::string& text, InputKind kind) const;
 

@@ -127,6 +127,31 @@ TEST(LocalEncoder, AutoPrecisionPicksANativePathThatPassesItsChecks) {
   EXPECT_EQ((*fp32)->info().precision, "fp32");
 }
 
+// The fused attention kernel (the default where it runs) and the SGEMM reference agree to float
+// rounding in fp32, and the reference still matches the goldens. (int8 and bf16 run the fused
+// kernel in their golden tests above; int8 runs of the two kernels differ by more than rounding,
+// since a 1-ulp change can move a token's quantization step.)
+TEST(LocalEncoder, FusedAndReferenceAttentionAgree) {
+  KR_REQUIRE_MINILM();
+  std::string why_not;
+  if (!fused_attention_available(32, &why_not)) GTEST_SKIP() << why_not;
+  auto texts = golden_texts();
+  texts.resize(300);
+  auto fused = LocalEncoder::load(testing::minilm_dir(), {.threads = 2});
+  auto reference = LocalEncoder::load(testing::minilm_dir(), {.threads = 2, .attention = AttentionKernel::kReference});
+  ASSERT_TRUE(fused && reference);
+  EXPECT_EQ((*fused)->attention(), AttentionKernel::kFused);
+  EXPECT_EQ((*reference)->attention(), AttentionKernel::kReference);
+  auto a = (*fused)->embed(texts, InputKind::kPassage);
+  auto b = (*reference)->embed(texts, InputKind::kPassage);
+  ASSERT_TRUE(a && b);
+  double worst = 1;
+  for (size_t i = 0; i < texts.size(); ++i) worst = std::min(worst, cosine(a->row(i), b->row(i)));
+  std::cout << std::setprecision(8) << "[ fused vs reference attention, fp32 ] min cosine " << worst << "\n";
+  EXPECT_GE(worst, 0.999999);
+  expect_matches_golden(**reference, "minilm_mean_passage", InputKind::kPassage, 300);
+}
+
 TEST(LocalEncoder, E5StyleQueryPrefix) {
   KR_REQUIRE_MINILM();
   auto encoder = LocalEncoder::load(testing::minilm_dir(), {.threads = 2, .query_prefix = "query: "});
