@@ -5,6 +5,7 @@
 
 #include "api/http_util.h"
 #include "core/log.h"
+#include "store/pg_shared_text.h"
 
 namespace kr::api {
 namespace {
@@ -118,10 +119,21 @@ std::string access_name(Access access) {
 
 std::string auth_dir(const Config& config) { return config.data_dir + "/auth"; }
 
+std::shared_ptr<SharedText> auth_text(const Config& config, const std::string& name) {
+  if (config.store == "postgres") {
+    store::PgOptions options;
+    options.url = config.pg_url;
+    options.max_connections = 2;  // a few small reads per second at most (PgSharedText's recheck)
+    return std::make_shared<store::PgSharedText>(std::make_shared<store::PgPool>(std::move(options)), name);
+  }
+  return std::make_shared<FileSharedText>(auth_dir(config), name + ".json", name + ".lock");
+}
+
 Result<auth::AuthSettings> auth_settings(const Config& config) {
   auth::AuthSettings s;
   s.shared_keys = config.api_keys;
   s.key_store_dir = auth_dir(config);
+  s.key_store_text = auth_text(config, "api_keys");
   s.oidc = !config.oidc_issuer.empty();
   s.policy.issuer = config.oidc_issuer;
   s.policy.audiences = config.oidc_audience;
@@ -141,9 +153,9 @@ Result<auth::AuthSettings> auth_settings(const Config& config) {
 Status check_auth_startup(const Config& config) {
   auto settings = auth_settings(config);
   if (!settings) return settings.status();
-  auth::OwnershipStore owners(auth_dir(config));
+  auth::OwnershipStore owners(auth_text(config, "owners"));
   KR_RETURN_IF_ERROR(owners.load());
-  auth::ApiKeyStore keys(auth_dir(config));
+  auth::ApiKeyStore keys(auth_text(config, "api_keys"));
   if (auto listed = keys.list(); !listed) return listed.status();
   const bool any_credential = !config.api_keys.empty() || settings->oidc ||
                               keys.active_count(static_cast<int64_t>(std::time(nullptr))) > 0;
@@ -162,7 +174,7 @@ Status check_auth_startup(const Config& config) {
 }
 
 Authorization::Authorization(const Config& config)
-    : config_(config), rules_(route_rules()), owners_(auth_dir(config)) {
+    : config_(config), rules_(route_rules()), owners_(auth_text(config, "owners")) {
   auto settings = auth_settings(config);
   if (!settings) {
     // check_auth_startup() refuses this configuration; if we get here anyway, admit nobody.

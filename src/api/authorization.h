@@ -81,6 +81,9 @@ class Authorization {
 
 // <data_dir>/auth: key store and private-collection owners.
 std::string auth_dir(const Config& config);
+// Where the API keys ("api_keys") and collection owners ("owners") live: files under auth_dir,
+// or with --store postgres the shared database (own small pool), so replicas agree.
+std::shared_ptr<SharedText> auth_text(const Config& config, const std::string& name);
 // The settings the authenticator is built from (also used by `kaito-rag keys`).
 Result<auth::AuthSettings> auth_settings(const Config& config);
 

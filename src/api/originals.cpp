@@ -5,13 +5,12 @@
 
 #include "core/log.h"
 #include "store/original_store.h"
+#include "store/pg_original_store.h"
 
 namespace kr::api {
 namespace {
 
-store::OriginalStore originals(const service::Engine& engine) {
-  return store::OriginalStore(engine.config().data_dir + "/collections");
-}
+std::unique_ptr<store::OriginalStore> originals(const service::Engine& engine) { return original_store(engine); }
 
 std::string media_type(const std::string& format) {
   if (format == "pdf") return "application/pdf";
@@ -44,9 +43,14 @@ std::string content_disposition(const std::string& name) {
 
 }  // namespace
 
+std::unique_ptr<store::OriginalStore> original_store(const service::Engine& engine) {
+  if (engine.postgres()) return std::make_unique<store::PgOriginalStore>(engine.postgres());
+  return std::make_unique<store::FileOriginalStore>(engine.config().data_dir + "/collections");
+}
+
 void keep_original_file(service::Engine& engine, const std::string& collection, const std::string& path,
                         const std::string& content_hash, json& result) {
-  Status status = originals(engine).keep_file(collection, content_hash, path);
+  Status status = originals(engine)->keep_file(collection, content_hash, path);
   if (status) return;
   log::warn("cannot keep the original file", {{"collection", collection}, {"error", status.message()}});
   result["warnings"].push_back("the original file could not be kept (\"Open original\" will not work): " +
@@ -62,7 +66,7 @@ void sweep_originals(service::Engine& engine, const std::string& collection) {
     for (const auto& d : *page) live.insert(d.content_hash);
     if (page->size() < 1000) break;
   }
-  (void)originals(engine).sweep(collection, live);
+  (void)originals(engine)->sweep(collection, live);
 }
 
 std::string original_hash(service::Engine& engine, const std::string& collection, const std::string& doc_id) {
@@ -72,13 +76,13 @@ std::string original_hash(service::Engine& engine, const std::string& collection
 
 void release_original(service::Engine& engine, const std::string& collection, const std::string& content_hash) {
   if (content_hash.empty()) return;
-  if (Status s = originals(engine).release(collection, content_hash); !s) {
+  if (Status s = originals(engine)->release(collection, content_hash); !s) {
     log::warn("cannot delete an original file", {{"collection", collection}, {"error", s.message()}});
   }
 }
 
 int64_t originals_bytes(service::Engine& engine, const std::string& collection) {
-  return originals(engine).bytes(collection);
+  return originals(engine)->bytes(collection);
 }
 
 void add_original_routes(Router& router, ApiContext& ctx) {
@@ -89,7 +93,7 @@ void add_original_routes(Router& router, ApiContext& ctx) {
                const std::string collection = req.matches[1];
                auto document = engine.get_document(collection, req.matches[2]);
                if (!document) return send_error(res, document.status());
-               auto bytes = originals(engine).read(collection, document->content_hash);
+               auto bytes = originals(engine)->read(collection, document->content_hash);
                if (!bytes) return send_error(res, bytes.status());
                // A downloaded file, never a page of this origin: an HTML original must not run here.
                res.set_header("Content-Disposition", content_disposition(document->name));

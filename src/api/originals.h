@@ -2,9 +2,15 @@
 // The upload and delete routes call these hooks; GET …/documents/{doc_id}/original serves them.
 #pragma once
 
+#include <memory>
+
 #include "api/http_util.h"
+#include "store/original_store.h"
 
 namespace kr::api {
+
+// In the shared database with --store postgres (any replica serves any upload), else on disk.
+std::unique_ptr<store::OriginalStore> original_store(const service::Engine& engine);
 
 // After a file of an upload was ingested (any outcome but failed): keep it, from the upload's
 // scratch file (linked or copied, never read into memory). A failure to keep is a warning on

@@ -72,7 +72,7 @@ Result<std::vector<service::TurnRecord>> turns_field(const json& body) {
 void add_conversation_routes(Router& router, ApiContext& ctx) {
   service::Engine& engine = ctx.engine;
   Authorization& authz = ctx.auth;
-  auto conversations = std::make_shared<service::Conversations>(engine.config());
+  auto conversations = std::make_shared<service::Conversations>(engine.config(), &engine);
   const std::string one = R"(/v1/conversations/([^/]+))";
 
   router.add("GET", "/v1/conversations", "/v1/conversations",

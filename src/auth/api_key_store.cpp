@@ -1,17 +1,9 @@
 #include "auth/api_key_store.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "auth/jwk.h"
 #include "core/hex.h"
@@ -21,7 +13,6 @@ namespace kr::auth {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
 constexpr std::string_view kPrefix = "kr_";
 constexpr size_t kIdChars = 12;
@@ -53,48 +44,25 @@ std::string id_of(const std::string& token) {
   return token.substr(kPrefix.size(), kIdChars);
 }
 
-// Holds an exclusive flock on a file for its lifetime.
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
-    if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-  ~FileLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
-ApiKeyStore::ApiKeyStore(std::string dir) : dir_(std::move(dir)), path_(dir_ + "/api_keys.json") {}
+std::shared_ptr<SharedText> ApiKeyStore::file_text(std::string dir) {
+  return std::make_shared<FileSharedText>(std::move(dir), "api_keys.json", "api_keys.lock");
+}
+
+ApiKeyStore::ApiKeyStore(std::string dir) : ApiKeyStore(file_text(std::move(dir))) {}
+
+ApiKeyStore::ApiKeyStore(std::shared_ptr<SharedText> text) : text_(std::move(text)) {}
 
 bool ApiKeyStore::looks_like_key(const std::string& token) { return !id_of(token).empty(); }
 
-ApiKeyStore::FileStamp ApiKeyStore::stamp() const {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, static_cast<int64_t>(st.st_size),
-          st.st_ino};
-}
-
-Result<std::vector<ApiKeyStore::Entry>> ApiKeyStore::read_file() const {
+Result<std::vector<ApiKeyStore::Entry>> ApiKeyStore::parse(const std::string& text) const {
   std::vector<Entry> entries;
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return entries;  // no file yet: no keys
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const json doc = json::parse(buffer.str(), nullptr, false);
+  if (text.empty()) return entries;  // never written: no keys
+  const std::string where = text_->describe();
+  const json doc = json::parse(text, nullptr, false);
   if (!doc.is_object() || !doc.contains("keys") || !doc["keys"].is_array()) {
-    return error(ErrorCode::kDataCorruption, path_ + " is not a key store (expected {\"keys\":[...]}); "
+    return error(ErrorCode::kDataCorruption, where + " is not a key store (expected {\"keys\":[...]}); "
                                                  "fix or move it away");
   }
   try {
@@ -104,7 +72,7 @@ Result<std::vector<ApiKeyStore::Entry>> ApiKeyStore::read_file() const {
       e.info.name = k.at("name").get<std::string>();
       for (const auto& scope : k.at("scopes")) {
         auto grant = parse_grant(scope.get<std::string>());
-        if (!grant) return error(ErrorCode::kDataCorruption, path_ + ": key '" + e.info.name + "': " + grant.status().message());
+        if (!grant) return error(ErrorCode::kDataCorruption, where + ": key '" + e.info.name + "': " + grant.status().message());
         e.info.scopes.push_back(*grant);
       }
       e.info.created_at = k.value("created_at", int64_t{0});
@@ -117,12 +85,12 @@ Result<std::vector<ApiKeyStore::Entry>> ApiKeyStore::read_file() const {
       entries.push_back(std::move(e));
     }
   } catch (const json::exception& ex) {
-    return error(ErrorCode::kDataCorruption, path_ + " has a malformed key entry: " + ex.what());
+    return error(ErrorCode::kDataCorruption, where + " has a malformed key entry: " + ex.what());
   }
   return entries;
 }
 
-Status ApiKeyStore::write_file(const std::vector<Entry>& entries) const {
+std::string ApiKeyStore::serialize(const std::vector<Entry>& entries) {
   json keys = json::array();
   for (const auto& e : entries) {
     json scopes = json::array();
@@ -138,38 +106,32 @@ Status ApiKeyStore::write_file(const std::vector<Entry>& entries) const {
                     {"sha256", e.hash},
                     {"previous_sha256", e.previous_hash}});
   }
-  const std::string text = json{{"version", 1}, {"keys", keys}}.dump(1) + "\n";
-  const std::string tmp = path_ + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return error(ErrorCode::kUnavailable, "cannot write " + tmp);
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    return error(ErrorCode::kUnavailable, "cannot write " + path_ + " (disk full or read-only?)");
-  }
-  return Status::ok();
+  return json{{"version", 1}, {"keys", keys}}.dump(1) + "\n";
 }
 
 Status ApiKeyStore::modify(const std::function<Status(std::vector<Entry>&)>& change) {
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
-  FileLock lock(dir_ + "/api_keys.lock");
-  if (!lock.ok()) return error(ErrorCode::kUnavailable, "cannot lock " + dir_ + "/api_keys.lock");
-  auto entries = read_file();
-  if (!entries) return entries.status();
-  KR_RETURN_IF_ERROR(change(*entries));
-  KR_RETURN_IF_ERROR(write_file(*entries));
+  std::vector<Entry> changed;
+  Status updated = text_->update([&](std::string& text) -> Status {
+    auto entries = parse(text);
+    if (!entries) return entries.status();
+    KR_RETURN_IF_ERROR(change(*entries));
+    text = serialize(*entries);
+    changed = std::move(*entries);
+    return Status::ok();
+  });
+  if (!updated) return updated;
   std::lock_guard guard(mutex_);
-  entries_ = std::move(*entries);
-  loaded_ = stamp();
+  entries_ = std::move(changed);
+  loaded_ = text_->stamp();
   return Status::ok();
 }
 
 Status ApiKeyStore::reload_if_changed_locked() {
-  const FileStamp now = stamp();
+  const std::string now = text_->stamp();
   if (now == loaded_) return Status::ok();
-  auto entries = read_file();
+  auto text = text_->read();
+  if (!text) return text.status();
+  auto entries = parse(*text);
   if (!entries) return entries.status();
   entries_ = std::move(*entries);
   loaded_ = now;

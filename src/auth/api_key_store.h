@@ -1,21 +1,22 @@
-// Named API keys for automation, hashed at rest in <data_dir>/auth/api_keys.json.
-// The server and `kaito-rag keys` share the file: every change takes an exclusive lock on
-// api_keys.lock, re-reads, writes a temporary file and renames it over the old one; the server
-// notices a changed file on its next lookup, so keys are created, rotated and revoked without a
-// restart. Secrets are 256-bit random, so one SHA-256 is enough (no slow hash needed); the
+// Named API keys for automation, hashed at rest in <data_dir>/auth/api_keys.json (or, with
+// --store postgres, in the shared database: core/shared_text.h).
+// The server and `kaito-rag keys` share it: every change takes an exclusive lock (api_keys.lock
+// or the row), re-reads, and writes the whole document; the server notices a change on its next
+// lookup, so keys are created, rotated and revoked without a restart. Secrets are 256-bit random, so one SHA-256 is enough (no slow hash needed); the
 // plaintext is shown once, on create and rotate.
 // Thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "auth/permission.h"
+#include "core/shared_text.h"
 #include "core/status.h"
 
 namespace kr::auth {
@@ -40,6 +41,9 @@ class ApiKeyStore {
  public:
   // `dir` is created on first write (mode 0700).
   explicit ApiKeyStore(std::string dir);
+  explicit ApiKeyStore(std::shared_ptr<SharedText> text);
+  // The file store under `dir` (the embedded default).
+  static std::shared_ptr<SharedText> file_text(std::string dir);
 
   Result<NewApiKey> create(const std::string& name, const std::vector<Grant>& scopes, int64_t expires_at, int64_t now);
   // New secret for the active key `name`; the old one keeps working for `grace_seconds`.
@@ -59,25 +63,16 @@ class ApiKeyStore {
     std::string hash;
     std::string previous_hash;
   };
-  struct FileStamp {
-    int64_t mtime_ns = -1;
-    int64_t size = -1;
-    ino_t inode = 0;
-    bool operator==(const FileStamp&) const = default;
-  };
-
   Status reload_if_changed_locked();
-  Result<std::vector<Entry>> read_file() const;
-  Status write_file(const std::vector<Entry>& entries) const;
-  // Runs `change` on the freshest entries under the file lock and writes the result.
+  Result<std::vector<Entry>> parse(const std::string& text) const;
+  static std::string serialize(const std::vector<Entry>& entries);
+  // Runs `change` on the freshest entries under the store's lock and writes the result.
   Status modify(const std::function<Status(std::vector<Entry>&)>& change);
-  FileStamp stamp() const;
 
-  const std::string dir_;
-  const std::string path_;
+  std::shared_ptr<SharedText> text_;
   std::mutex mutex_;
   std::vector<Entry> entries_;
-  FileStamp loaded_;
+  std::string loaded_;  // stamp of what entries_ holds
 };
 
 }  // namespace kr::auth

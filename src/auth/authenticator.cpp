@@ -62,7 +62,7 @@ std::string bearer_token(const std::string& header) {
 }
 
 Authenticator::Authenticator(AuthSettings settings, std::unique_ptr<KeySource> keys)
-    : settings_(std::move(settings)), keys_(std::move(keys)), store_(settings_.key_store_dir) {
+    : settings_(std::move(settings)), keys_(std::move(keys)), store_(settings_.key_store_text ? settings_.key_store_text : ApiKeyStore::file_text(settings_.key_store_dir)) {
   if (!keys_ && settings_.oidc) keys_ = std::make_unique<JwksCache>(settings_.jwks);
   enabled_ = !settings_.shared_keys.empty() || settings_.oidc ||
              store_.active_count(static_cast<int64_t>(std::time(nullptr))) > 0;

@@ -24,6 +24,7 @@ Result<RoleMap> parse_role_map(std::string_view text);
 struct AuthSettings {
   std::vector<std::string> shared_keys;
   std::string key_store_dir;        // <data_dir>/auth
+  std::shared_ptr<SharedText> key_store_text;  // when set, the keys live there (--store postgres)
   bool oidc = false;                // validate access tokens from policy.issuer
   JwtPolicy policy;
   JwksConfig jwks;

@@ -177,6 +177,17 @@ int run(int argc, char** argv) {
   keys_rotate->add_option("name", keys_args.name, "key name")->required();
   keys_rotate->add_option("--grace-seconds", keys_args.grace_seconds, "the old secret keeps working this long");
   keys_rotate->add_flag("--json", keys_args.json, "print JSON");
+  MigrateStoreArgs migrate_args;
+  auto* migrate_cmd = app.add_subcommand("migrate-store", "copy a collection from the data directory to the "
+                                                          "PostgreSQL store (--pg-url) or back, verified by counts "
+                                                          "and checksums; the source is never changed");
+  migrate_cmd->add_option("collection", migrate_args.collection, "collection to copy")->required();
+  migrate_cmd->add_option("--to", migrate_args.to, "where the copy goes")
+      ->required()
+      ->check(CLI::IsMember({"postgres", "embedded"}));
+  migrate_cmd->add_option("--as", migrate_args.target, "name of the copy (default: the same name)");
+  migrate_cmd->add_flag("--overwrite", migrate_args.overwrite, "replace a collection of that name at the target");
+  migrate_cmd->add_flag("--json", migrate_args.json, "print the verified counts and checksums as JSON");
   bool routes_json = false;
   auto* routes_cmd = app.add_subcommand("routes", "list every HTTP route and the authorization it needs");
   routes_cmd->add_flag("--json", routes_json, "print JSON");
@@ -222,6 +233,7 @@ int run(int argc, char** argv) {
     }
     return eval(*config, eval_args);
   }
+  if (migrate_cmd->parsed()) return migrate_store(*config, migrate_args);
   if (keys_cmd->parsed()) {
     for (auto* sub : {keys_create, keys_list, keys_revoke, keys_rotate}) {
       if (sub->parsed()) keys_args.action = sub->get_name();

@@ -121,16 +121,16 @@ std::string pages_label(int start, int end) {
 // Keeps the files of [begin, end) that are now documents, content-addressed like uploads, so that
 // "Open original" and the web UI's PDF pages work for CLI-ingested files too. Returns how many
 // could not be kept (the documents are searchable either way).
-size_t keep_originals(const Config& config, const std::string& collection, const std::vector<std::string>& files,
+size_t keep_originals(const service::Engine& engine, const std::string& collection, const std::vector<std::string>& files,
                       const std::vector<service::IngestResult>& results, size_t begin, size_t end) {
-  const store::OriginalStore store(config.data_dir + "/collections");
+  const auto store = api::original_store(engine);
   size_t not_kept = 0;
   for (size_t i = begin; i < end; ++i) {
     if (results[i].outcome == service::IngestOutcome::kFailed) continue;
     std::ifstream in(files[i], std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     Status kept = !in.is_open() || in.bad() ? error(ErrorCode::kUnavailable, "cannot read the file again")
-                                            : store.keep(collection, sha256_hex(bytes), bytes);
+                                            : store->keep(collection, sha256_hex(bytes), bytes);
     if (!kept) {
       log::warn("cannot keep the original file", {{"file", files[i]}, {"error", kept.message()}});
       ++not_kept;
@@ -205,7 +205,7 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
         }
       }
       // The group's results are final (their callbacks ran under the lock above).
-      if (args.keep_originals) not_kept += keep_originals(config, args.collection, *files, results, begin, end);
+      if (args.keep_originals) not_kept += keep_originals(**engine, args.collection, *files, results, begin, end);
     }
   };
   std::vector<std::thread> threads;

@@ -87,6 +87,15 @@ struct KeysArgs {
 };
 // API keys in <data_dir>/auth (commands_keys.cpp).
 int keys(const Config& config, const KeysArgs& args);
+struct MigrateStoreArgs {
+  std::string collection;
+  std::string to;          // postgres | embedded
+  std::string target;      // name of the copy (default: the same)
+  bool overwrite = false;  // replace an existing collection of that name
+  bool json = false;
+};
+// Copies a collection between the data directory and --pg-url, verified (commands_migrate.cpp).
+int migrate_store(const Config& config, const MigrateStoreArgs& args);
 // Every registered route and the authorization it needs.
 int routes(const Config& config, const std::string& self, bool as_json);
 

@@ -48,7 +48,7 @@ int print_secret(const auth::NewApiKey& key, bool as_json, const char* verb) {
 }  // namespace
 
 int keys(const Config& config, const KeysArgs& args) {
-  auth::ApiKeyStore store(api::auth_dir(config));
+  auth::ApiKeyStore store(api::auth_text(config, "api_keys"));
   const int64_t now = now_seconds();
   if (args.action == "create") {
     auto scopes = auth::parse_grants(args.scopes);

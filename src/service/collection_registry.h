@@ -41,6 +41,9 @@ class CollectionRegistry {
   // deleted, replay their changes into each collection's in-memory indexes.
   void start_following(std::chrono::milliseconds poll_interval = std::chrono::milliseconds(500));
   void stop_following();
+  // Called on the follower thread when another replica enqueues ingest jobs (NOTIFY on the job
+  // channel), so idle queue workers start at once instead of at their next poll.
+  void on_jobs_enqueued(std::function<void()> wake);
   // False while the shared database cannot be reached (readiness); always true when embedded.
   bool database_ok() const { return database_ok_.load(); }
   // One pass of the follower (also used by tests and by the follower thread).
@@ -87,6 +90,7 @@ class CollectionRegistry {
   Result<std::shared_ptr<Collection>> create_postgres(const std::string& name, const CollectionSettings& settings);
   Status remove_postgres(const std::string& name);
   void follow_loop(std::chrono::milliseconds poll_interval);
+  void wake_queue_workers();
 
   store::DataDirectory& data_dir_;
   index::VectorIndexOptions vector_options_;
@@ -102,6 +106,7 @@ class CollectionRegistry {
   std::mutex follower_mutex_;
   std::condition_variable follower_wake_;
   bool follower_stop_ = false;                           // guarded by follower_mutex_
+  std::function<void()> jobs_enqueued_;                  // guarded by follower_mutex_
 };
 
 }  // namespace kr::service

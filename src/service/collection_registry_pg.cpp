@@ -1,9 +1,12 @@
 // CollectionRegistry over a PostgreSQL database shared by several replicas.
 #include <poll.h>
 
+#include <string_view>
+
 #include "core/log.h"
 #include "service/collection_registry.h"
 #include "store/pg_collection_store.h"
+#include "store/pg_ingest_queue.h"
 #include "store/pg_schema.h"
 
 namespace kr::service {
@@ -148,9 +151,22 @@ void CollectionRegistry::stop_following() {
   if (follower_.joinable()) follower_.join();
 }
 
+void CollectionRegistry::wake_queue_workers() {
+  // Under the lock: on_jobs_enqueued({}) returns only after a wake in flight has finished, so
+  // the pipeline may be destroyed right after it.
+  std::lock_guard lock(follower_mutex_);
+  if (jobs_enqueued_) jobs_enqueued_();
+}
+
+void CollectionRegistry::on_jobs_enqueued(std::function<void()> wake) {
+  std::lock_guard lock(follower_mutex_);
+  jobs_enqueued_ = std::move(wake);
+}
+
 void CollectionRegistry::follow_loop(std::chrono::milliseconds poll_interval) {
   std::unique_ptr<store::PgConnection> listener;
   bool reported_down = false;
+  bool follow = true;  // false after a wake-up only for ingest jobs: nothing to replay
   const auto stopped = [this] {
     std::lock_guard lock(follower_mutex_);
     return follower_stop_;
@@ -160,12 +176,15 @@ void CollectionRegistry::follow_loop(std::chrono::milliseconds poll_interval) {
       listener.reset();
       auto conn = pg_->connect_dedicated();
       if (conn) {
-        if (auto listening = (*conn)->exec(std::string("LISTEN ") + store::kPgChangeChannel); listening) {
+        if (auto listening = (*conn)->exec(std::string("LISTEN ") + store::kPgChangeChannel + "; LISTEN " +
+                                           store::kPgJobChannel);
+            listening) {
           listener = std::move(conn.value());
         }
       }
+      follow = true;  // what was notified while not listening is caught by this pass
     }
-    Status followed = follow_once();
+    Status followed = follow ? follow_once() : Status::ok();
     database_ok_ = followed.is_ok() || followed.code() != ErrorCode::kUnavailable;
     if (!followed && !reported_down) {
       log::warn("cannot follow the shared database; retrying", {{"error", followed.to_string()}});
@@ -176,9 +195,16 @@ void CollectionRegistry::follow_loop(std::chrono::milliseconds poll_interval) {
     if (listener) {
       // Sleep until a replica commits (NOTIFY) or the poll interval passes.
       pollfd fd{PQsocket(listener->get()), POLLIN, 0};
+      follow = true;
       if (fd.fd >= 0 && ::poll(&fd, 1, static_cast<int>(poll_interval.count())) > 0) {
         if (PQconsumeInput(listener->get()) == 0) listener->mark_broken();
-        while (PGnotify* notify = PQnotifies(listener->get())) PQfreemem(notify);
+        bool changes = !listener->healthy(), jobs = false;
+        while (PGnotify* notify = PQnotifies(listener->get())) {
+          (std::string_view(notify->relname) == store::kPgJobChannel ? jobs : changes) = true;
+          PQfreemem(notify);
+        }
+        if (jobs) wake_queue_workers();
+        follow = changes || !jobs;
       }
     } else {
       std::unique_lock lock(follower_mutex_);

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "service/engine.h"
+#include "store/pg_conversation_store.h"
 
 namespace kr::service {
 namespace {
@@ -28,11 +29,19 @@ Result<std::string> clean_title(std::string title) {
 
 }  // namespace
 
-Conversations::Conversations(const Config& config)
-    : path_(config.data_dir + "/conversations.sqlite"), retention_days_(config.conversation_retention_days) {}
+Conversations::Conversations(const Config& config, const Engine* engine)
+    : path_(config.data_dir + "/conversations.sqlite"),
+      shared_(config.store == "postgres" && engine != nullptr),
+      engine_(engine),
+      retention_days_(config.conversation_retention_days) {}
 
 Result<store::ConversationStore*> Conversations::store() {
   std::lock_guard lock(open_mutex_);
+  if (!store_ && shared_) {
+    // The routes exist before the engine has opened the database (/readyz says 503 until then).
+    if (!engine_->postgres()) return error(ErrorCode::kUnavailable, "the PostgreSQL store is not open yet; retry");
+    store_ = std::make_unique<store::PgConversationStore>(engine_->postgres());
+  }
   if (!store_) {
     auto opened = store::ConversationStore::open(path_);
     if (!opened) return opened.status();

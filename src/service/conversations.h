@@ -14,6 +14,8 @@
 
 namespace kr::service {
 
+class Engine;
+
 using store::ConversationRecord;
 using store::TurnRecord;
 
@@ -31,8 +33,9 @@ class Conversations {
   static constexpr size_t kMaxTurnsPerAppend = 20;
 
   // The database (<data_dir>/conversations.sqlite) is opened on first use, after the engine
-  // has claimed the data directory.
-  explicit Conversations(const Config& config);
+  // has claimed the data directory. With `postgres` (--store postgres) they live in the shared
+  // database instead, like everything else a replica needs.
+  explicit Conversations(const Config& config, const Engine* engine = nullptr);
 
   Result<ConversationRecord> create(const std::string& owner, std::string title, const std::string& collection);
   Result<std::vector<ConversationRecord>> list(const std::string& owner, int64_t offset, int64_t limit, int64_t* total);
@@ -47,6 +50,8 @@ class Conversations {
   void apply_retention(store::ConversationStore& store);
 
   std::string path_;
+  bool shared_;                  // --store postgres
+  const Engine* engine_;   // its database, once opened
   int retention_days_;
   std::mutex open_mutex_;
   std::unique_ptr<store::ConversationStore> store_;

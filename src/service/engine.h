@@ -47,6 +47,8 @@ class Engine {
   bool ready() const { return registry_.ready() && registry_.database_ok(); }
   bool database_ok() const { return registry_.database_ok(); }
   const Config& config() const { return config_; }
+  // The shared database in --store postgres mode (null when embedded).
+  const std::shared_ptr<store::PgPool>& postgres() const { return registry_.postgres(); }
   const EngineCounters& counters() const { return counters_; }
   bool has_llm() const { return answerer_->has_llm(); }
 

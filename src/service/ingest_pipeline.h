@@ -76,6 +76,8 @@ class IngestPipeline {
   // Takes `workers` threads that claim queued jobs of any replica in batches (batch_documents
   // per claim, committed in groups like ingest()); idle, they look again every `idle_poll` or
   // as soon as this replica enqueues. workers = 0: this replica only enqueues.
+  // Wakes idle queue workers (a job was enqueued here or, through LISTEN, by another replica).
+  void signal_queue_workers();
   void start_queue_workers(std::shared_ptr<store::PgIngestQueue> queue, int workers,
                            std::chrono::milliseconds idle_poll);
   void stop_queue_workers();

@@ -49,10 +49,14 @@ void IngestPipeline::start_queue_workers(std::shared_ptr<store::PgIngestQueue> q
                                          std::chrono::milliseconds idle_poll) {
   job_queue_ = std::move(queue);
   idle_poll_ = idle_poll;
+  // Another replica's enqueue (LISTEN on the job channel) wakes the workers like one of ours;
+  // the idle poll stays as the fallback for a lost notification or listener.
+  registry_.on_jobs_enqueued([this] { signal_queue_workers(); });
   for (int i = 0; i < workers; ++i) queue_workers_.emplace_back([this] { queue_worker_loop(); });
 }
 
 void IngestPipeline::stop_queue_workers() {
+  registry_.on_jobs_enqueued({});
   {
     std::lock_guard lock(queue_mutex_);
     queue_stop_ = true;
@@ -110,12 +114,16 @@ Result<std::vector<QueuedIngest>> IngestPipeline::enqueue(const std::string& col
   auto ids = job_queue_->enqueue(shared->collection_id(), files);
   if (!ids) return ids.status();
   for (size_t k = 0; k < ids->size(); ++k) results[queued_index[k]].job_id = (*ids)[k];
+  signal_queue_workers();
+  return results;
+}
+
+void IngestPipeline::signal_queue_workers() {
   {
     std::lock_guard lock(queue_mutex_);
     ++queue_signals_;
   }
   queue_wake_.notify_all();
-  return results;
 }
 
 Result<store::IngestJobStatus> IngestPipeline::job_status(const std::string& collection_name, int64_t job_id) {

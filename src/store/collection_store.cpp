@@ -522,6 +522,25 @@ Result<std::vector<ChunkRecord>> CollectionStore::get_chunks(const std::vector<i
   return out;
 }
 
+Result<std::vector<ChunkRecord>> CollectionStore::get_chunks_with_terms(const std::vector<int64_t>& ids) const {
+  auto chunks = get_chunks(ids);
+  if (!chunks) return chunks.status();
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  Statement select(lease.db(), "SELECT terms, term_count FROM chunks WHERE id = ?");
+  KR_RETURN_IF_ERROR(select.status());
+  for (auto& chunk : *chunks) {
+    select.reset();
+    select.bind(1, chunk.id);
+    if (select.step()) {
+      chunk.terms = std::string(select.column_blob(0));
+      chunk.term_count = static_cast<uint32_t>(select.column_int(1));
+    }
+    KR_RETURN_IF_ERROR(select.status());
+  }
+  return chunks;
+}
+
 Result<std::vector<ChunkRecord>> CollectionStore::document_chunks(int64_t document_key) const {
   ReadLease lease(*this);
   KR_RETURN_IF_ERROR(lease.status());
@@ -633,6 +652,17 @@ Result<std::optional<std::string>> CollectionStore::get_setting(const std::strin
   if (select.step()) return std::optional<std::string>(select.column_text(0));
   KR_RETURN_IF_ERROR(select.status());
   return std::optional<std::string>();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> CollectionStore::all_settings() const {
+  ReadLease lease(*this);
+  KR_RETURN_IF_ERROR(lease.status());
+  Statement select(lease.db(), "SELECT key, value FROM settings ORDER BY key");
+  KR_RETURN_IF_ERROR(select.status());
+  std::vector<std::pair<std::string, std::string>> out;
+  while (select.step()) out.emplace_back(select.column_text(0), select.column_text(1));
+  KR_RETURN_IF_ERROR(select.status());
+  return out;
 }
 
 Status CollectionStore::set_setting(const std::string& key, const std::string& value) {

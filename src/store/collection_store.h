@@ -61,6 +61,8 @@ class CollectionStore final : public DocumentStore {
   // The chunks with these ids that still exist, in the order asked.
   Result<std::vector<ChunkRecord>> get_chunks(const std::vector<int64_t>& ids) const override;
   Result<std::vector<ChunkRecord>> document_chunks(int64_t document_key) const override;
+  // The same as get_chunks, with each chunk's terms and term_count (migrate-store copies them).
+  Result<std::vector<ChunkRecord>> get_chunks_with_terms(const std::vector<int64_t>& ids) const override;
 
   // Streams every committed chunk's index input, for rebuilding in-memory indexes.
   Status for_each_chunk_terms(
@@ -79,6 +81,7 @@ class CollectionStore final : public DocumentStore {
 
   Result<std::optional<std::string>> get_setting(const std::string& key) const override;
   Status set_setting(const std::string& key, const std::string& value) override;
+  Result<std::vector<std::pair<std::string, std::string>>> all_settings() const override;
 
   Result<CollectionStats> stats() const override;
   // The database's folder was renamed to `directory` (open connections follow the file;

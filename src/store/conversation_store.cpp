@@ -1,5 +1,9 @@
 #include "store/conversation_store.h"
 
+#include <mutex>
+
+#include "store/sqlite.h"
+
 namespace kr::store {
 namespace {
 
@@ -32,12 +36,35 @@ ConversationRecord read_record(const Statement& s) {
           s.column_int(4),  s.column_int(5),  s.column_int(6)};
 }
 
-Status not_found(const std::string& id) {
+Status not_found(const std::string& id) { return conversation_not_found(id); }
+
+class SqliteConversationStore final : public ConversationStore {
+ public:
+  explicit SqliteConversationStore(Connection connection) : db_(std::move(connection)) {}
+  Status create(const ConversationRecord& record) override;
+  Result<std::vector<ConversationRecord>> list(const std::string& owner, int64_t offset, int64_t limit,
+                                               int64_t* total) override;
+  Result<ConversationRecord> get(const std::string& owner, const std::string& id) override;
+  Result<std::vector<TurnRecord>> turns(const std::string& owner, const std::string& id) override;
+  Status rename(const std::string& owner, const std::string& id, const std::string& title, int64_t now) override;
+  Status remove(const std::string& owner, const std::string& id) override;
+  Result<std::vector<TurnRecord>> append(const std::string& owner, const std::string& id,
+                                         std::vector<TurnRecord> turns, std::optional<int64_t> replace_from,
+                                         int64_t now) override;
+  Result<int64_t> purge_older_than(int64_t cutoff) override;
+
+ private:
+  Result<ConversationRecord> get_locked(const std::string& owner, const std::string& id);
+  std::mutex mutex_;
+  Connection db_;
+};
+
+}  // namespace
+
+Status conversation_not_found(const std::string& id) {
   return error(ErrorCode::kNotFound, "no conversation '" + id + "' (deleted, expired by the retention setting, "
                                      "or it belongs to another user)");
 }
-
-}  // namespace
 
 Result<std::unique_ptr<ConversationStore>> ConversationStore::open(const std::string& path) {
   auto connection = Connection::open(path, /*create=*/true, /*read_only=*/false);
@@ -46,10 +73,10 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::open(const std::st
   KR_RETURN_IF_ERROR(connection->exec("PRAGMA synchronous=FULL"));
   KR_RETURN_IF_ERROR(connection->exec("PRAGMA foreign_keys=ON"));
   KR_RETURN_IF_ERROR(connection->exec(kSchema));
-  return std::unique_ptr<ConversationStore>(new ConversationStore(std::move(*connection)));
+  return std::unique_ptr<ConversationStore>(new SqliteConversationStore(std::move(*connection)));
 }
 
-Status ConversationStore::create(const ConversationRecord& r) {
+Status SqliteConversationStore::create(const ConversationRecord& r) {
   std::lock_guard lock(mutex_);
   Statement insert(db_, "INSERT INTO conversations(id, owner, title, collection, created_at, updated_at) "
                         "VALUES(?, ?, ?, ?, ?, ?)");
@@ -58,7 +85,7 @@ Status ConversationStore::create(const ConversationRecord& r) {
   return insert.status();
 }
 
-Result<std::vector<ConversationRecord>> ConversationStore::list(const std::string& owner, int64_t offset,
+Result<std::vector<ConversationRecord>> SqliteConversationStore::list(const std::string& owner, int64_t offset,
                                                                 int64_t limit, int64_t* total) {
   std::lock_guard lock(mutex_);
   ReadTransaction snapshot(db_);
@@ -79,7 +106,7 @@ Result<std::vector<ConversationRecord>> ConversationStore::list(const std::strin
   return out;
 }
 
-Result<ConversationRecord> ConversationStore::get_locked(const std::string& owner, const std::string& id) {
+Result<ConversationRecord> SqliteConversationStore::get_locked(const std::string& owner, const std::string& id) {
   Statement select(db_, std::string("SELECT ") + kColumns + " FROM conversations c WHERE c.id = ? AND c.owner = ?");
   select.bind(1, id).bind(2, owner);
   if (select.step()) return read_record(select);
@@ -87,12 +114,12 @@ Result<ConversationRecord> ConversationStore::get_locked(const std::string& owne
   return not_found(id);
 }
 
-Result<ConversationRecord> ConversationStore::get(const std::string& owner, const std::string& id) {
+Result<ConversationRecord> SqliteConversationStore::get(const std::string& owner, const std::string& id) {
   std::lock_guard lock(mutex_);
   return get_locked(owner, id);
 }
 
-Result<std::vector<TurnRecord>> ConversationStore::turns(const std::string& owner, const std::string& id) {
+Result<std::vector<TurnRecord>> SqliteConversationStore::turns(const std::string& owner, const std::string& id) {
   std::lock_guard lock(mutex_);
   ReadTransaction snapshot(db_);
   KR_RETURN_IF_ERROR(snapshot.begin_status());
@@ -109,7 +136,7 @@ Result<std::vector<TurnRecord>> ConversationStore::turns(const std::string& owne
   return out;
 }
 
-Status ConversationStore::rename(const std::string& owner, const std::string& id, const std::string& title,
+Status SqliteConversationStore::rename(const std::string& owner, const std::string& id, const std::string& title,
                                  int64_t now) {
   std::lock_guard lock(mutex_);
   Statement update(db_, "UPDATE conversations SET title = ?, updated_at = ? WHERE id = ? AND owner = ?");
@@ -119,7 +146,7 @@ Status ConversationStore::rename(const std::string& owner, const std::string& id
   return sqlite3_changes(db_.get()) == 1 ? Status::ok() : not_found(id);
 }
 
-Status ConversationStore::remove(const std::string& owner, const std::string& id) {
+Status SqliteConversationStore::remove(const std::string& owner, const std::string& id) {
   std::lock_guard lock(mutex_);
   Statement erase(db_, "DELETE FROM conversations WHERE id = ? AND owner = ?");
   erase.bind(1, id).bind(2, owner);
@@ -128,7 +155,7 @@ Status ConversationStore::remove(const std::string& owner, const std::string& id
   return sqlite3_changes(db_.get()) == 1 ? Status::ok() : not_found(id);
 }
 
-Result<std::vector<TurnRecord>> ConversationStore::append(const std::string& owner, const std::string& id,
+Result<std::vector<TurnRecord>> SqliteConversationStore::append(const std::string& owner, const std::string& id,
                                                           std::vector<TurnRecord> turns,
                                                           std::optional<int64_t> replace_from, int64_t now) {
   std::lock_guard lock(mutex_);
@@ -163,7 +190,7 @@ Result<std::vector<TurnRecord>> ConversationStore::append(const std::string& own
   return turns;
 }
 
-Result<int64_t> ConversationStore::purge_older_than(int64_t cutoff) {
+Result<int64_t> SqliteConversationStore::purge_older_than(int64_t cutoff) {
   std::lock_guard lock(mutex_);
   Statement erase(db_, "DELETE FROM conversations WHERE updated_at < ?");
   erase.bind(1, cutoff);

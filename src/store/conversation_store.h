@@ -1,4 +1,4 @@
-// Conversations of the web UI, per user, in <data_dir>/conversations.sqlite (WAL,
+// Conversations of the web UI, per user: embedded in <data_dir>/conversations.sqlite (WAL,
 // synchronous=FULL: a turn acknowledged to the client survives a crash, like documents).
 // The store knows nothing of JSON: a turn's `details` (sources, mode) is opaque text.
 #pragma once
@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "core/status.h"
-#include "store/sqlite.h"
 
 namespace kr::store {
 
@@ -33,34 +32,36 @@ struct TurnRecord {
   int64_t created_at = 0;
 };
 
-// Thread-safety: every method may be called concurrently (one connection behind a mutex:
-// conversation traffic is a few small writes per question).
+// Thread-safety: every method may be called concurrently.
+// Two implementations: SQLite under the data directory (open()) and the shared database
+// (PgConversationStore, store/pg_conversation_store.h), so a user's conversation follows them
+// to any replica.
 class ConversationStore {
  public:
+  virtual ~ConversationStore() = default;
+  // The embedded one: one SQLite connection behind a mutex (conversation traffic is a few small
+  // writes per question).
   static Result<std::unique_ptr<ConversationStore>> open(const std::string& path);
 
-  Status create(const ConversationRecord& record);
+  virtual Status create(const ConversationRecord& record) = 0;
   // Newest first. `total` receives the owner's count.
-  Result<std::vector<ConversationRecord>> list(const std::string& owner, int64_t offset, int64_t limit,
-                                               int64_t* total);
+  virtual Result<std::vector<ConversationRecord>> list(const std::string& owner, int64_t offset, int64_t limit,
+                                                       int64_t* total) = 0;
   // kNotFound unless it exists and belongs to `owner` (another user's id looks absent).
-  Result<ConversationRecord> get(const std::string& owner, const std::string& id);
-  Result<std::vector<TurnRecord>> turns(const std::string& owner, const std::string& id);
-  Status rename(const std::string& owner, const std::string& id, const std::string& title, int64_t now);
-  Status remove(const std::string& owner, const std::string& id);
+  virtual Result<ConversationRecord> get(const std::string& owner, const std::string& id) = 0;
+  virtual Result<std::vector<TurnRecord>> turns(const std::string& owner, const std::string& id) = 0;
+  virtual Status rename(const std::string& owner, const std::string& id, const std::string& title, int64_t now) = 0;
+  virtual Status remove(const std::string& owner, const std::string& id) = 0;
   // Appends `turns` in one transaction, numbering them after the last kept turn. With
   // `replace_from`, turns from that seq on are deleted first (regenerate, edit a question).
-  Result<std::vector<TurnRecord>> append(const std::string& owner, const std::string& id,
-                                         std::vector<TurnRecord> turns, std::optional<int64_t> replace_from,
-                                         int64_t now);
+  virtual Result<std::vector<TurnRecord>> append(const std::string& owner, const std::string& id,
+                                                 std::vector<TurnRecord> turns, std::optional<int64_t> replace_from,
+                                                 int64_t now) = 0;
   // Deletes conversations (of every owner) not updated since `cutoff`; returns how many.
-  Result<int64_t> purge_older_than(int64_t cutoff);
-
- private:
-  explicit ConversationStore(Connection connection) : db_(std::move(connection)) {}
-  Result<ConversationRecord> get_locked(const std::string& owner, const std::string& id);
-  std::mutex mutex_;
-  Connection db_;
+  virtual Result<int64_t> purge_older_than(int64_t cutoff) = 0;
 };
+
+// The message of a conversation that is absent or someone else's.
+Status conversation_not_found(const std::string& id);
 
 }  // namespace kr::store

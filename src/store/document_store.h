@@ -150,6 +150,8 @@ class DocumentStore {
 
   virtual Result<std::optional<std::string>> get_setting(const std::string& key) const = 0;
   virtual Status set_setting(const std::string& key, const std::string& value) = 0;
+  // Every setting, ordered by key (migrate-store copies and compares them).
+  virtual Result<std::vector<std::pair<std::string, std::string>>> all_settings() const = 0;
 
   virtual Result<CollectionStats> stats() const = 0;
   // The collection's folder was renamed (embedded store only).

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -14,15 +15,6 @@
 namespace kr::store {
 namespace fs = std::filesystem;
 namespace {
-
-// Hashes come from our own sha256_hex, but a path component must never be anything else.
-bool valid_hash(const std::string& hash) {
-  if (hash.size() != 64) return false;
-  for (char c : hash) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 Status io_error(const std::string& what, const std::string& path) {
   return error(ErrorCode::kUnavailable, what + " " + path + ": " + std::strerror(errno));
@@ -38,11 +30,26 @@ Status write_all(int fd, std::string_view bytes, const std::string& path) {
   return Status::ok();
 }
 
+bool valid_hash(const std::string& hash) { return valid_content_hash(hash); }
+
 }  // namespace
 
-std::string OriginalStore::dir(const std::string& collection) const { return root_ + "/" + collection + "/originals"; }
+bool valid_content_hash(const std::string& hash) {
+  if (hash.size() != 64) return false;
+  for (char c : hash) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
 
-Status OriginalStore::keep_with(const std::string& collection, const std::string& content_hash,
+Status original_not_kept() {
+  return error(ErrorCode::kNotFound, "the original file of this document was not kept (it was added before "
+                                     "originals were stored, or not through the upload API); upload it again");
+}
+
+std::string FileOriginalStore::dir(const std::string& collection) const { return root_ + "/" + collection + "/originals"; }
+
+Status FileOriginalStore::keep_with(const std::string& collection, const std::string& content_hash,
                                 const std::function<Status(const std::string& tmp_path)>& write_tmp) const {
   if (!valid_hash(content_hash)) return error(ErrorCode::kInvalidArgument, "not a SHA-256 hex digest: " + content_hash);
   const std::string final_path = dir(collection) + "/" + content_hash;
@@ -70,7 +77,7 @@ Status OriginalStore::keep_with(const std::string& collection, const std::string
   return Status::ok();
 }
 
-Status OriginalStore::keep(const std::string& collection, const std::string& content_hash, std::string_view bytes) const {
+Status FileOriginalStore::keep(const std::string& collection, const std::string& content_hash, std::string_view bytes) const {
   return keep_with(collection, content_hash, [&](const std::string& tmp_path) {
     const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return io_error("cannot create", tmp_path);
@@ -81,7 +88,7 @@ Status OriginalStore::keep(const std::string& collection, const std::string& con
   });
 }
 
-Status OriginalStore::keep_file(const std::string& collection, const std::string& content_hash,
+Status FileOriginalStore::keep_file(const std::string& collection, const std::string& content_hash,
                                 const std::string& path) const {
   return keep_with(collection, content_hash, [&](const std::string& tmp_path) {
     if (::link(path.c_str(), tmp_path.c_str()) != 0) {
@@ -99,21 +106,18 @@ Status OriginalStore::keep_file(const std::string& collection, const std::string
   });
 }
 
-Result<std::string> OriginalStore::read(const std::string& collection, const std::string& content_hash) const {
+Result<std::string> FileOriginalStore::read(const std::string& collection, const std::string& content_hash) const {
   if (!valid_hash(content_hash)) return error(ErrorCode::kInvalidArgument, "not a SHA-256 hex digest: " + content_hash);
   const std::string path = dir(collection) + "/" + content_hash;
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return error(ErrorCode::kNotFound, "the original file of this document was not kept (it was added before "
-                                       "originals were stored, or not through the upload API); upload it again");
-  }
+  if (!in) return original_not_kept();
   std::ostringstream out;
   out << in.rdbuf();
   if (in.bad()) return io_error("cannot read", path);
   return std::move(out).str();
 }
 
-Status OriginalStore::release(const std::string& collection, const std::string& content_hash) const {
+Status FileOriginalStore::release(const std::string& collection, const std::string& content_hash) const {
   if (!valid_hash(content_hash)) return Status::ok();
   std::error_code ec;
   fs::remove(dir(collection) + "/" + content_hash, ec);
@@ -121,7 +125,7 @@ Status OriginalStore::release(const std::string& collection, const std::string& 
   return Status::ok();
 }
 
-Status OriginalStore::sweep(const std::string& collection, const std::set<std::string>& live) const {
+Status FileOriginalStore::sweep(const std::string& collection, const std::set<std::string>& live) const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir(collection), ec)) {
     const std::string name = entry.path().filename().string();
@@ -131,7 +135,7 @@ Status OriginalStore::sweep(const std::string& collection, const std::set<std::s
   return Status::ok();
 }
 
-int64_t OriginalStore::bytes(const std::string& collection) const {
+int64_t FileOriginalStore::bytes(const std::string& collection) const {
   int64_t total = 0;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir(collection), ec)) {
@@ -139,6 +143,17 @@ int64_t OriginalStore::bytes(const std::string& collection) const {
     if (!ec) total += static_cast<int64_t>(size);
   }
   return total;
+}
+
+Result<std::vector<std::string>> FileOriginalStore::hashes(const std::string& collection) const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir(collection), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (valid_hash(name)) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace kr::store

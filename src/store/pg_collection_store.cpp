@@ -338,6 +338,15 @@ Result<PutOutcome> PgCollectionStore::put_one(PgConnection& conn, PutRequest req
 // The job turns 'done' with its documents, and only under the lease its worker holds: a worker
 // whose lease expired and was taken over rolls back rather than store the document twice.
 Status PgCollectionStore::finish_job(PgConnection& conn, int64_t job, const std::string& lease) {
+  // The job's bytes become the document's original (PgOriginalStore's 1 MiB parts), in the same
+  // transaction, so "Open original" works on every replica for queued uploads too.
+  auto kept = conn.exec(
+      "INSERT INTO kr_originals(collection_id, content_hash, part, bytes) "
+      "SELECT j.collection_id, encode(sha256(j.bytes), 'hex'), p, substring(j.bytes FROM p * 1048576 + 1 FOR 1048576) "
+      "FROM kr_ingest_jobs j, generate_series(0, GREATEST(0, (octet_length(j.bytes) - 1) / 1048576)) p "
+      "WHERE j.id = $1 AND j.lease_token = $2 AND j.state = 'queued' ON CONFLICT DO NOTHING",
+      PgParams().add(job).add(lease));
+  if (!kept) return kept.status();
   auto done = conn.exec(
       "UPDATE kr_ingest_jobs SET state = 'done', bytes = '', finished_at = now(), lease_token = NULL, "
       "lease_until = NULL WHERE id = $1 AND lease_token = $2 AND state = 'queued' AND collection_id = $3",
@@ -546,6 +555,17 @@ Result<std::optional<std::string>> PgCollectionStore::get_setting(const std::str
     if (!rows) return rows.status();
     if (rows->rows() == 0) return std::optional<std::string>{};
     return std::optional<std::string>(rows->text(0, 0));
+  });
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> PgCollectionStore::all_settings() const {
+  return with_connection([&](PgConnection& conn) -> Result<std::vector<std::pair<std::string, std::string>>> {
+    auto rows = conn.exec("SELECT key, value FROM kr_settings WHERE collection_id = $1 ORDER BY key COLLATE \"C\"",
+                          PgParams().add(collection_id_));
+    if (!rows) return rows.status();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int r = 0; r < rows->rows(); ++r) out.emplace_back(rows->text(r, 0), rows->text(r, 1));
+    return out;
   });
 }
 

@@ -44,6 +44,7 @@ class PgCollectionStore final : public DocumentStore {
   Status for_each_document(const std::function<void(const DocumentRecord&)>& visit) const override;
   Result<std::optional<std::string>> get_setting(const std::string& key) const override;
   Status set_setting(const std::string& key, const std::string& value) override;
+  Result<std::vector<std::pair<std::string, std::string>>> all_settings() const override;
   Result<CollectionStats> stats() const override;
   void relocate(const std::string&) override {}
   Status check_integrity() const override;

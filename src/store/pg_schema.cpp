@@ -101,6 +101,38 @@ CREATE TABLE kr_ingest_jobs(
 CREATE INDEX kr_ingest_jobs_queued ON kr_ingest_jobs(id) WHERE state = 'queued';
 CREATE INDEX kr_ingest_jobs_finished ON kr_ingest_jobs(finished_at) WHERE state <> 'queued';
 )sql",
+      // 3: what else a replica would otherwise keep on its disk. Originals in 1 MiB bytea parts
+      // (written and read a part at a time; go with their collection); conversations of the web
+      // UI; small shared documents (the API key store, collection owners) with a version.
+      R"sql(
+CREATE TABLE kr_originals(
+  collection_id BIGINT NOT NULL REFERENCES kr_collections(id) ON DELETE CASCADE,
+  content_hash TEXT NOT NULL,
+  part INT NOT NULL,
+  bytes BYTEA NOT NULL,
+  PRIMARY KEY(collection_id, content_hash, part));
+CREATE TABLE kr_conversations(
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  title TEXT NOT NULL,
+  collection TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  serial BIGSERIAL);
+CREATE INDEX kr_conversations_owner ON kr_conversations(owner, updated_at);
+CREATE TABLE kr_turns(
+  conversation_id TEXT NOT NULL REFERENCES kr_conversations(id) ON DELETE CASCADE,
+  seq BIGINT NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  details TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY(conversation_id, seq));
+CREATE TABLE kr_shared_texts(
+  name TEXT PRIMARY KEY,
+  content TEXT NOT NULL,
+  version BIGINT NOT NULL);
+)sql",
   };
   return steps;
 }
@@ -187,6 +219,34 @@ Status pg_publish_collection(PgPool& pool, int64_t id) {
   auto done = (*lease)->exec("UPDATE kr_collections SET ready = true WHERE id = " + key + "; NOTIFY " +
                              kPgChangeChannel + ", '" + key + "'");
   return done ? Status::ok() : done.status();
+}
+
+Status pg_publish_collection_as(PgPool& pool, int64_t id, const std::string& name, bool replace) {
+  std::string dropped;
+  Status status = pg_transaction(pool, [&](PgConnection& conn) -> Status {
+    if (replace) {
+      auto old = conn.exec("DELETE FROM kr_collections WHERE name = $1 AND id <> $2 RETURNING id",
+                           PgParams().add(name).add(id));
+      if (!old) return old.status();
+      if (old->rows() > 0) dropped = old->text(0, 0);
+    }
+    auto renamed = conn.exec("UPDATE kr_collections SET name = $1, ready = true WHERE id = $2",
+                             PgParams().add(name).add(id));
+    if (!renamed) {
+      if (renamed.status().code() == ErrorCode::kAlreadyExists) {
+        return error(ErrorCode::kAlreadyExists, "collection '" + name + "' already exists");
+      }
+      return renamed.status();
+    }
+    auto notified = conn.exec(std::string("NOTIFY ") + kPgChangeChannel + ", '" + std::to_string(id) + "'" +
+                              (dropped.empty() ? "" : std::string("; NOTIFY ") + kPgChangeChannel + ", '" + dropped + "'"));
+    return notified ? Status::ok() : notified.status();
+  });
+  if (status && !dropped.empty()) {
+    auto lease = pool.acquire();
+    if (lease) (void)(*lease)->exec("DROP INDEX IF EXISTS kr_chunks_hnsw_" + dropped);
+  }
+  return status;
 }
 
 Status pg_drop_collection(PgPool& pool, const std::string& name) {

@@ -31,6 +31,10 @@ Result<std::vector<PgCollectionEntry>> pg_list_collections(PgPool& pool);
 // pg_list_collections until pg_publish_collection, so no replica opens it half-made.
 Result<int64_t> pg_create_collection(PgPool& pool, const std::string& name);
 Status pg_publish_collection(PgPool& pool, int64_t id);
+// Publishes the (unpublished) collection `id` under `name` in one transaction; with `replace`, a
+// collection already holding that name is dropped in the same transaction (migrate-store
+// --overwrite), else that is kAlreadyExists.
+Status pg_publish_collection_as(PgPool& pool, int64_t id, const std::string& name, bool replace);
 // Removes the collection with everything in it (kNotFound when absent).
 Status pg_drop_collection(PgPool& pool, const std::string& name);
 

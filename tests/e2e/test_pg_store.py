@@ -19,7 +19,7 @@ from conftest import SAMPLES, Server, assert_error_body
 
 MODEL_CACHE = Path(os.environ.get("KAITO_RAG_MODEL_CACHE", Path.home() / ".cache" / "kaito-rag" / "models"))
 MINILM = MODEL_CACHE / "all-MiniLM-L6-v2"
-SCHEMA_VERSION = 2  # store/pg_schema.cpp migrations()
+SCHEMA_VERSION = 3  # store/pg_schema.cpp migrations()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ std::string scratch_dir() {
 TEST(OriginalStore, KeepsReadsSweepsAndCounts) {
   const std::string root = scratch_dir();
   fs::create_directories(root + "/hr");  // the collection's folder
-  OriginalStore store(root);
+  FileOriginalStore store(root);
   ASSERT_TRUE(store.keep("hr", kHashA, std::string("%PDF-1.7\0binary", 15)));
   ASSERT_TRUE(store.keep("hr", kHashA, "ignored: same hash, same bytes"));
   ASSERT_TRUE(store.keep("hr", kHashB, "hello"));
@@ -43,13 +43,13 @@ TEST(OriginalStore, KeepsReadsSweepsAndCounts) {
 TEST(OriginalStore, NeverRecreatesADeletedCollectionsFolder) {
   const std::string root = scratch_dir();
   fs::create_directories(root);
-  OriginalStore store(root);
+  FileOriginalStore store(root);
   EXPECT_EQ(store.keep("gone", kHashA, "bytes").code(), ErrorCode::kNotFound);
   EXPECT_FALSE(fs::exists(root + "/gone"));
 }
 
 TEST(OriginalStore, RefusesAnythingButAHexDigestAsAName) {
-  OriginalStore store(scratch_dir());
+  FileOriginalStore store(scratch_dir());
   EXPECT_EQ(store.keep("hr", "../../etc/passwd", "x").code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(store.read("hr", "../" + kHashA.substr(3)).status().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(store.keep("hr", std::string(64, 'G'), "x").code(), ErrorCode::kInvalidArgument);
