@@ -376,6 +376,25 @@ def make_ocr():
                             append_images=[second.convert("1")])
     write("ocr.tiff", buf.getvalue())
     write("scanned.pdf", image_pdf(image))
+    make_ocr_german()
+
+
+# German with umlauts and sharp s: read well only with Tesseract's "deu" data (collection
+# setting ocr_languages, tests/e2e/test_formats.py compares it with "eng").
+OCR_DEU_LINES = [
+    "Größere Änderungen müssen schriftlich beantragt werden.",
+    "Die Prüfung dauert höchstens fünf Werktage.",
+    "Übermäßige Überstunden sind unzulässig.",
+    "Grüße aus der Fußgängerzone in Köln.",
+]
+
+
+def make_ocr_german():
+    import io
+    write("ocr_deu_expected.txt", "\n".join(OCR_DEU_LINES) + "\n")
+    buf = io.BytesIO()
+    render_text(OCR_DEU_LINES).save(buf, "PNG", optimize=True, dpi=(200, 200))
+    write("ocr_deu.png", buf.getvalue())
 
 
 

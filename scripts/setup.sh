@@ -13,7 +13,7 @@ PACKAGES=(
   libxapian-dev
   libdnnl-dev  # oneDNN: the encoder's bf16/int8 matrix products (src/embed/low_precision_linear.cpp)
   python3 python3-venv python3-pip
-  libtesseract-dev libleptonica-dev tesseract-ocr-eng catdoc
+  libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-deu catdoc
   chromium
   libpq-dev  # the PostgreSQL store (--store postgres)
   clang libclang-rt-14-dev libomp-dev  # libFuzzer targets (tests/fuzz, the 'fuzz' preset); libomp: OpenMP for kr_embed under clang

@@ -41,7 +41,9 @@ json to_json(const service::CollectionInfo& info) {
             {"grounding_policy",
              info.settings.grounding_policy.empty() ? json(nullptr) : json(info.settings.grounding_policy)},
             {"grounding_threshold",
-             info.settings.grounding_threshold < 0 ? json(nullptr) : json(info.settings.grounding_threshold)}}}};
+             info.settings.grounding_threshold < 0 ? json(nullptr) : json(info.settings.grounding_threshold)},
+            {"ocr_languages",
+             info.settings.ocr_languages.empty() ? json(nullptr) : json(info.settings.ocr_languages)}}}};
 }
 
 Status read_retrieval_options(const json& body, service::SearchRequest& request) {

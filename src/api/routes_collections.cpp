@@ -4,6 +4,7 @@
 #include "api/json_mapping.h"
 #include "api/originals.h"
 #include "generate/grounding.h"
+#include "parse/ocr_languages.h"
 
 namespace kr::api {
 
@@ -74,6 +75,14 @@ void add_collection_routes(Router& router, ApiContext& ctx) {
                                      "grounding_policy must be \"flag\", \"remove\" or \"replace\""));
       }
       settings.grounding_policy = policy.get<std::string>();
+    }
+    if (body->contains("ocr_languages") && !(*body)["ocr_languages"].is_null()) {
+      const json& ocr = (*body)["ocr_languages"];
+      if (!ocr.is_string()) {
+        return send_error(res, error(ErrorCode::kInvalidArgument, "ocr_languages must be a string like \"eng+deu\""));
+      }
+      if (Status s = parse::check_ocr_languages(ocr.get<std::string>()); !s) return send_error(res, s);
+      settings.ocr_languages = ocr.get<std::string>();
     }
     if (body->contains("description") && (*body)["description"].is_string()) {
       settings.description = (*body)["description"].get<std::string>();

@@ -26,7 +26,10 @@ json source_json(const sources::SourceView& v) {
               {"extensions", s.extensions},
               {"crawl_depth", s.crawl_depth},
               {"max_pages", s.max_pages},
-              {"credentials", s.account_key.empty() ? (s.sas_token.empty() ? "none" : "sas") : "shared_key"},
+              {"credentials", s.workload_identity ? "workload_identity"
+                              : !s.account_key.empty() ? "shared_key"
+                              : !s.sas_token.empty()   ? "sas"
+                                                       : "none"},
               {"created_at", s.created_at},
               {"items", v.items},
               {"failures", std::move(failures)},
@@ -71,6 +74,13 @@ Result<sources::SourceSpec> spec_from(const json& body) {
     if (!body.contains(field)) continue;
     if (!body[field].is_string()) return error(ErrorCode::kInvalidArgument, std::string(field) + " must be a string");
     *target = body[field].get<std::string>();
+  }
+  if (body.contains("auth")) {
+    if (!body["auth"].is_string() || body["auth"] != "workload_identity") {
+      return error(ErrorCode::kInvalidArgument,
+                   "auth must be \"workload_identity\" (a shared key or SAS is given as account_key or sas_token)");
+    }
+    spec.workload_identity = true;
   }
   return spec;
 }

@@ -53,6 +53,12 @@ int run(int argc, char** argv) {
   ingest_cmd->add_option("-j,--jobs", ingest_args.jobs, "files parsed in parallel (default: cores)");
   ingest_cmd->add_flag("!--no-originals", ingest_args.keep_originals,
                        "do not keep copies of the files in the data directory (the web UI then cannot show them)");
+  auto* password_file = ingest_cmd->add_option(
+      "--password-file", ingest_args.password_file,
+      "password-protected PDF/Office files: a file whose first line is the password (\"-\": standard input)");
+  ingest_cmd->add_flag("--ask-password", ingest_args.ask_password,
+                       "password-protected PDF/Office files: ask for the password (not echoed)")
+      ->excludes(password_file);
 
   QueryArgs search_args;
   auto* search_cmd = app.add_subcommand("search", "show the chunks that best match a query");
@@ -143,6 +149,8 @@ int run(int argc, char** argv) {
   sources_add->add_option("--max-pages", sources_args.max_pages, "url: pages crawled at most (default 100)");
   sources_add->add_option("--account-key", sources_args.account_key, "azure_blob: the storage account's shared key");
   sources_add->add_option("--sas-token", sources_args.sas_token, "azure_blob: a SAS token (list + read)");
+  sources_add->add_option("--auth", sources_args.auth, "azure_blob: workload_identity (the pod's Entra identity)")
+      ->check(CLI::IsMember(std::vector<std::string>{"workload_identity"}));
   auto* sources_list = sources_cmd->add_subcommand("list", "list sources with their last sync");
   auto* sources_sync = sources_cmd->add_subcommand("sync", "sync a source now: new and changed items in, removed out");
   sources_sync->add_option("id", sources_args.id, "source id (src-N)")->required();

@@ -17,6 +17,7 @@
 #include "api/originals.h"
 #include "cli/commands.h"
 #include "cli/parse_worker_faults.h"
+#include "cli/password_input.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "service/engine.h"
@@ -161,6 +162,14 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
   }
   auto files = collect_files(args.paths);
   if (!files) return fail(files.status());
+  // For every file of this run, as an upload's password is for its files; never stored or logged.
+  std::string password;
+  if (!args.password_file.empty() || args.ask_password) {
+    auto given = args.ask_password ? prompt_password("Password for the protected files: ")
+                                   : read_password_file(args.password_file);
+    if (!given) return fail(given.status());
+    password = std::move(*given);
+  }
   auto engine = open_engine(config, self, service::Engine::Access::kReadWrite);
   if (!engine) return fail(engine.status());
 
@@ -182,6 +191,7 @@ int ingest(const Config& config, const std::string& self, const IngestArgs& args
         input.path = (*files)[i];
         input.source = fs::absolute((*files)[i]).lexically_normal().string();
         input.metadata = metadata;
+        input.password = password;
         inputs.push_back(std::move(input));
       }
       auto ingested = (*engine)->ingest_many(

@@ -14,6 +14,8 @@ struct IngestArgs {
   std::string metadata_json;  // applied to every file
   int jobs = 0;               // 0 = number of cores
   bool keep_originals = true; // keep each file's bytes, as uploads do ("Open original", PDF pages)
+  std::string password_file;  // password-protected files: the password's file, "-" = stdin
+  bool ask_password = false;  // ... or asked on the terminal
 };
 
 struct QueryArgs {
@@ -57,6 +59,7 @@ struct SourcesArgs {
   int max_pages = 0;
   std::string account_key;
   std::string sas_token;
+  std::string auth;  // "" | workload_identity
   bool keep_documents = false;
   bool json = false;
 };

@@ -69,6 +69,7 @@ int sources_command(const Config& config, const std::string& self, const Sources
     spec.max_pages = args.max_pages;
     spec.account_key = args.account_key;
     spec.sas_token = args.sas_token;
+    spec.workload_identity = args.auth == "workload_identity";
     auto added = manager.add(args.collection, std::move(spec), /*from_api=*/false);
     if (!added) return fail(added.status());
     if (args.json) {

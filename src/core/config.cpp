@@ -337,6 +337,10 @@ std::vector<OptionSpec> make_specs() {
                     &Config::source_scheduler_seconds),
       int_option("source_list_page_size", "KAITO_RAG_SOURCE_LIST_PAGE_SIZE",
                  "blobs per List Blobs request of an azure_blob source (1-5000)", &Config::source_list_page_size),
+      string_option("source_ca_file", "KAITO_RAG_SOURCE_CA_FILE",
+                    "PEM file of CA certificates trusted for https URL and blob sources instead of the system's "
+                    "(a private CA; empty: the system's)",
+                    &Config::source_ca_file),
   };
 }
 

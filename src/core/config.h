@@ -119,6 +119,7 @@ struct Config {
   double source_stable_seconds = 2;               // a folder file changed more recently is left for the next sync
   double source_scheduler_seconds = 5;            // how often the server looks for sources due a sync; 0 = off
   int source_list_page_size = 5000;               // blobs per List Blobs page (the service's maximum)
+  std::string source_ca_file;                     // https sources: CAs trusted instead of the system's
 };
 
 struct OptionSpec {

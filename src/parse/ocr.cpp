@@ -1,4 +1,5 @@
 #include "parse/ocr.h"
+#include "parse/ocr_languages.h"
 
 #include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
@@ -6,15 +7,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <filesystem>
 
 #include "core/text.h"
 
 namespace kr::parse::internal {
-namespace {
-
-// Decoded images larger than this are refused before leptonica allocates them
-// (a 20000x20000 PNG of a few KiB would otherwise take 1.6 GB).
-constexpr double kMaxMegapixels = 150.0;
 
 // Language names become file names under tessdata: letters, digits, '_' and
 // '+' between languages only.
@@ -33,6 +31,12 @@ bool valid_language_list(std::string_view languages) {
   }
   return run > 0;
 }
+
+namespace {
+
+// Decoded images larger than this are refused before leptonica allocates them
+// (a 20000x20000 PNG of a few KiB would otherwise take 1.6 GB).
+constexpr double kMaxMegapixels = 150.0;
 
 struct PixDeleter {
   void operator()(Pix* pix) const { pixDestroy(&pix); }
@@ -193,3 +197,45 @@ std::string ocr_note(int page, const OcrPage& result, std::string_view language)
 }
 
 }  // namespace kr::parse::internal
+
+namespace kr::parse {
+
+std::vector<std::string> installed_ocr_languages() {
+  // Where Tesseract looks (ccutil.cpp): TESSDATA_PREFIX, else the path Debian builds in.
+  const char* prefix = std::getenv("TESSDATA_PREFIX");
+  const std::filesystem::path dir = prefix && *prefix ? prefix : "/usr/share/tesseract-ocr/5/tessdata";
+  std::vector<std::string> languages;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const auto& path = entry.path();
+    if (path.extension() == ".traineddata" && path.stem() != "osd") languages.push_back(path.stem().string());
+  }
+  std::sort(languages.begin(), languages.end());
+  return languages;
+}
+
+Status check_ocr_languages(const std::string& languages) {
+  if (languages == "off") return Status::ok();
+  if (!internal::valid_language_list(languages)) {
+    return error(ErrorCode::kInvalidArgument, "ocr_languages '" + languages +
+                                                  "' is not a Tesseract language list such as 'eng' or 'eng+deu' "
+                                                  "(or 'off')");
+  }
+  const auto installed = installed_ocr_languages();
+  std::string missing, packages, have;
+  for (size_t start = 0; start <= languages.size();) {
+    const size_t end = std::min(languages.find('+', start), languages.size());
+    const std::string language = languages.substr(start, end - start);
+    if (!std::binary_search(installed.begin(), installed.end(), language)) {
+      missing += (missing.empty() ? "" : ", ") + language;
+      packages += " tesseract-ocr-" + language;
+    }
+    start = end + 1;
+  }
+  if (missing.empty()) return Status::ok();
+  for (const auto& language : installed) have += (have.empty() ? "" : ", ") + language;
+  return error(ErrorCode::kInvalidArgument, "OCR language data for " + missing + " is not installed (Debian:" +
+                                                packages + "); installed: " + (have.empty() ? "none" : have));
+}
+
+}  // namespace kr::parse

@@ -64,6 +64,9 @@ class OcrEngine {
   bool initialized_ = false;
 };
 
+// Letters, digits and '_' per language, '+' between languages: safe as tessdata file names.
+bool valid_language_list(std::string_view languages);
+
 // Tesseract output to paragraph blocks (lines joined, hyphenation undone) on `page`.
 void add_ocr_paragraphs(std::string_view text, int page, BlockSink& sink);
 

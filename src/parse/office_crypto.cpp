@@ -20,7 +20,8 @@ constexpr size_t kSegment = 4096;               // Agile encrypts the package in
 
 Status need_password() {
   return error(ErrorCode::kEncrypted,
-               "Office document is password-protected; upload it again with its password (form field 'password') "
+               "Office document is password-protected; upload it again with its password (form field 'password'; CLI: "
+               "ingest --password-file) "
                "or remove the password in Office (File > Info > Protect > Encrypt with Password)");
 }
 Status wrong_password() {

@@ -159,7 +159,8 @@ Result<ParsedDocument> parse_pdf(std::string_view bytes, const ParseContext& ctx
   }
   if (pdf->is_locked()) {
     return error(ErrorCode::kEncrypted,
-                 "PDF is password-protected; upload it again with its password (form field 'password') "
+                 "PDF is password-protected; upload it again with its password (form field 'password'; CLI: ingest "
+                 "--password-file) "
                  "or remove the password (e.g. qpdf --decrypt)");
   }
   ParsedDocument doc;

@@ -52,6 +52,7 @@ Status write_settings(store::DocumentStore& store, const CollectionSettings& s, 
   KR_RETURN_IF_ERROR(store.set_setting("answer_threshold", std::to_string(s.answer_threshold)));
   KR_RETURN_IF_ERROR(store.set_setting("grounding_policy", s.grounding_policy));
   KR_RETURN_IF_ERROR(store.set_setting("grounding_threshold", std::to_string(s.grounding_threshold)));
+  KR_RETURN_IF_ERROR(store.set_setting("ocr_languages", s.ocr_languages));
   return store.set_setting("created_at", std::to_string(created_at));
 }
 
@@ -80,6 +81,7 @@ Status read_settings(const store::DocumentStore& store, CollectionSettings& s, i
   KR_RETURN_IF_ERROR(get("answer_threshold", [&](const std::string& v) { s.answer_threshold = std::stod(v); }));
   KR_RETURN_IF_ERROR(get("grounding_policy", [&](const std::string& v) { s.grounding_policy = v; }));
   KR_RETURN_IF_ERROR(get("grounding_threshold", [&](const std::string& v) { s.grounding_threshold = std::stod(v); }));
+  KR_RETURN_IF_ERROR(get("ocr_languages", [&](const std::string& v) { s.ocr_languages = v; }));
   return get("created_at", [&](const std::string& v) { created_at = std::stoll(v); });
 }
 

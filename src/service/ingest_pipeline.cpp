@@ -151,8 +151,10 @@ std::variant<Result<IngestResult>, std::unique_ptr<IngestPipeline::Pending>> Ing
     }
   }
 
-  auto parsed = from_file ? parser_.parse_file(input.path, input.file_size, input.name, input.password)
-                          : parser_.parse(input.bytes, input.name, input.password);
+  // A new collection is created with the server's defaults: its OCR languages are the runner's.
+  const ParseRequest request{input.password, collection ? collection->settings().ocr_languages : std::string()};
+  auto parsed = from_file ? parser_.parse_file(input.path, input.file_size, input.name, request)
+                          : parser_.parse(input.bytes, input.name, request);
   input.bytes = {};  // parsed: the raw bytes are not needed any more
   if (!parsed) {
     counters_.files_failed++;

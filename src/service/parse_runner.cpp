@@ -224,22 +224,30 @@ bool parses_in_process(parse::Format format) {
   return format == parse::Format::kText || format == parse::Format::kMarkdown || format == parse::Format::kCsv;
 }
 
+parse::Limits ParseRunner::limits_for(const ParseRequest& request) const {
+  parse::Limits limits = options_.limits;
+  if (request.ocr_language.empty()) return limits;
+  limits.ocr_enabled = request.ocr_language != "off";
+  if (limits.ocr_enabled) limits.ocr_language = request.ocr_language;
+  return limits;
+}
+
 Result<parse::ParsedDocument> ParseRunner::parse(const std::string& bytes, const std::string& file_name,
-                                                 const std::string& password) const {
+                                                 const ParseRequest& request) const {
   if (options_.worker_executable.empty() ||
       (options_.text_formats_in_process && parses_in_process(parse::detect_format(bytes, file_name)))) {
-    return parse::parse_document(bytes, file_name, options_.limits, password);
+    return parse::parse_document(bytes, file_name, limits_for(request), request.password);
   }
   auto dir = private_scratch_dir();
   if (!dir) return dir.status();
   const ScratchFile input{*dir + "/in-" + unique_suffix()};
   KR_RETURN_IF_ERROR(write_new_file(input.path, bytes));
-  return parse_in_child(input.path, file_name, password);
+  return parse_in_child(input.path, file_name, request);
 }
 
 Result<parse::ParsedDocument> ParseRunner::parse_file(const std::string& path, int64_t size,
                                                       const std::string& file_name,
-                                                      const std::string& password) const {
+                                                      const ParseRequest& request) const {
   if (size > static_cast<int64_t>(options_.limits.max_file_bytes)) {
     return error(ErrorCode::kTooLarge, "file is " + std::to_string(size) + " bytes, over the limit of " +
                                            std::to_string(options_.limits.max_file_bytes) + " (parse_max_file_bytes)");
@@ -250,14 +258,15 @@ Result<parse::ParsedDocument> ParseRunner::parse_file(const std::string& path, i
     if (!head) return head.status();
     in_process = parses_in_process(parse::detect_format(*head, file_name));
   }
-  if (!in_process) return parse_in_child(path, file_name, password);
+  if (!in_process) return parse_in_child(path, file_name, request);
   auto bytes = read_whole_file(path, static_cast<int64_t>(options_.limits.max_file_bytes), "parse_max_file_bytes");
   if (!bytes) return bytes.status();
-  return parse::parse_document(*bytes, file_name, options_.limits, password);
+  return parse::parse_document(*bytes, file_name, limits_for(request), request.password);
 }
 
 Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& input_path, const std::string& file_name,
-                                                          const std::string& password) const {
+                                                          const ParseRequest& request) const {
+  const std::string& password = request.password;
   auto dir = private_scratch_dir();
   if (!dir) return dir.status();
   // At most budget_.max_workers children at once: each may use worker_memory_bytes.
@@ -280,7 +289,7 @@ Result<parse::ParsedDocument> ParseRunner::parse_in_child(const std::string& inp
 
   std::vector<std::string> args = {options_.worker_executable, "__parse-worker", input_path, output.path,
                                    file_name};
-  for (auto& arg : limits_to_args(options_.limits)) args.push_back(std::move(arg));
+  for (auto& arg : limits_to_args(limits_for(request))) args.push_back(std::move(arg));
   if (!kUnderSanitizer) args.push_back(std::to_string(budget_.worker_memory_bytes));
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());

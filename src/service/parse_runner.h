@@ -48,6 +48,12 @@ std::optional<int64_t> read_cgroup_memory_limit(const std::string& path = "/sys/
 
 // Thread-safe: parse() may be called from many threads; at most max_workers
 // children run at once, the others wait.
+// What one document's parse may set beside the runner's options.
+struct ParseRequest {
+  std::string password;      // opens an encrypted PDF/Office file; never stored, logged or in argv
+  std::string ocr_language;  // Tesseract languages ("eng+deu", "off"); "" = the runner's limits
+};
+
 class ParseRunner {
  public:
   explicit ParseRunner(ParseRunnerOptions options);
@@ -55,21 +61,23 @@ class ParseRunner {
   ParseRunner(const ParseRunner&) = delete;
   ParseRunner& operator=(const ParseRunner&) = delete;
 
-  // `password` (for encrypted PDFs) reaches the worker through a pipe, never its command line.
+  // `request.password` reaches the worker through a pipe, never its command line.
   Result<parse::ParsedDocument> parse(const std::string& bytes, const std::string& file_name,
-                                      const std::string& password = {}) const;
+                                      const ParseRequest& request = {}) const;
   // The same for a file on disk of `size` bytes, never read whole into this process unless it
   // is parsed here: the worker gets the path; text-like formats (decided from the first
   // kDetectHeadBytes) are read in one bounded read and parsed in-process.
   Result<parse::ParsedDocument> parse_file(const std::string& path, int64_t size, const std::string& file_name,
-                                           const std::string& password = {}) const;
+                                           const ParseRequest& request = {}) const;
   const ParseRunnerOptions& options() const { return options_; }
   const ParseBudget& budget() const { return budget_; }
 
  private:
   // Runs a worker on `input_path` (a file the worker may read; it is not removed).
   Result<parse::ParsedDocument> parse_in_child(const std::string& input_path, const std::string& file_name,
-                                               const std::string& password) const;
+                                               const ParseRequest& request) const;
+  // The runner's limits with the request's OCR languages.
+  parse::Limits limits_for(const ParseRequest& request) const;
   Result<std::string> private_scratch_dir() const;
 
   ParseRunnerOptions options_;

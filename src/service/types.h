@@ -31,6 +31,9 @@ struct CollectionSettings {
   // empty / negative = the server's grounding_policy / grounding_threshold.
   std::string grounding_policy;
   double grounding_threshold = -1;
+  // Tesseract languages for OCR of this collection's scans ("eng+deu", "off"); "" = the server's
+  // parse_ocr_language.
+  std::string ocr_languages;
 };
 
 struct CollectionInfo {

@@ -1,6 +1,7 @@
 // An Azure Blob Storage container over the Blob REST API (List Blobs with paging, Get Blob),
-// authenticated by a SAS token or a shared key (HMAC-SHA256 signature, OpenSSL). Requests go
-// through safe_get, so a container URL on a private address needs source_url_allow too.
+// authenticated by a SAS token, a shared key (HMAC-SHA256 signature, OpenSSL) or the pod's
+// workload identity (an Entra bearer token, sources/workload_identity.h). Requests go through
+// safe_get, so a container URL on a private address needs source_url_allow too.
 // Why not the Azure SDK for C++: Debian 12 does not package it and it pulls its own HTTP stack;
 // two REST calls over the HTTP client we already use are less to keep current.
 #include <openssl/evp.h>
@@ -14,6 +15,7 @@
 
 #include "sources/connector.h"
 #include "sources/safe_http.h"
+#include "sources/workload_identity.h"
 
 namespace kr::sources {
 
@@ -204,7 +206,11 @@ class AzureBlobConnector : public Connector {
     }
     std::vector<std::pair<std::string, std::string>> headers = {{"x-ms-date", rfc1123_now()},
                                                                 {"x-ms-version", kApiVersion}};
-    if (!spec_.sas_token.empty()) {
+    if (spec_.workload_identity) {
+      auto token = workload_identity_token(kStorageScope, config_.source_timeout_seconds);
+      if (!token) return token.status();
+      headers.emplace_back("Authorization", "Bearer " + *token);
+    } else if (!spec_.sas_token.empty()) {
       std::string sas = spec_.sas_token;
       if (!sas.empty() && sas[0] == '?') sas.erase(0, 1);
       query_text += (query_text.empty() ? "" : "&") + sas;
@@ -214,7 +220,8 @@ class AzureBlobConnector : public Connector {
       headers.emplace_back("Authorization", "SharedKey " + container_.account + ":" + *signature);
     }
     if (!query_text.empty()) url += "?" + query_text;
-    HttpLimits limits{config_.source_max_bytes, config_.source_timeout_seconds, /*max_redirects=*/0};
+    HttpLimits limits{config_.source_max_bytes, config_.source_timeout_seconds, /*max_redirects=*/0,
+                      config_.source_ca_file};
     auto reply = safe_get(url, headers, *policy, limits);
     if (!reply) return reply.status();
     if (reply->status >= 200 && reply->status < 300) return reply;
@@ -245,9 +252,13 @@ class AzureBlobConnector : public Connector {
     const std::string where = "container " + container_.name + " at " + container_.origin;
     if (code == "ContainerNotFound") return error(ErrorCode::kNotFound, where + " does not exist");
     if (reply.status == 403 || reply.status == 401) {
+      const std::string check = spec_.workload_identity
+                                    ? "check that the workload identity has the Storage Blob Data Reader role on the "
+                                      "storage account (role assignments take a few minutes to apply)"
+                                    : "check the account key or SAS token (a SAS needs list and read permissions)";
       return error(ErrorCode::kPermissionDenied,
-                   where + " refused the credentials (" + (code.empty() ? "HTTP 403" : code) +
-                       "): check the account key or SAS token (a SAS needs list and read permissions)");
+                   where + " refused the credentials (" + (code.empty() ? "HTTP " + std::to_string(reply.status) : code) +
+                       "): " + check);
     }
     if (reply.status == 404) return error(ErrorCode::kNotFound, where + ": blob not found (" + code + ")");
     return error(ErrorCode::kUnavailable, where + " answered HTTP " + std::to_string(reply.status) +

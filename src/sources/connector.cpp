@@ -5,6 +5,7 @@
 
 #include "sources/address_policy.h"
 #include "sources/safe_http.h"
+#include "sources/workload_identity.h"
 
 namespace kr::sources {
 namespace fs = std::filesystem;
@@ -67,6 +68,9 @@ Status validate_source(const SourceSpec& spec, const Config& config, bool from_a
   if (spec.max_pages < 0 || spec.max_pages > kMaxPagesLimit) {
     return error(ErrorCode::kInvalidArgument, "max_pages must be between 1 and " + std::to_string(kMaxPagesLimit));
   }
+  if (spec.workload_identity && spec.kind != SourceKind::kAzureBlob) {
+    return error(ErrorCode::kInvalidArgument, "auth workload_identity applies to azure_blob sources only");
+  }
   if (spec.kind != SourceKind::kUrl && (spec.crawl_depth != 0 || spec.max_pages != 0)) {
     return error(ErrorCode::kInvalidArgument, "crawl_depth and max_pages apply to url sources only");
   }
@@ -84,6 +88,12 @@ Status validate_source(const SourceSpec& spec, const Config& config, bool from_a
       if (!spec.account_key.empty() && !spec.sas_token.empty()) {
         return error(ErrorCode::kInvalidArgument, "give either account_key or sas_token, not both");
       }
+      if (spec.workload_identity && (!spec.account_key.empty() || !spec.sas_token.empty())) {
+        return error(ErrorCode::kInvalidArgument,
+                     "auth workload_identity takes no account_key or sas_token: the pod's identity is used");
+      }
+      // The server checks its own environment now; the CLI may add a source for a server elsewhere.
+      if (spec.workload_identity && from_api) KR_RETURN_IF_ERROR(workload_identity_from_env().status());
       return validate_container_url(spec.location);
   }
   return Status::ok();

@@ -122,6 +122,7 @@ Result<HttpReply> safe_get(const std::string& start_url,
     const auto micros = static_cast<time_t>((limits.timeout_seconds - static_cast<double>(seconds)) * 1e6);
     client.set_connection_timeout(seconds, micros);
     client.set_read_timeout(seconds, micros);
+    if (!limits.ca_file.empty()) client.set_ca_cert_path(limits.ca_file);
     client.set_follow_location(false);  // redirects are followed here, each target checked
     httplib::Headers request_headers;
     for (const auto& [name, value] : headers) request_headers.emplace(name, value);

@@ -17,6 +17,7 @@ struct HttpLimits {
   int64_t max_bytes = 64ll << 20;
   double timeout_seconds = 30;  // connect, each read, and the whole transfer
   int max_redirects = 5;
+  std::string ca_file;  // https: PEM CA certificates trusted instead of the system's; "" = the system's
 };
 
 struct HttpReply {

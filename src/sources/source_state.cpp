@@ -77,6 +77,7 @@ json to_json(const CollectionSources& all) {
                   {"max_pages", s.max_pages},
                   {"account_key", s.account_key},
                   {"sas_token", s.sas_token},
+                  {"auth", s.workload_identity ? "workload_identity" : ""},
                   {"created_at", s.created_at},
                   {"items", std::move(items)}};
     if (record.last_run) entry["last_run"] = report_json(*record.last_run);
@@ -102,6 +103,7 @@ Result<CollectionSources> from_json(const json& j) {
     s.max_pages = entry.value("max_pages", 0);
     s.account_key = entry.value("account_key", "");
     s.sas_token = entry.value("sas_token", "");
+    s.workload_identity = entry.value("auth", "") == "workload_identity";
     s.created_at = entry.value("created_at", int64_t{0});
     for (const auto& [key, item] : entry.at("items").items()) {
       record.items[key] = ItemState{item.value("version", ""), item.value("doc_id", ""), item.value("outcome", ""),

@@ -36,6 +36,8 @@ struct SourceSpec {
   // (mode 0600) and never returned by the API.
   std::string account_key;
   std::string sas_token;
+  // Azure Blob: authenticate as the pod's workload identity (an Entra token, no stored secret).
+  bool workload_identity = false;
   int64_t created_at = 0;
 };
 

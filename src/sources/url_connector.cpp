@@ -187,7 +187,7 @@ class UrlConnector : public Connector {
     std::string final_url;
   };
 
-  HttpLimits limits() const { return {config_.source_max_bytes, config_.source_timeout_seconds, 5}; }
+  HttpLimits limits() const { return {config_.source_max_bytes, config_.source_timeout_seconds, 5, config_.source_ca_file}; }
 
   // A missing robots.txt (4xx) allows everything; an unreachable one fails the run, as RFC 9309
   // asks (assume everything disallowed), so nothing is deleted.

@@ -277,3 +277,57 @@ def test_cli_ingest_while_server_runs_is_refused_or_visible(make_server, tmp_pat
     hits = server.search("live", "marmoset")["results"]
     assert ("cli-note.md" in names) == bool(hits), (names, hits)  # store and index agree
     assert hits, "the running server does not see documents the CLI added"
+
+
+OFFICE_PASSWORD = "Kaito-Pa55 \u00fc\U0001F511"  # scripts/make_encrypted_fixtures.py
+
+
+def test_ingest_password_protected_files_with_a_password_file_or_stdin(data_dir, tmp_path):
+    """`ingest --password-file` opens encrypted Office files through the upload's code path; the password is never
+    on the command line, in the output, or in the data directory."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "encrypted_agile.docx", folder / "report.docx")
+    shutil.copy(FIXTURES / "encrypted_agile.xlsx", folder / "budget.xlsx")
+
+    without = run_cli("ingest", folder, "--data-dir", data_dir, "-c", "locked")
+    assert " 2 failed;" in without.stderr
+    assert "password-protected" in without.stderr and "--password-file" in without.stderr, without.stderr
+
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("Kaito-Pa55\n")
+    proc = run_cli("ingest", folder, "--data-dir", data_dir, "-c", "locked", "--password-file", wrong)
+    assert " 2 failed;" in proc.stderr and "does not open this Office document" in proc.stderr, proc.stderr
+
+    secret = tmp_path / "password.txt"
+    secret.write_text(OFFICE_PASSWORD + "\n", encoding="utf-8")
+    proc = run_cli("ingest", folder, "--data-dir", data_dir, "-c", "locked", "--password-file", secret, check=True)
+    assert " 2 added, " in proc.stderr and " 0 failed;" in proc.stderr, proc.stderr
+    docs = json.loads(run_cli("documents", "-c", "locked", "--data-dir", data_dir, "--json", check=True).stdout)
+    assert sorted(d["name"] for d in docs) == ["budget.xlsx", "report.docx"]
+    assert all(d["chunk_count"] > 0 for d in docs), docs
+
+    # "-": the first line of standard input (a pipe from a secret store, or `read -s`).
+    stdin_dir = tmp_path / "stdin-data"
+    proc = subprocess.run([str(BIN), "ingest", str(folder / "report.docx"), "--data-dir", str(stdin_dir), "-c", "s",
+                           "--password-file", "-"], input=(OFFICE_PASSWORD + "\n").encode("utf-8"),
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+
+    needle = OFFICE_PASSWORD.encode("utf-8")
+    for root in (data_dir, stdin_dir):
+        for path in root.rglob("*"):
+            if path.is_file():
+                assert needle not in path.read_bytes(), path
+    assert OFFICE_PASSWORD not in proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+
+    missing = run_cli("ingest", folder, "--data-dir", data_dir, "--password-file", tmp_path / "nope.txt")
+    assert missing.returncode != 0 and "cannot read --password-file" in missing.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    assert "is empty" in run_cli("ingest", folder, "--data-dir", data_dir, "--password-file", empty).stderr
+    # No terminal (a new session has none): told how else to give the password, not left waiting.
+    no_tty = subprocess.run([str(BIN), "ingest", str(folder), "--data-dir", str(data_dir), "--ask-password"],
+                            capture_output=True, text=True, timeout=60, start_new_session=True,
+                            stdin=subprocess.DEVNULL)
+    assert no_tty.returncode != 0 and "no terminal" in no_tty.stderr and "--password-file" in no_tty.stderr

@@ -131,3 +131,47 @@ def test_outlook_message_is_searchable_with_its_attachments(make_server):
     assert "The supplier ships the spare parts on Friday." in hit["text"], hit
     hit = server.search("mail", "Ada Lovelace quarterly", top_k=1)["results"][0]
     assert "From: Ada Lovelace <ada@example.com>" in hit["text"], hit
+
+
+def char_accuracy(text, expected):
+    """1 - (character edit distance / expected length), whitespace runs folded: OCR character accuracy."""
+    a, b = " ".join(text.split()), " ".join(expected.split())
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return 1 - previous[-1] / len(b)
+
+
+def test_ocr_languages_per_collection(make_server):
+    """A collection's ocr_languages reaches the parse worker: German scans read with "deu" keep their umlauts."""
+    server = make_server()  # the server's default stays eng
+    expected = (FIXTURES / "ocr_deu_expected.txt").read_text(encoding="utf-8")
+    accuracy = {}
+    for languages in ("deu", "eng", None):
+        name = f"scans-{languages or 'default'}"
+        body = {"name": name} if languages is None else {"name": name, "ocr_languages": languages}
+        r = server.post("/v1/collections", json=body)
+        assert r.status_code == 201, r.text
+        assert r.json()["settings"]["ocr_languages"] == languages
+        res = server.upload_ok(name, [FIXTURES / "ocr_deu.png"])["results"][0]
+        assert any(f"text from OCR ({languages or 'eng'})" in w for w in res.get("warnings", [])), res
+        hits = server.search(name, "schriftlich beantragt Werktage", top_k=1)["results"]
+        accuracy[languages] = char_accuracy(hits[0]["text"], expected)
+    print(f"OCR character accuracy on ocr_deu.png: deu {accuracy['deu']:.3f}, eng {accuracy['eng']:.3f}")
+    assert accuracy["deu"] >= 0.98, accuracy
+    assert accuracy["eng"] <= accuracy["deu"] - 0.05, accuracy  # eng loses the umlauts and sharp s
+    assert accuracy[None] == accuracy["eng"]
+
+    r = server.post("/v1/collections", json={"name": "klingon", "ocr_languages": "eng+tlh"})
+    assert r.status_code == 400, r.text
+    message = r.json()["error"]["message"]
+    assert "tlh is not installed" in message and "tesseract-ocr-tlh" in message and "deu" in message, message
+    r = server.post("/v1/collections", json={"name": "bad", "ocr_languages": "../eng"})
+    assert r.status_code == 400 and "Tesseract language list" in r.json()["error"]["message"]
+    r = server.post("/v1/collections", json={"name": "no-ocr", "ocr_languages": "off"})
+    assert r.status_code == 201, r.text
+    r = server.upload("no-ocr", [FIXTURES / "ocr_deu.png"])
+    assert r.status_code == 415 and "OCR is turned off" in r.json()["results"][0]["error"]["message"]

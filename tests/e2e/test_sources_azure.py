@@ -35,20 +35,22 @@ def install_azurite():
 class Azurite:
     """The emulator plus a minimal shared-key client for the test's own writes."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, extra_args=(), ca_file=None):
+        """`ca_file`: serve HTTPS (extra_args carry --cert/--key) and trust that CA in the test's own calls."""
         install_azurite()
         self.port = free_port()
         self.log = tmp / "azurite.log"
+        self.verify = str(ca_file) if ca_file else True
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
+                [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent", *extra_args],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp)
-        self.base = f"http://127.0.0.1:{self.port}/{ACCOUNT}"
+        self.base = f"{'https' if ca_file else 'http'}://127.0.0.1:{self.port}/{ACCOUNT}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"azurite exited:\n{tail(self.log)}"
             try:
-                requests.get(self.base, timeout=1)
+                requests.get(self.base, timeout=1, verify=self.verify)
                 return
             except requests.ConnectionError:
                 time.sleep(0.2)
@@ -70,7 +72,7 @@ class Azurite:
         signature = base64.b64encode(hmac.new(base64.b64decode(KEY), to_sign.encode(), hashlib.sha256).digest())
         headers["Authorization"] = f"SharedKey {ACCOUNT}:{signature.decode()}"
         url = f"{self.base}{path}" + ("?" + urllib.parse.urlencode(query) if query else "")
-        r = requests.request(method, url, data=body, headers=headers, timeout=30)
+        r = requests.request(method, url, data=body, headers=headers, timeout=30, verify=self.verify)
         assert r.status_code < 300, f"{method} {path}: {r.status_code} {r.text}"
         return r
 

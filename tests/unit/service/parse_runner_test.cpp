@@ -228,7 +228,7 @@ TEST_F(ParseRunnerTest, PasswordReachesTheWorkerOnStdinNotItsCommandLine) {
   ASSERT_EQ(run_parse_worker(in, result, "guide.md", parse::Limits{}), 0);
   const std::string seen = dir_ + "/stdin.txt", argv = dir_ + "/argv.txt";
   const std::string worker = script("worker.sh", "cat > '" + seen + "'\necho \"$@\" > '" + argv + "'\ncp '" + result + "' \"$3\"");
-  ASSERT_TRUE(runner(worker).parse(kMarkdown, "guide.md", "s3cret pw").is_ok());
+  ASSERT_TRUE(runner(worker).parse(kMarkdown, "guide.md", {.password = "s3cret pw"}).is_ok());
   EXPECT_EQ(read_all(seen), "s3cret pw");
   EXPECT_EQ(read_all(argv).find("s3cret"), std::string::npos) << read_all(argv);
   ASSERT_TRUE(runner(worker).parse(kMarkdown, "guide.md").is_ok());

@@ -2,6 +2,7 @@
 // local model (scripts/llm_server.sh), a real OpenID provider (tests/e2e/js/oidc_provider.mjs) and
 // a `kaito-rag serve` on free ports with a scratch data directory, and Debian's chromium.
 import { execFileSync, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -75,6 +76,66 @@ export async function startOidcProvider(redirectUris) {
       return (await res.json()).access_token;
     },
     stop: () => child.kill(),
+  };
+}
+
+// Azurite (the Azure Storage emulator, tests/e2e/js like the e2e suite's) on a free port, with
+// the test's own writes signed by the emulator's well-known shared key.
+const AZURITE_ACCOUNT = "devstoreaccount1";
+export const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const AZURE_VERSION = "2021-08-06";
+const hmac = (text) => createHmac("sha256", Buffer.from(AZURITE_KEY, "base64")).update(text, "utf8").digest("base64");
+
+export async function startAzurite() {
+  const js = join(REPO, "tests/e2e/js");
+  if (!existsSync(join(js, "node_modules/.bin/azurite-blob"))) {
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: js, stdio: "inherit" });
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "kr-ui-azurite-"));
+  const child = spawn(join(js, "node_modules/.bin/azurite-blob"),
+    ["--blobHost", "127.0.0.1", "--blobPort", String(port), "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent"],
+    { cwd: dir, stdio: "ignore" });
+  const base = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`azurite exited with ${child.exitCode}`);
+    try {
+      await fetch(base);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error("azurite did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  // Shared Key (learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key).
+  async function call(method, path, { query = {}, body = "", headers = {} } = {}) {
+    const all = { "x-ms-date": new Date().toUTCString(), "x-ms-version": AZURE_VERSION, ...headers };
+    const ms = Object.keys(all).filter((k) => k.startsWith("x-ms-")).sort().map((k) => `${k}:${all[k]}\n`).join("");
+    const length = body ? String(Buffer.byteLength(body)) : "";
+    const resource = `/${AZURITE_ACCOUNT}/${AZURITE_ACCOUNT}${path}` + Object.keys(query).sort().map((k) => `\n${k}:${query[k]}`).join("");
+    const toSign = `${method}\n\n\n${length}\n\n${all["Content-Type"] ?? ""}\n\n\n\n\n\n\n${ms}${resource}`;
+    all.Authorization = `SharedKey ${AZURITE_ACCOUNT}:${hmac(toSign)}`;
+    const qs = new URLSearchParams(query).toString();
+    const res = await fetch(`${base}${path}${qs ? "?" + qs : ""}`, { method, headers: all, body: body || undefined });
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  }
+  return {
+    base,
+    createContainer: (name) => call("PUT", `/${name}`, { query: { restype: "container" } }),
+    put: (container, blob, text) =>
+      call("PUT", `/${container}/${encodeURIComponent(blob)}`, { body: text, headers: { "x-ms-blob-type": "BlockBlob", "Content-Type": "text/plain" } }),
+    remove: (container, blob) => call("DELETE", `/${container}/${encodeURIComponent(blob)}`),
+    // A service SAS for the container with list + read (version 2020-12-06+ string-to-sign).
+    sas: (container) => {
+      const expiry = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
+      const fields = ["rl", "", expiry, `/blob/${AZURITE_ACCOUNT}/${container}`, "", "", "", AZURE_VERSION, "c", "", "", "", "", "", "", ""];
+      return new URLSearchParams({ sv: AZURE_VERSION, sr: "c", sp: "rl", se: expiry, sig: hmac(fields.join("\n")) }).toString();
+    },
+    stop: () => {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
