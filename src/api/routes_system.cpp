@@ -31,6 +31,14 @@ std::string service_metrics(service::Engine& engine) {
       << "# TYPE kaito_rag_answers_total counter\n"
       << "kaito_rag_answers_total{result=\"ok\"} " << c.answers << "\n"
       << "kaito_rag_answers_total{result=\"error\"} " << c.answer_failures << "\n";
+  const auto& query_cache = engine.query_cache();
+  out << "# HELP kaito_rag_query_embedding_cache_total Query vectors looked up in the cache, by result.\n"
+      << "# TYPE kaito_rag_query_embedding_cache_total counter\n"
+      << "kaito_rag_query_embedding_cache_total{result=\"hit\"} " << query_cache.hits() << "\n"
+      << "kaito_rag_query_embedding_cache_total{result=\"miss\"} " << query_cache.misses() << "\n"
+      << "# HELP kaito_rag_query_embedding_cache_entries Query vectors in the cache (capacity: query_embedding_cache).\n"
+      << "# TYPE kaito_rag_query_embedding_cache_entries gauge\n"
+      << "kaito_rag_query_embedding_cache_entries " << query_cache.size() << "\n";
   auto collections = engine.list_collections();
   if (collections) {
     out << "# HELP kaito_rag_collections Collections on this server.\n# TYPE kaito_rag_collections gauge\n"

@@ -196,6 +196,10 @@ std::vector<OptionSpec> make_specs() {
       int_option("search_candidates", "KAITO_RAG_SEARCH_CANDIDATES",
                  "candidates each side contributes to hybrid fusion (0: max(50, 4 x top_k))",
                  &Config::search_candidates),
+      int_option("query_embedding_cache", "KAITO_RAG_QUERY_EMBEDDING_CACHE",
+                 "query vectors kept for repeated searches (least recently used evicted; ~1.6 KiB each for "
+                 "384 dimensions; 0: off)",
+                 &Config::query_embedding_cache),
       int_option("vector_exact_threshold", "KAITO_RAG_VECTOR_EXACT_THRESHOLD",
                  "collections with fewer vectors are searched exactly; larger ones through an HNSW graph",
                  &Config::vector_exact_threshold),
@@ -462,6 +466,9 @@ Status validate_config(const Config& c) {
   if (c.rrf_k < 0) return invalid("rrf_k must be >= 0");
   if (c.search_candidates < 0 || c.search_candidates > 10000) {
     return invalid("search_candidates must be between 0 and 10000");
+  }
+  if (c.query_embedding_cache < 0 || c.query_embedding_cache > 1000000) {
+    return invalid("query_embedding_cache must be between 0 and 1000000");
   }
   if (c.vector_exact_threshold < 0) return invalid("vector_exact_threshold must be >= 0");
   if (!c.embedding_model.empty() && !c.embedding_url.empty()) {

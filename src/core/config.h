@@ -55,6 +55,7 @@ struct Config {
   double hybrid_alpha = 0.5;                // dense weight in fusion
   double rrf_k = 60;
   int search_candidates = 0;                // per side in hybrid; 0 = max(50, 4 x top_k)
+  int query_embedding_cache = 2048;         // query vectors kept (LRU by model + text); 0 = off
   int64_t vector_exact_threshold = 20000;   // below: exact vector scan; above: HNSW
   // Embeddings: a local model folder, or a remote endpoint
   std::string embedding_model;              // local sentence-transformers folder

@@ -628,23 +628,27 @@ Result<SearchResponse> Collection::search(const SearchRequest& request, const Se
   const size_t wanted = static_cast<size_t>(request.top_k) + 4;
   const size_t per_side = plan.mode == SearchMode::kHybrid ? std::max(wanted, static_cast<size_t>(plan.candidates))
                                                            : wanted;
-  std::vector<retrieve::Candidate> lexical, dense;
-  if (plan.mode != SearchMode::kDense) {
+  std::vector<retrieve::Candidate> lexical;
+  Result<std::vector<retrieve::Candidate>> dense = std::vector<retrieve::Candidate>{};
+  const std::function<void()> find_lexical = [&] {
     const auto terms = analyzer_->analyze(request.query);
     if (!terms.empty()) lexical = lexical_candidates(terms, per_side, accept_doc);  // else only stop words
+  };
+  const std::function<void()> find_dense = [&] { dense = dense_candidates(plan.query_vector, per_side, allowed); };
+  if (plan.mode == SearchMode::kHybrid && plan.pool != nullptr) {
+    plan.pool->run_both(find_lexical, find_dense);
+  } else {
+    if (plan.mode != SearchMode::kDense) find_lexical();
+    if (plan.mode != SearchMode::kBm25) find_dense();
   }
-  if (plan.mode != SearchMode::kBm25) {
-    auto found = dense_candidates(plan.query_vector, per_side, allowed);
-    if (!found) return found.status();
-    dense = std::move(found.value());
-  }
+  if (!dense) return dense.status();
 
   std::vector<retrieve::FusedCandidate> ranked;
   if (plan.mode == SearchMode::kHybrid) {
-    ranked = retrieve::fuse(lexical, dense, plan.fusion);
+    ranked = retrieve::fuse(lexical, *dense, plan.fusion);
   } else {
     const bool is_dense = plan.mode == SearchMode::kDense;
-    for (const auto& c : is_dense ? dense : lexical) {
+    for (const auto& c : is_dense ? *dense : lexical) {
       retrieve::FusedCandidate f;
       f.id = c.id;
       f.score = c.score;

@@ -15,6 +15,7 @@
 #include "index/bm25.h"
 #include "index/vector_index.h"
 #include "index/tokenizer.h"
+#include "retrieve/search_pool.h"
 #include "service/types.h"
 #include "store/collection_store.h"
 #include "store/document_store.h"
@@ -34,6 +35,9 @@ struct SearchPlan {
   retrieve::FusionOptions fusion;
   int candidates = 50;               // per side in hybrid mode
   std::vector<float> query_vector;   // normalized; required for dense and hybrid
+  // Hybrid: the dense side runs here while the caller computes the BM25 side (null: one after
+  // the other on the caller).
+  retrieve::SearchPool* pool = nullptr;
 };
 
 // Thread-safety: every method may be called concurrently. Writers (put/remove)

@@ -14,6 +14,7 @@
 #include "embed/local_encoder.h"
 #include "embed/remote_embedder.h"
 #include "generate/prompt.h"
+#include "retrieve/cpu_headroom.h"
 #include "store/pg_schema.h"
 
 namespace kr::service {
@@ -46,6 +47,15 @@ ParseRunnerOptions parse_options(const Config& c, const std::string& self) {
 index::VectorIndexOptions vector_options(const Config& c) {
   index::VectorIndexOptions options;
   options.exact_threshold = static_cast<uint64_t>(c.vector_exact_threshold);
+  return options;
+}
+
+// One helper per core beyond the request's own thread (at least one): the dense side of a
+// hybrid search runs there while the request's thread scores BM25.
+retrieve::SearchPoolOptions search_pool_options() {
+  retrieve::SearchPoolOptions options;
+  options.threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()) - 1);
+  options.queue_max = static_cast<size_t>(4 * options.threads);
   return options;
 }
 
@@ -145,7 +155,9 @@ Engine::Engine(Config config, std::string self_executable)
     : config_(std::move(config)),
       parser_(parse_options(config_, self_executable)),
       data_dir_(config_.data_dir),
-      registry_(data_dir_, vector_options(config_)) {
+      registry_(data_dir_, vector_options(config_)),
+      query_cache_(static_cast<size_t>(config_.query_embedding_cache)),
+      search_pool_(search_pool_options()) {
   AnswererHooks hooks;
   hooks.search = [this](const std::string& collection, const SearchRequest& request) {
     return search(collection, request);
@@ -357,13 +369,13 @@ Result<SearchResponse> Engine::search(const std::string& collection, const Searc
                     target.name() + "`)";
     } else {
       const auto started = std::chrono::steady_clock::now();
-      auto vector = embedder_->embed(std::vector<std::string>{request.query}, embed::InputKind::kQuery);
+      auto vector = embed_query(request.query, space.model);
       embed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      if (vector && vector->dimension == space.dimension) {
-        plan.query_vector.assign(vector->values.begin(), vector->values.end());
+      if (vector && static_cast<int>(vector->size()) == space.dimension) {
+        plan.query_vector = std::move(vector.value());
       } else {
         code = vector ? ErrorCode::kFailedPrecondition : vector.status().code();
-        unavailable = vector ? "the embedding model returned " + std::to_string(vector->dimension) +
+        unavailable = vector ? "the embedding model returned " + std::to_string(vector->size()) +
                                    "-dimensional vectors, the collection holds " + std::to_string(space.dimension)
                              : "embedding the query failed: " + vector.status().message();
       }
@@ -375,12 +387,26 @@ Result<SearchResponse> Engine::search(const std::string& collection, const Searc
       plan.mode = SearchMode::kBm25;
     }
   }
+  // A helper runs the dense side only when a core is idle (retrieve/cpu_headroom.h): on a
+  // saturated machine the hand-off costs more than it saves. The load is a machine-wide fact.
+  static retrieve::CpuHeadroom headroom(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  if (plan.mode == SearchMode::kHybrid && headroom.available()) plan.pool = &search_pool_;
   auto response = target.search(request, plan);
   if (!response) return response;
   response->embed_ms = embed_ms;
   response->took_ms += embed_ms;
   response->warnings = std::move(warnings);
   return response;
+}
+
+Result<std::vector<float>> Engine::embed_query(const std::string& query, const std::string& model) const {
+  if (auto cached = query_cache_.find(model, query)) return std::move(*cached);
+  auto embedded = embedder_->embed(std::vector<std::string>{query}, embed::InputKind::kQuery);
+  if (!embedded) return embedded.status();
+  std::vector<float> vector(embedded->values.begin(), embedded->values.end());
+  // Only a vector the collection can use is kept (a wrong dimension is reported, not cached).
+  if (embedded->dimension == static_cast<int>(vector.size())) query_cache_.insert(model, query, vector);
+  return vector;
 }
 
 Result<embed::Embeddings> Engine::embed_texts(const std::vector<std::string>& texts, embed::InputKind kind) {

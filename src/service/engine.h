@@ -21,6 +21,8 @@
 #include "service/parse_runner.h"
 #include "service/text_documents.h"
 #include "service/types.h"
+#include "retrieve/query_embedding_cache.h"
+#include "retrieve/search_pool.h"
 #include "store/data_dir.h"
 
 namespace kr::service {
@@ -89,6 +91,8 @@ class Engine {
 
   // The configured embedding model (local or remote); null when none is configured.
   const embed::Embedder* embedder() const { return embedder_.get(); }
+  // Query vectors of recent dense/hybrid searches (hits and misses for /metrics).
+  const retrieve::QueryEmbeddingCache& query_cache() const { return query_cache_; }
   // Embeds texts with the configured model (POST /v1/embeddings); kFailedPrecondition without one.
   Result<embed::Embeddings> embed_texts(const std::vector<std::string>& texts, embed::InputKind kind);
   // Recomputes every chunk vector of a collection with the configured model (after a model
@@ -128,6 +132,8 @@ class Engine {
   Status require_writable() const;
   IngestPipelineOptions pipeline_options() const;
   Status open_postgres();
+  // The query's vector from the cache, else from the embedder (then cached).
+  Result<std::vector<float>> embed_query(const std::string& query, const std::string& model) const;
 
   Config config_;
   ParseRunner parser_;
@@ -137,6 +143,8 @@ class Engine {
   store::DataDirectory data_dir_;
   CollectionRegistry registry_;
   std::unique_ptr<IngestPipeline> pipeline_;  // set by open()
+  mutable retrieve::QueryEmbeddingCache query_cache_;
+  mutable retrieve::SearchPool search_pool_;  // the dense side of hybrid searches
 };
 
 }  // namespace kr::service

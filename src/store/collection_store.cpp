@@ -511,12 +511,14 @@ Result<std::vector<ChunkRecord>> CollectionStore::get_chunks(const std::vector<i
   KR_RETURN_IF_ERROR(lease.status());
   std::vector<ChunkRecord> out;
   out.reserve(ids.size());
-  Statement select(lease.db(), std::string("SELECT ") + kChunkColumns + " FROM chunks WHERE id = ?");
+  // Every search reads its hits here: prepared once per read connection, not per call.
+  static const std::string sql = std::string("SELECT ") + kChunkColumns + " FROM chunks WHERE id = ?";
+  CachedStatement select(lease.db(), sql);
   KR_RETURN_IF_ERROR(select.status());
   for (int64_t id : ids) {
-    select.reset();
-    select.bind(1, id);
-    if (select.step()) out.push_back(read_chunk_row(select));
+    select->reset();
+    select->bind(1, id);
+    if (select->step()) out.push_back(read_chunk_row(*select));
     KR_RETURN_IF_ERROR(select.status());
   }
   return out;
@@ -545,11 +547,12 @@ Result<std::vector<ChunkRecord>> CollectionStore::document_chunks(int64_t docume
   ReadLease lease(*this);
   KR_RETURN_IF_ERROR(lease.status());
   std::vector<ChunkRecord> out;
-  Statement select(lease.db(),
-                   std::string("SELECT ") + kChunkColumns + " FROM chunks WHERE document_id = ? ORDER BY ordinal");
+  static const std::string sql =
+      std::string("SELECT ") + kChunkColumns + " FROM chunks WHERE document_id = ? ORDER BY ordinal";
+  CachedStatement select(lease.db(), sql);
   KR_RETURN_IF_ERROR(select.status());
-  select.bind(1, document_key);
-  while (select.step()) out.push_back(read_chunk_row(select));
+  select->bind(1, document_key);
+  while (select->step()) out.push_back(read_chunk_row(*select));
   KR_RETURN_IF_ERROR(select.status());
   return out;
 }

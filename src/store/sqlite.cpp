@@ -37,17 +37,51 @@ Result<Connection> Connection::open(const std::string& path, bool create, bool r
   return Connection(db);
 }
 
+Connection::Connection() = default;
+Connection::Connection(sqlite3* db) : db_(db) {}
+Connection::Connection(Connection&& other) noexcept : db_(other.db_), cache_(std::move(other.cache_)) {
+  other.db_ = nullptr;
+  other.cache_.clear();
+}
+
 Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
-    if (db_) sqlite3_close(db_);
+    close();
     db_ = other.db_;
+    cache_ = std::move(other.cache_);  // its statements belong to db_, which moves with them
     other.db_ = nullptr;
+    other.cache_.clear();
   }
   return *this;
 }
 
-Connection::~Connection() {
+Connection::~Connection() { close(); }
+
+void Connection::close() {
+  cache_.clear();  // sqlite3_close refuses a connection with unfinalized statements
   if (db_) sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+Result<Statement*> Connection::cached(std::string_view sql) const {
+  const std::string key(sql);
+  if (auto it = cache_.find(key); it != cache_.end()) {
+    it->second->rearm();
+    return it->second.get();
+  }
+  auto statement = std::make_unique<Statement>(*this, sql);
+  if (!statement->prepared()) return statement->status();
+  return cache_.emplace(key, std::move(statement)).first->second.get();
+}
+
+CachedStatement::CachedStatement(const Connection& connection, std::string_view sql) {
+  auto statement = connection.cached(sql);
+  if (statement) statement_ = *statement;
+  else status_ = statement.status();
+}
+
+CachedStatement::~CachedStatement() {
+  if (statement_) statement_->reset();
 }
 
 Status Connection::exec(const char* sql) const {
@@ -102,6 +136,11 @@ void Statement::reset() {
   if (!stmt_) return;
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
+}
+
+void Statement::rearm() {
+  reset();
+  status_ = Status::ok();
 }
 
 int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }

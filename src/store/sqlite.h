@@ -4,19 +4,23 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/status.h"
 
 namespace kr::store {
 
-// Owns one sqlite3 connection.
+class Statement;
+
+// Owns one sqlite3 connection (used by one thread at a time).
 class Connection {
  public:
   static Result<Connection> open(const std::string& path, bool create, bool read_only);
-  Connection() = default;
-  Connection(Connection&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Connection();
+  Connection(Connection&& other) noexcept;
   Connection& operator=(Connection&& other) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -26,9 +30,19 @@ class Connection {
   Status exec(const char* sql) const;
   std::string last_error() const;
 
+  // The statement for `sql`, prepared on this connection's first use and kept until it closes,
+  // so hot reads (a search's chunk rows) do not parse SQL each time. Returned reset, with no
+  // bindings; use it through a CachedStatement so it is reset again (its read snapshot
+  // released) when the caller is done. A failed prepare is not kept.
+  Result<Statement*> cached(std::string_view sql) const;
+  size_t cached_statements() const { return cache_.size(); }
+
  private:
-  explicit Connection(sqlite3* db) : db_(db) {}
+  explicit Connection(sqlite3* db);
+  void close();
   sqlite3* db_ = nullptr;
+  // Finalized before the connection closes.
+  mutable std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
 };
 
 // One prepared statement; bind with 1-based indices, step, read columns.
@@ -48,6 +62,8 @@ class Statement {
   // SQLITE_ROW -> true, SQLITE_DONE -> false; errors are kept in status().
   bool step();
   void reset();
+  // reset() that also forgets an earlier step error: a cached statement's next use starts clean.
+  void rearm();
   Status status() const { return status_; }
 
   int64_t column_int(int index) const;
@@ -58,6 +74,23 @@ class Statement {
  private:
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  Status status_;
+};
+
+// A cached statement for one use: reset on construction and again on destruction, so a
+// statement kept by the connection never holds a read snapshot between uses.
+class CachedStatement {
+ public:
+  explicit CachedStatement(const Connection& connection, std::string_view sql);
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
+  ~CachedStatement();
+  Status status() const { return statement_ ? statement_->status() : status_; }
+  Statement& operator*() { return *statement_; }
+  Statement* operator->() { return statement_; }
+
+ private:
+  Statement* statement_ = nullptr;  // null when the prepare failed (status_ says why)
   Status status_;
 };
 

@@ -162,3 +162,30 @@ def test_unknown_encoder_precision_is_refused():
     proc = run_cli("--encoder-precision", "fp16", "--print-config")
     assert proc.returncode != 0
     assert "encoder_precision must be auto, fp32, bf16 or int8" in proc.stderr + proc.stdout
+
+
+def metric(server, name):
+    lines = [line for line in server.get("/metrics").text.splitlines() if line.startswith(name + " ")]
+    assert len(lines) == 1, name
+    return float(lines[0].split()[1])
+
+
+def test_query_embedding_cache_counts_hits_in_metrics(make_server):
+    """A repeated query reuses its cached vector (same ranking, counted as a hit in /metrics);
+    --query-embedding-cache 0 turns the cache off."""
+    server = make_server(args=["--embedding-model", str(MINILM), "--embedding-threads", "2"])
+    upload_docs(server)
+    hit, miss = 'kaito_rag_query_embedding_cache_total{result="hit"}', 'kaito_rag_query_embedding_cache_total{result="miss"}'
+    assert metric(server, hit) == 0 and metric(server, miss) == 0
+    first = server.post("/v1/collections/docs/search", json={"query": PARAPHRASE, "mode": "dense"}).json()
+    again = server.post("/v1/collections/docs/search", json={"query": "  " + PARAPHRASE, "mode": "hybrid"}).json()
+    assert metric(server, miss) == 1 and metric(server, hit) == 1
+    assert metric(server, "kaito_rag_query_embedding_cache_entries") == 1
+    assert first["results"][0]["document_name"] == again["results"][0]["document_name"] == "vacation.txt"
+    server.stop()
+    off = make_server(args=["--embedding-model", str(MINILM), "--embedding-threads", "2", "--query-embedding-cache", "0"])
+    upload_docs(off)
+    for _ in range(2):
+        off.post("/v1/collections/docs/search", json={"query": PARAPHRASE, "mode": "dense"})
+    assert metric(off, hit) == 0 and metric(off, miss) == 2
+    assert metric(off, "kaito_rag_query_embedding_cache_entries") == 0

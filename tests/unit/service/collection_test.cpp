@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -261,6 +262,71 @@ TEST_F(CollectionTest, SearchSkipsChunksWhoseStoreRowsAreGone) {
   auto found = c.search(SearchRequest{"walrus", 5, {}});
   ASSERT_TRUE(found.is_ok()) << found.status().to_string();
   EXPECT_TRUE(found->hits.empty());
+}
+
+
+TEST_F(CollectionTest, HybridOnTheSearchPoolEqualsHybridOnOneThread) {
+  // The dense side runs on a helper thread: the fused ranking, scores and hits must be exactly
+  // those of the sequential search, with and without a metadata filter.
+  auto created = Collection::create("c1", dir_, CollectionSettings{});
+  ASSERT_TRUE(created.is_ok());
+  Collection& c = **created;
+  ASSERT_TRUE(c.adopt_embedding_space({"test-model", 8}).is_ok());
+  std::mt19937 random(3);
+  std::normal_distribution<float> normal;
+  const auto unit_vector = [&] {
+    std::vector<float> v(8);
+    for (float& x : v) x = normal(random);
+    index::l2_normalize(v);
+    return v;
+  };
+  const char* words[] = {"walrus", "tusk", "arctic", "ice", "seal", "krill", "whale", "floe"};
+  for (int d = 0; d < 60; ++d) {
+    store::DocumentRecord doc;
+    doc.doc_id = "d" + std::to_string(d);
+    doc.name = doc.source = doc.doc_id + ".txt";
+    doc.content_hash = doc.doc_id;
+    doc.format = "text";
+    doc.metadata = {{"half", d % 2 == 0 ? "\"even\"" : "\"odd\""}};
+    std::vector<chunk::Chunk> chunks;
+    for (int k = 0; k < 3; ++k) {
+      std::string text;
+      for (int w = 0; w < 12; ++w) text += std::string(words[random() % 8]) + " ";
+      chunks.push_back(make_chunk(k, text, {}));
+    }
+    auto records = c.to_store_chunks(chunks);
+    for (auto& record : records) record.vector = unit_vector();
+    ASSERT_TRUE(c.put(doc, std::move(records)).is_ok());
+  }
+  retrieve::SearchPool pool({.threads = 1, .queue_max = 4, .nice = 0});
+  MetadataFilter even;
+  even.any_of["half"] = {"\"even\""};
+  int searches = 0;
+  for (const auto& filter : {MetadataFilter{}, even}) {
+    for (const char* query : {"walrus tusk", "krill whale floe", "seal"}) {
+      SearchPlan plan;
+      plan.mode = retrieve::SearchMode::kHybrid;
+      plan.candidates = 20;
+      plan.query_vector = unit_vector();
+      auto sequential = c.search(SearchRequest{query, 10, filter}, plan);
+      plan.pool = &pool;
+      auto parallel = c.search(SearchRequest{query, 10, filter}, plan);
+      ++searches;
+      ASSERT_TRUE(sequential.is_ok() && parallel.is_ok());
+      ASSERT_EQ(sequential->hits.size(), 10u);
+      ASSERT_EQ(parallel->hits.size(), sequential->hits.size());
+      for (size_t i = 0; i < sequential->hits.size(); ++i) {
+        EXPECT_EQ(parallel->hits[i].chunk_id, sequential->hits[i].chunk_id) << query << " #" << i;
+        EXPECT_EQ(parallel->hits[i].score, sequential->hits[i].score);
+        EXPECT_EQ(parallel->hits[i].bm25_score, sequential->hits[i].bm25_score);
+        EXPECT_EQ(parallel->hits[i].dense_score, sequential->hits[i].dense_score);
+        if (!filter.empty()) {
+          EXPECT_EQ(parallel->hits[i].metadata.at("half"), "\"even\"");
+        }
+      }
+    }
+  }
+  EXPECT_EQ(pool.run_by_helpers() + pool.run_by_callers(), static_cast<uint64_t>(searches));
 }
 
 }  // namespace

@@ -104,6 +104,40 @@ TEST_F(EngineDenseTest, DenseAndHybridFindAParaphraseThatBm25Misses) {
   EXPECT_TRUE(exact->hits[0].dense_score.has_value());
 }
 
+TEST_F(EngineDenseTest, RepeatedQueriesReuseTheCachedVector) {
+  ingest_handbook();
+  const auto& cache = engine_->query_cache();
+  const uint64_t hits = cache.hits(), misses = cache.misses();
+  auto first = search(kParaphrase, SearchMode::kDense);
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  EXPECT_EQ(cache.misses(), misses + 1);
+  // Same text up to whitespace, other modes: the vector comes from the cache and ranks the same.
+  auto again = search(std::string("  ") + kParaphrase + " ", SearchMode::kDense);
+  auto hybrid = search(kParaphrase, SearchMode::kHybrid);
+  ASSERT_TRUE(again.is_ok() && hybrid.is_ok());
+  EXPECT_EQ(cache.hits(), hits + 2);
+  EXPECT_EQ(cache.misses(), misses + 1);
+  ASSERT_EQ(again->hits.size(), first->hits.size());
+  for (size_t i = 0; i < first->hits.size(); ++i) {
+    EXPECT_EQ(again->hits[i].chunk_id, first->hits[i].chunk_id);
+    EXPECT_EQ(again->hits[i].dense_score, first->hits[i].dense_score);
+  }
+  EXPECT_EQ(hybrid->hits[0].document_name, "vacation.txt");
+  // BM25 searches never embed, so they neither hit nor miss.
+  ASSERT_TRUE(search(kParaphrase, SearchMode::kBm25).is_ok());
+  EXPECT_EQ(cache.hits() + cache.misses(), hits + misses + 3);
+}
+
+TEST_F(EngineDenseTest, QueryCacheOfZeroEmbedsEveryTime) {
+  config_.query_embedding_cache = 0;
+  open_engine();
+  ingest_handbook();
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(search(kParaphrase, SearchMode::kDense).is_ok());
+  EXPECT_EQ(engine_->query_cache().hits(), 0u);
+  EXPECT_EQ(engine_->query_cache().misses(), 2u);
+  EXPECT_EQ(engine_->query_cache().size(), 0u);
+}
+
 TEST_F(EngineDenseTest, MetadataFiltersApplyToTheDenseSide) {
   ingest_handbook();
   MetadataFilter ops;
