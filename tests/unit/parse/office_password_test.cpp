@@ -35,7 +35,7 @@ TEST(OfficePassword, MissingPasswordAsksForIt) {
   const Status s = parse_document(testing::fixture("encrypted_agile.docx"), "x.docx").status();
   EXPECT_EQ(s.code(), ErrorCode::kEncrypted);
   EXPECT_EQ(s.message(), "Office document is password-protected; upload it again with its password (form field "
-                         "'password') or remove the password in Office (File > Info > Protect > Encrypt with Password)");
+                         "'password'; CLI: ingest --password-file) or remove the password in Office (File > Info > Protect > Encrypt with Password)");
 }
 
 TEST(OfficePassword, WrongPasswordIsSaid) {
