@@ -9,6 +9,7 @@
 
 #include "core/text.h"
 #include "generate/answerability.h"
+#include "generate/evidence.h"
 #include "generate/grounding_alignment.h"
 #include "generate/sentences.h"
 
@@ -38,27 +39,6 @@ const std::regex& citation_group() {
 std::string without_citations(std::string_view text) {
   std::string out = std::regex_replace(std::string(text), std::regex(R"(\s*\[[0-9][0-9,; \-\u2013]*\])"), "");
   return std::string(trim(out));
-}
-
-// Numbers written in `text`, thousands separators and a trailing period dropped ("1,000." -> "1000").
-std::set<std::string> numbers_of(std::string_view text) {
-  std::set<std::string> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
-      ++i;
-      continue;
-    }
-    std::string number;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) ||
-                               ((text[i] == ',' || text[i] == '.') && i + 1 < text.size() &&
-                                std::isdigit(static_cast<unsigned char>(text[i + 1]))))) {
-      if (text[i] != ',') number += text[i];
-      ++i;
-    }
-    out.insert(number);
-  }
-  return out;
 }
 
 // "I don't know based on the provided documents." and the decline sentence claim nothing.
@@ -253,7 +233,7 @@ GroundingReport check_grounding(std::string_view answer, const std::vector<Passa
     const std::string text = strip_markup(sources[s].text);
     SourceView& v = views[s];
     v.stems = content_stems(text + "\n" + sources[s].document_name);
-    v.numbers = numbers_of(text);
+    v.numbers = numbers_in(text);
     for (const std::string_view sentence : split_sentences(text)) {
       v.sentences.emplace_back(sentence);
       v.sentence_negated.push_back(negated_stems(sentence));
@@ -268,7 +248,7 @@ GroundingReport check_grounding(std::string_view answer, const std::vector<Passa
     Claim& c = claims[i];
     c.text = strip_attribution(without_citations(sentences[i].text));
     c.terms = question_terms(c.text);
-    c.numbers = numbers_of(c.text);
+    c.numbers = numbers_in(c.text);
     for (const auto& [stem, weight] : c.terms.weights) c.stems.insert(stem);
     c.negated = negated_stems(c.text);
     c.words = claim_words(c.text, c.terms);
