@@ -70,7 +70,10 @@ TEST(QueryEmbeddingCache, ConcurrentUseStaysBoundedAndConsistent) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&cache, t] {
       for (int i = 0; i < 2000; ++i) {
-        const std::string text = "q" + std::to_string((i * 7 + t) % 40);
+        // Three in four lookups go to 8 hot queries (they stay cached, so hits are certain), every
+        // fourth to one of 40 cold ones (they overflow the 16 entries, so eviction runs concurrently).
+        const int id = i % 4 == 3 ? 100 + (i * 7 + t) % 40 : i % 8;
+        const std::string text = "q" + std::to_string(id);
         if (auto hit = cache.find("m", text)) {
           // A hit is always the vector stored for that text.
           ASSERT_EQ(hit->size(), 1u);
