@@ -121,7 +121,10 @@ def test_remote_embeddings_through_another_kaito_rag(make_server, dense_server):
     # The embedding server goes away: explicit dense search is 503, default search falls back to BM25,
     # uploads fail cleanly per file, and nothing stored is lost.
     dense_server.stop()
-    r = remote.post("/v1/collections/docs/search", json={"query": PARAPHRASE, "mode": "dense"})
+    # A query seen before is still answered from the query-embedding cache; a new one needs the server.
+    cached = remote.post("/v1/collections/docs/search", json={"query": PARAPHRASE, "mode": "dense"}).json()
+    assert cached["results"][0]["document_name"] == "vacation.txt"
+    r = remote.post("/v1/collections/docs/search", json={"query": PARAPHRASE + " per year", "mode": "dense"})
     assert_error_body(r, 503)
     fallback = remote.post("/v1/collections/docs/search", json={"query": "vacation"}).json()
     assert fallback["mode"] == "bm25" and fallback["warnings"]
