@@ -24,15 +24,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-EVAL = os.environ.get("KR_EVAL_DIR", os.path.join(ROOT, "..", "shared", "eval", "pubmedqa-dev"))
-MODEL = os.path.join(os.environ.get("KAITO_RAG_MODEL_CACHE", os.path.expanduser("~/.cache/kaito-rag/models")),
-                     "all-MiniLM-L6-v2")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+# The pubmedqa-dev location, the local model and per-process CPU seconds: one definition, in pg_replicas.
+from pg_replicas import EVAL, MODEL, cpu_seconds  # noqa: E402
 
 
 def postgres_cpu(postgres_pid):

@@ -23,15 +23,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from pg_replicas import conftest_wait  # noqa: E402
 
 
-def wait(predicate, timeout=60.0, step=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(step)
-    raise AssertionError(f"not done within {timeout} s")
+def wait(predicate, timeout=60.0):
+    """Polls every 10 ms: the wake-up latency this script measures is tens of ms."""
+    conftest_wait(predicate, timeout=timeout, step=0.01)
 
 
 def run(label, binary, jobs, postgres):
